@@ -1,0 +1,154 @@
+//! Accounts, sessions and personal API tokens.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tickler_domain::{ApiTokenId, User, UserId};
+use utoipa::ToSchema;
+
+/// The body of `POST /api/v1/auth/register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Login e-mail address.
+    pub email: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// IANA time zone tasks default to; `UTC` when absent.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// The body of `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login e-mail address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A session: a JWT access token and the account it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionBody {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// The account.
+    pub user: UserBody,
+}
+
+/// An account as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserBody {
+    /// The account id.
+    pub id: UserId,
+    /// Login e-mail address.
+    pub email: String,
+    /// Display name, if any.
+    pub name: Option<String>,
+    /// IANA time zone tasks default to.
+    pub timezone: String,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When the profile last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserBody {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.as_str().to_owned(),
+            name: user.name.clone(),
+            timezone: user.timezone.name().to_owned(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// The body of `PATCH /api/v1/me`. Changing the password needs `current_password` and signs
+/// out every session (access tokens issued before stop working; API tokens keep working).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    /// New display name (empty or null clears it).
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    /// New IANA time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// New password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The current password, required with `password`.
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+/// The body of `POST /api/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiTokenRequest {
+    /// A label to recognise the token by (1 to 100 characters).
+    pub name: String,
+    /// Days until it expires (1 to 3650); never when absent.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A personal API token's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApiTokenBody {
+    /// The token id (for revoking it).
+    pub id: ApiTokenId,
+    /// Its label.
+    pub name: String,
+    /// The first characters of the secret.
+    pub prefix: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used, if ever.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it expires, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A newly created token: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedApiTokenBody {
+    /// The secret; send as `Authorization: Bearer <token>`. Not retrievable later.
+    pub token: String,
+    /// Its metadata.
+    #[serde(flatten)]
+    pub details: ApiTokenBody,
+}
+
+/// Serde helper telling an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}

@@ -1,0 +1,196 @@
+//! Task bodies: what `GET /api/v1/tasks/{id}` returns and what `POST`/`PATCH` accept.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tickler_domain::{Priority, RecurrenceMode, Task, TaskId, TaskInput, TaskStatus};
+use utoipa::ToSchema;
+
+/// A task as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaskBody {
+    /// UUIDv7.
+    pub id: TaskId,
+    /// 1 to 500 characters.
+    pub title: String,
+    /// Up to 20,000 characters; empty when none.
+    pub description: String,
+    /// `todo`, `in_progress` or `done`.
+    pub status: TaskStatus,
+    /// `none`, `low`, `medium`, `high` or `urgent`.
+    pub priority: Priority,
+    /// When the task is due (for an all-day task, 00:00 local of that date), or null.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Whether the task is due on a whole day.
+    pub all_day: bool,
+    /// IANA time zone the due date and recurrence are read in.
+    pub timezone: String,
+    /// Lowercase tags.
+    pub tags: Vec<String>,
+    /// RFC 5545 RRULE body, or null.
+    pub recurrence: Option<String>,
+    /// How the next instance of a recurring task is dated.
+    pub recurrence_mode: RecurrenceMode,
+    /// ISO 8601 offsets relative to the due date (`-PT30M`) or RFC 3339 instants.
+    pub reminders: Vec<String>,
+    /// When the task was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was completed, while it is done.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Incremented by every change; the ETag is `"<version>"`.
+    pub version: i64,
+}
+
+impl From<&Task> for TaskBody {
+    fn from(task: &Task) -> Self {
+        let fields = &task.fields;
+        Self {
+            id: task.id,
+            title: fields.title.as_str().to_owned(),
+            description: fields.description.clone(),
+            status: fields.status,
+            priority: fields.priority,
+            due_at: fields.due.map(|due| due.at),
+            all_day: fields.due.is_some_and(|due| due.all_day),
+            timezone: fields.timezone.name().to_owned(),
+            tags: fields
+                .tags
+                .iter()
+                .map(|tag| tag.as_str().to_owned())
+                .collect(),
+            recurrence: fields.recurrence.as_ref().map(|r| r.as_str().to_owned()),
+            recurrence_mode: fields.recurrence_mode,
+            reminders: fields.reminders.iter().map(ToString::to_string).collect(),
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+            completed_at: task.completed_at,
+            version: task.version,
+        }
+    }
+}
+
+/// The body of `POST /api/v1/tasks`, and the shape a JSON merge patch (`PATCH`) is applied
+/// to. Every field but `title` is optional; `null` means the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRequest {
+    /// 1 to 500 characters (required). A missing title is still decoded (as `None`), so that
+    /// validation reports it with the other fields.
+    #[schema(required = true)]
+    #[schemars(required)]
+    pub title: Option<String>,
+    /// Up to 20,000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Defaults to `todo`.
+    #[serde(default)]
+    pub status: Option<TaskStatus>,
+    /// Defaults to `none`.
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// An RFC 3339 instant; with `all_day`, a `YYYY-MM-DD` date is accepted too.
+    #[serde(default)]
+    pub due_at: Option<String>,
+    /// Due on a whole day: `due_at` becomes 00:00 local of its date. Defaults to false.
+    #[serde(default)]
+    pub all_day: Option<bool>,
+    /// IANA time zone; defaults to the user's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// At most 50, each at most 64 letters, digits, `_` or `-` (any script); lowercased.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// An RFC 5545 RRULE body such as `FREQ=WEEKLY;BYDAY=MO`; needs `due_at`.
+    #[serde(default)]
+    pub recurrence: Option<String>,
+    /// Defaults to `from_due`.
+    #[serde(default)]
+    pub recurrence_mode: Option<RecurrenceMode>,
+    /// ISO 8601 offsets relative to `due_at` (`-PT30M`) or RFC 3339 instants; at most 20.
+    #[serde(default)]
+    pub reminders: Option<Vec<String>>,
+}
+
+impl From<TaskRequest> for TaskInput {
+    fn from(request: TaskRequest) -> Self {
+        TaskInput {
+            title: request.title.unwrap_or_default(),
+            description: request.description.unwrap_or_default(),
+            status: request.status.unwrap_or_default(),
+            priority: request.priority.unwrap_or_default(),
+            due_at: request.due_at,
+            all_day: request.all_day.unwrap_or(false),
+            timezone: request.timezone,
+            tags: request.tags.unwrap_or_default(),
+            recurrence: request.recurrence,
+            recurrence_mode: request.recurrence_mode.unwrap_or_default(),
+            reminders: request.reminders.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<TaskInput> for TaskRequest {
+    fn from(input: TaskInput) -> Self {
+        TaskRequest {
+            title: Some(input.title),
+            description: Some(input.description),
+            status: Some(input.status),
+            priority: Some(input.priority),
+            due_at: input.due_at,
+            all_day: Some(input.all_day),
+            timezone: input.timezone,
+            tags: Some(input.tags),
+            recurrence: input.recurrence,
+            recurrence_mode: Some(input.recurrence_mode),
+            reminders: Some(input.reminders),
+        }
+    }
+}
+
+/// A JSON merge patch (RFC 7396) of a task: any subset of the [`TaskRequest`] fields; `null`
+/// resets a field to its default. Sent as `application/merge-patch+json` or
+/// `application/json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
+#[schema(as = TaskPatch)]
+pub struct TaskPatchDoc {
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New status (`done` completes the task, anything else reopens it).
+    pub status: Option<TaskStatus>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New due date.
+    pub due_at: Option<String>,
+    /// Whether it is due on a whole day.
+    pub all_day: Option<bool>,
+    /// New time zone.
+    pub timezone: Option<String>,
+    /// The complete new tag list.
+    pub tags: Option<Vec<String>>,
+    /// New RRULE body.
+    pub recurrence: Option<String>,
+    /// New recurrence mode.
+    pub recurrence_mode: Option<RecurrenceMode>,
+    /// The complete new reminder list.
+    pub reminders: Option<Vec<String>>,
+}
+
+/// One page of tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaskPage {
+    /// The tasks, in the requested order.
+    pub items: Vec<TaskBody>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The next instants of a recurring task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Occurrences {
+    /// Due instants in order, the first being the task's current `due_at`.
+    pub occurrences: Vec<DateTime<Utc>>,
+}
