@@ -1,0 +1,302 @@
+//! The event backbone's bookkeeping: processed-event markers, consumer positions and audit
+//! records (written inside a change set's transaction), dead letters and leases.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use tickler_domain::{EventId, TaskId, UserId};
+use tickler_store::{
+    AuditQuery, AuditRecord, Conflict, ConsumerPosition, DeadLetter, DeadLetterQuery, LeaseRequest,
+    OutboxPosition, ProcessedEvent, StoreError,
+};
+use uuid::Uuid;
+
+use crate::error::ResultExt;
+use crate::list::{Parameter, Statement};
+
+/// Records that a consumer handled an event; [`Conflict::AlreadyProcessed`] if it already did.
+/// A concurrent transaction recording the same pair makes this one wait for its outcome.
+pub(crate) async fn mark_processed(
+    connection: &mut PgConnection,
+    processed: &ProcessedEvent,
+) -> Result<(), StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(processed.consumer.as_str())
+    .bind(*processed.event_id.as_uuid())
+    .bind(processed.processed_at)
+    .execute(&mut *connection)
+    .await
+    .store()?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(StoreError::Conflict(Conflict::AlreadyProcessed));
+    }
+    Ok(())
+}
+
+/// Saves a consumer's position unless the stored one is further.
+pub(crate) async fn save_position(
+    executor: impl PgExecutor<'_>,
+    position: &ConsumerPosition,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO consumer_positions (consumer, transaction_id, sequence) VALUES ($1, $2, $3)
+         ON CONFLICT (consumer) DO UPDATE
+             SET transaction_id = excluded.transaction_id, sequence = excluded.sequence
+             WHERE (excluded.transaction_id, excluded.sequence)
+                 > (consumer_positions.transaction_id, consumer_positions.sequence)",
+    )
+    .bind(position.consumer.as_str())
+    .bind(position.position.transaction)
+    .bind(position.position.sequence)
+    .execute(executor)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// Reads a consumer's position (the default if it never saved one).
+pub(crate) async fn position(pool: &PgPool, consumer: &str) -> Result<OutboxPosition, StoreError> {
+    let saved: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id, sequence FROM consumer_positions WHERE consumer = $1",
+    )
+    .bind(consumer)
+    .fetch_optional(pool)
+    .await
+    .store()?;
+    Ok(crate::outbox::position_or_default(saved))
+}
+
+/// Appends a record to the audit trail; [`Conflict::AlreadyExists`] for an event id in it.
+pub(crate) async fn append_audit(
+    connection: &mut PgConnection,
+    record: &AuditRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_events (event_id, user_id, task_id, event_type, origin,
+             correlation_id, occurred_at, recorded_at, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(*record.event_id.as_uuid())
+    .bind(*record.owner.as_uuid())
+    .bind(record.task_id.map(|id| *id.as_uuid()))
+    .bind(record.event_type.as_str())
+    .bind(record.origin.as_deref())
+    .bind(record.correlation_id.as_deref())
+    .bind(record.occurred_at)
+    .bind(record.recorded_at)
+    .bind(record.data.as_str())
+    .execute(&mut *connection)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// Reads one page of a user's audit trail, by `(occurred_at, event_id)`.
+pub(crate) async fn list_audit(
+    pool: &PgPool,
+    owner: UserId,
+    query: &AuditQuery,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut statement = Statement::default();
+    let owner_parameter = statement.bind(Parameter::Uuid(*owner.as_uuid()));
+    statement.push(&format!(
+        "SELECT event_id, user_id, task_id, event_type, origin, correlation_id, occurred_at,
+             recorded_at, data
+         FROM audit_events WHERE user_id = {owner_parameter}"
+    ));
+    if let Some(task_id) = query.task_id {
+        let task = statement.bind(Parameter::Uuid(*task_id.as_uuid()));
+        statement.push(&format!(" AND task_id = {task}"));
+    }
+    if let Some(since) = query.since {
+        let since = statement.bind(Parameter::Instant(since));
+        statement.push(&format!(" AND occurred_at >= {since}"));
+    }
+    if let Some((occurred_at, event_id)) = query.after {
+        let occurred_at = statement.bind(Parameter::Instant(occurred_at));
+        let event_id = statement.bind(Parameter::Uuid(*event_id.as_uuid()));
+        statement.push(&format!(
+            " AND (occurred_at, event_id) > ({occurred_at}, {event_id})"
+        ));
+    }
+    let limit = statement.bind(Parameter::Integer(i64::from(query.page_size())));
+    statement.push(&format!(" ORDER BY occurred_at, event_id LIMIT {limit}"));
+    let found = statement.into_query().fetch_all(pool).await.store()?;
+    found
+        .iter()
+        .map(|row| {
+            Ok(AuditRecord {
+                event_id: EventId::from_uuid(row.try_get(0).store()?),
+                owner: UserId::from_uuid(row.try_get(1).store()?),
+                task_id: row
+                    .try_get::<Option<Uuid>, _>(2)
+                    .store()?
+                    .map(TaskId::from_uuid),
+                event_type: row.try_get(3).store()?,
+                origin: row.try_get(4).store()?,
+                correlation_id: row.try_get(5).store()?,
+                occurred_at: row.try_get(6).store()?,
+                recorded_at: row.try_get(7).store()?,
+                data: row.try_get(8).store()?,
+            })
+        })
+        .collect()
+}
+
+/// Stores a dead letter; [`Conflict::AlreadyExists`] if its id is taken.
+pub(crate) async fn insert_dead_letter(
+    executor: impl PgExecutor<'_>,
+    letter: &DeadLetter,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO dead_letters (id, consumer, event_id, event_type, topic, payload, error,
+             attempts, failed_at, replayed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(letter.id)
+    .bind(letter.consumer.as_str())
+    .bind(letter.event_id.map(|id| *id.as_uuid()))
+    .bind(letter.event_type.as_deref())
+    .bind(letter.topic.as_str())
+    .bind(letter.payload.as_str())
+    .bind(letter.error.as_str())
+    .bind(i64::from(letter.attempts))
+    .bind(letter.failed_at)
+    .bind(letter.replayed_at)
+    .execute(executor)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// The dead-letter columns, in the order [`dead_letter`] reads them.
+macro_rules! dead_letter_columns {
+    () => {
+        "id, consumer, event_id, event_type, topic, payload, error, attempts, failed_at, \
+         replayed_at"
+    };
+}
+
+/// Lists dead letters, oldest first.
+pub(crate) async fn list_dead_letters(
+    pool: &PgPool,
+    query: &DeadLetterQuery,
+) -> Result<Vec<DeadLetter>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        dead_letter_columns!(),
+        " FROM dead_letters
+         WHERE ($1::text IS NULL OR consumer = $1) AND ($2 OR replayed_at IS NULL)
+         ORDER BY failed_at, id LIMIT $3"
+    );
+    let found = sqlx::query(SQL)
+        .bind(query.consumer.as_deref())
+        .bind(query.include_replayed)
+        .bind(i64::from(query.page_size()))
+        .fetch_all(pool)
+        .await
+        .store()?;
+    found.iter().map(dead_letter).collect()
+}
+
+/// Reads one dead letter.
+pub(crate) async fn get_dead_letter(pool: &PgPool, id: Uuid) -> Result<DeadLetter, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        dead_letter_columns!(),
+        " FROM dead_letters WHERE id = $1"
+    );
+    let row = sqlx::query(SQL)
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .store()?
+        .ok_or(StoreError::NotFound)?;
+    dead_letter(&row)
+}
+
+fn dead_letter(row: &PgRow) -> Result<DeadLetter, StoreError> {
+    let attempts: i64 = row.try_get(7).store()?;
+    Ok(DeadLetter {
+        id: row.try_get(0).store()?,
+        consumer: row.try_get(1).store()?,
+        event_id: row
+            .try_get::<Option<Uuid>, _>(2)
+            .store()?
+            .map(EventId::from_uuid),
+        event_type: row.try_get(3).store()?,
+        topic: row.try_get(4).store()?,
+        payload: row.try_get(5).store()?,
+        error: row.try_get(6).store()?,
+        attempts: u32::try_from(attempts).map_err(|_| {
+            StoreError::Internal(format!("stored attempt count {attempts} is out of range"))
+        })?,
+        failed_at: row.try_get(8).store()?,
+        replayed_at: row.try_get(9).store()?,
+    })
+}
+
+/// Records a dead letter's successful replay.
+pub(crate) async fn mark_dead_letter_replayed(
+    pool: &PgPool,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let changed = sqlx::query("UPDATE dead_letters SET replayed_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(pool)
+        .await
+        .store()?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Takes or renews a lease in one statement; returns whether `request.holder` holds it now.
+///
+/// Expiry is judged by the server's clock, shared by every process whatever their own clocks
+/// say. Two processes racing for a free or expired lease both reach the upsert: the second
+/// waits for the first to commit, then re-checks the condition against the row the first
+/// wrote, and gets no row back.
+pub(crate) async fn acquire_lease(
+    pool: &PgPool,
+    request: &LeaseRequest,
+) -> Result<bool, StoreError> {
+    let granted = sqlx::query(
+        "INSERT INTO leases (name, holder, expires_at)
+         VALUES ($1, $2, clock_timestamp() + $3 * interval '1 second')
+         ON CONFLICT (name) DO UPDATE
+             SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= clock_timestamp()
+         RETURNING holder",
+    )
+    .bind(request.name.as_str())
+    .bind(request.holder.as_str())
+    .bind(request.ttl.as_secs_f64())
+    .fetch_optional(pool)
+    .await
+    .store()?;
+    Ok(granted.is_some())
+}
+
+/// Gives a lease up if `holder` holds it.
+pub(crate) async fn release_lease(
+    pool: &PgPool,
+    name: &str,
+    holder: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+        .bind(name)
+        .bind(holder)
+        .execute(pool)
+        .await
+        .store()?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Reading rows into domain types.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use tickler_domain::{ApiTokenId, Task, User, UserId};
+use tickler_store::backend::row::{TaskColumns, UserColumns};
+use tickler_store::{ApiToken, StoreError};
+
+use crate::error::ResultExt;
+
+/// The task columns every task query selects, in the order [`task`] reads them (a macro, for
+/// `concat!` into static statements).
+macro_rules! task_columns {
+    () => {
+        "t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_at, t.all_day, \
+         t.timezone, t.tags, t.recurrence, t.recurrence_mode, t.reminders, t.created_at, \
+         t.updated_at, t.completed_at, t.version"
+    };
+}
+pub(crate) use task_columns;
+
+/// [`task_columns!`] as a constant.
+pub(crate) const TASK_COLUMNS: &str = task_columns!();
+
+/// How many columns [`TASK_COLUMNS`] has.
+pub(crate) const TASK_COLUMN_COUNT: usize = 17;
+
+/// Reads a task selected with [`TASK_COLUMNS`].
+pub(crate) fn task(row: &PgRow) -> Result<Task, StoreError> {
+    TaskColumns {
+        id: row.try_get(0).store()?,
+        owner: row.try_get(1).store()?,
+        title: row.try_get(2).store()?,
+        description: row.try_get(3).store()?,
+        status: row.try_get(4).store()?,
+        priority: i64::from(row.try_get::<i16, _>(5).store()?),
+        due_at: row.try_get(6).store()?,
+        all_day: row.try_get(7).store()?,
+        timezone: row.try_get(8).store()?,
+        tags: row.try_get(9).store()?,
+        recurrence: row.try_get(10).store()?,
+        recurrence_mode: row.try_get(11).store()?,
+        reminders: row.try_get(12).store()?,
+        created_at: row.try_get(13).store()?,
+        updated_at: row.try_get(14).store()?,
+        completed_at: row.try_get(15).store()?,
+        version: row.try_get(16).store()?,
+    }
+    .into_task()
+}
+
+/// The user columns every user query selects, in the order [`user`] reads them.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.email, u.name, u.timezone, u.created_at, u.updated_at, u.credentials_version"
+    };
+}
+pub(crate) use user_columns;
+
+/// Reads a user selected with [`USER_COLUMNS`], starting at column `first`.
+pub(crate) fn user(row: &PgRow, first: usize) -> Result<User, StoreError> {
+    UserColumns {
+        id: row.try_get(first).store()?,
+        email: row.try_get(first + 1).store()?,
+        name: row.try_get(first + 2).store()?,
+        timezone: row.try_get(first + 3).store()?,
+        created_at: row.try_get(first + 4).store()?,
+        updated_at: row.try_get(first + 5).store()?,
+        credentials_version: row.try_get(first + 6).store()?,
+    }
+    .into_user()
+}
+
+/// The token columns, in the order [`api_token`] reads them.
+macro_rules! token_columns {
+    () => {
+        "k.id, k.user_id, k.name, k.prefix, k.created_at, k.last_used_at, k.expires_at"
+    };
+}
+pub(crate) use token_columns;
+
+/// Reads a token selected with [`TOKEN_COLUMNS`].
+pub(crate) fn api_token(row: &PgRow) -> Result<ApiToken, StoreError> {
+    Ok(ApiToken {
+        id: ApiTokenId::from_uuid(row.try_get(0).store()?),
+        owner: UserId::from_uuid(row.try_get(1).store()?),
+        name: row.try_get(2).store()?,
+        prefix: row.try_get(3).store()?,
+        created_at: row.try_get(4).store()?,
+        last_used_at: row.try_get(5).store()?,
+        expires_at: row.try_get(6).store()?,
+    })
+}

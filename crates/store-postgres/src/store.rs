@@ -1,0 +1,573 @@
+//! [`PostgresStore`]: the [`Store`] implementation.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Row};
+use tickler_domain::{
+    ApiTokenId, ChannelId, ConversationId, Email, NotificationId, Tag, Task, TaskId, User, UserId,
+};
+use tickler_store::backend::row::{headers_from_json, status_code};
+use tickler_store::{
+    ApiToken, AuditQuery, AuditRecord, ChangeSet, ClaimedDelivery, Conflict, ConsumerPosition,
+    Conversation, ConversationMessage, DeadLetter, DeadLetterQuery, DeliveryClaim, DeliveryHistory,
+    DeliveryOutcome, IdempotentResponse, LeaseRequest, NewApiToken, Notification,
+    NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
+    StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
+};
+
+use crate::config::PostgresConfig;
+use crate::error::ResultExt;
+use crate::rows::{self, token_columns, user_columns};
+use crate::{conversations, deliveries, events, list, notifications, outbox, tasks};
+
+/// The advisory lock that serializes registrations, so "first user only" holds under races.
+const REGISTRATION_LOCK: i64 = 0x7469_636b_6c65_7201;
+/// How long a request waits for a pooled connection before `Unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The migrations of this build (`migrations/*.sql`).
+fn migrator() -> Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    // A newer build may have applied migrations this one does not know; they only add.
+    migrator.set_ignore_missing(true);
+    migrator
+}
+
+/// tickler's data in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects a pool to the database, without migrating it: call
+    /// [`PostgresStore::migrate`], or [`Store::check_ready`] reports it as not ready. Every
+    /// connection commits synchronously (`synchronous_commit=on`) whatever the server default.
+    pub async fn connect(config: &PostgresConfig) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(&config.url)
+            .map_err(|error| {
+                StoreError::Unavailable(format!(
+                    "invalid database url {}: {error}",
+                    crate::config::redacted(&config.url)
+                ))
+            })?
+            .application_name("tickler")
+            .options([("synchronous_commit", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .store()?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations. Safe when several processes start together: sqlx holds an
+    /// advisory lock while migrating.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrator().run(&self.pool).await.map_err(|error| {
+            StoreError::Internal(format!("migrating the database failed: {error}"))
+        })
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|error| match crate::error::convert(error) {
+                    StoreError::Unavailable(message) => StoreError::Unavailable(message),
+                    other => StoreError::Unavailable(format!("not ready: {other}")),
+                })?;
+        if migrator()
+            .iter()
+            .all(|migration| applied.contains(&migration.version))
+        {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(
+                "the database schema is not migrated; run `tickler migrate`".into(),
+            ))
+        }
+    }
+
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        rule: RegistrationRule,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(REGISTRATION_LOCK)
+            .execute(&mut *transaction)
+            .await
+            .store()?;
+        if rule == RegistrationRule::FirstUserOnly {
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+                .fetch_one(&mut *transaction)
+                .await
+                .store()?;
+            if exists {
+                return Err(StoreError::Conflict(Conflict::UsersExist));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, name, timezone, credentials_version,
+                 created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(*user.id.as_uuid())
+        .bind(user.email.as_str().to_owned())
+        .bind(password_hash.to_owned())
+        .bind(user.name.clone())
+        .bind(user.timezone.name())
+        .bind(user.credentials_version)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&mut *transaction)
+        .await
+        .store()?;
+        transaction.commit().await.store()
+    }
+
+    async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash FROM users u WHERE u.email = $1"
+        );
+        let Some(row) = sqlx::query(SQL)
+            .bind(email.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .store()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(UserCredentials {
+            user: rows::user(&row, 0)?,
+            password_hash: row.try_get(7).store()?,
+        }))
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<User, StoreError> {
+        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
+        let row = sqlx::query(SQL)
+            .bind(*id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .store()?
+            .ok_or(StoreError::NotFound)?;
+        rows::user(&row, 0)
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let changed = sqlx::query(
+            "UPDATE users SET name = $2, timezone = $3, updated_at = $4, credentials_version = $5,
+                 password_hash = coalesce($6, password_hash)
+             WHERE id = $1",
+        )
+        .bind(*user.id.as_uuid())
+        .bind(user.name.clone())
+        .bind(user.timezone.name())
+        .bind(user.updated_at)
+        .bind(user.credentials_version)
+        .bind(password_hash.map(str::to_owned))
+        .execute(&self.pool)
+        .await
+        .store()?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError> {
+        let metadata = &token.token;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, secret_hash, name, prefix, created_at,
+                 last_used_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(*metadata.id.as_uuid())
+        .bind(*metadata.owner.as_uuid())
+        .bind(token.secret_hash.clone())
+        .bind(metadata.name.clone())
+        .bind(metadata.prefix.clone())
+        .bind(metadata.created_at)
+        .bind(metadata.last_used_at)
+        .bind(metadata.expires_at)
+        .execute(&self.pool)
+        .await
+        .store()?;
+        Ok(())
+    }
+
+    async fn list_api_tokens(&self, owner: UserId) -> Result<Vec<ApiToken>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM api_tokens k WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC"
+        );
+        let found = sqlx::query(SQL)
+            .bind(*owner.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .store()?;
+        found.iter().map(rows::api_token).collect()
+    }
+
+    async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+            .bind(*id.as_uuid())
+            .bind(*owner.as_uuid())
+            .execute(&self.pool)
+            .await
+            .store()?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn find_api_token(
+        &self,
+        secret_hash: &[u8],
+    ) -> Result<Option<(ApiToken, User)>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            token_columns!(),
+            ", ",
+            user_columns!(),
+            " FROM api_tokens k JOIN users u ON u.id = k.user_id WHERE k.secret_hash = $1"
+        );
+        let Some(row) = sqlx::query(SQL)
+            .bind(secret_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .store()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((rows::api_token(&row)?, rows::user(&row, 7)?)))
+    }
+
+    async fn touch_api_token(&self, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let changed = sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(*id.as_uuid())
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .store()?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        // An embedded consumer skipping events saves only its position: one statement, which
+        // needs no transaction around it.
+        if let ChangeSet {
+            tasks,
+            events: appended,
+            idempotency: None,
+            processed: None,
+            consumer_position: Some(position),
+            audit,
+            notifications,
+        } = &changes
+            && tasks.is_empty()
+            && appended.is_empty()
+            && audit.is_empty()
+            && notifications.is_empty()
+        {
+            return events::save_position(&self.pool, position).await;
+        }
+        let mut transaction = self.pool.begin().await.store()?;
+        tasks::apply(&mut transaction, &changes).await?;
+        transaction.commit().await.store()
+    }
+
+    async fn get_task(&self, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
+        tasks::get(&self.pool, owner, id).await
+    }
+
+    async fn list_tasks(&self, owner: UserId, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        list::list(&self.pool, owner, query).await
+    }
+
+    async fn tasks_with_tag(&self, owner: UserId, tag: &Tag) -> Result<Vec<Task>, StoreError> {
+        tasks::with_tag(&self.pool, owner, tag).await
+    }
+
+    async fn tag_counts(
+        &self,
+        owner: UserId,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TagCount>, StoreError> {
+        tasks::tag_counts(&self.pool, owner, prefix, limit).await
+    }
+
+    async fn find_idempotent_response(
+        &self,
+        owner: UserId,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT request_hash, status, headers, body, created_at
+             FROM idempotent_responses WHERE user_id = $1 AND key = $2",
+        )
+        .bind(*owner.as_uuid())
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .store()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(IdempotentResponse {
+            owner,
+            key: key.to_owned(),
+            request_hash: row.try_get(0).store()?,
+            status: status_code(i64::from(row.try_get::<i32, _>(1).store()?))?,
+            headers: headers_from_json(&row.try_get::<String, _>(2).store()?)?,
+            body: row.try_get(3).store()?,
+            created_at: row.try_get(4).store()?,
+        }))
+    }
+
+    async fn purge_idempotent_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM idempotent_responses WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .store()?
+            .rows_affected();
+        Ok(deleted)
+    }
+
+    async fn outbox_after(
+        &self,
+        position: OutboxPosition,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        outbox::after(&self.pool, position, limit).await
+    }
+
+    async fn outbox_unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
+        outbox::unpublished(&self.pool, limit).await
+    }
+
+    async fn mark_published(&self, sequences: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        if sequences.is_empty() {
+            return Ok(());
+        }
+        outbox::mark_published(&self.pool, sequences, at).await
+    }
+
+    async fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        outbox::backlog(&self.pool).await
+    }
+
+    async fn outbox_head(&self) -> Result<OutboxPosition, StoreError> {
+        outbox::head(&self.pool).await
+    }
+
+    async fn purge_outbox(
+        &self,
+        before: DateTime<Utc>,
+        require_published: bool,
+    ) -> Result<u64, StoreError> {
+        outbox::purge(&self.pool, before, require_published).await
+    }
+
+    async fn consumer_position(&self, consumer: &str) -> Result<OutboxPosition, StoreError> {
+        events::position(&self.pool, consumer).await
+    }
+
+    async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
+        events::save_position(&self.pool, position).await
+    }
+
+    async fn list_audit(
+        &self,
+        owner: UserId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        events::list_audit(&self.pool, owner, query).await
+    }
+
+    async fn insert_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError> {
+        events::insert_dead_letter(&self.pool, letter).await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        query: &DeadLetterQuery,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        events::list_dead_letters(&self.pool, query).await
+    }
+
+    async fn get_dead_letter(&self, id: uuid::Uuid) -> Result<DeadLetter, StoreError> {
+        events::get_dead_letter(&self.pool, id).await
+    }
+
+    async fn mark_dead_letter_replayed(
+        &self,
+        id: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        events::mark_dead_letter_replayed(&self.pool, id, at).await
+    }
+
+    async fn acquire_lease(&self, request: &LeaseRequest) -> Result<bool, StoreError> {
+        events::acquire_lease(&self.pool, request).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        events::release_lease(&self.pool, name, holder).await
+    }
+
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        conversations::insert(&self.pool, conversation).await
+    }
+
+    async fn get_conversation(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        conversations::get(&self.pool, owner, id).await
+    }
+
+    async fn list_conversations(
+        &self,
+        owner: UserId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        conversations::list(&self.pool, owner, limit).await
+    }
+
+    async fn append_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        messages: &[ConversationMessage],
+        state: Option<&str>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        conversations::append(&self.pool, owner, id, messages, state, updated_at).await
+    }
+
+    async fn recent_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<ConversationMessage>, StoreError> {
+        conversations::recent_messages(&self.pool, owner, id, limit).await
+    }
+
+    async fn insert_channel(
+        &self,
+        channel: &NotificationChannel,
+        max_per_owner: u32,
+    ) -> Result<(), StoreError> {
+        notifications::insert_channel(&self.pool, channel, max_per_owner).await
+    }
+
+    async fn list_channels(&self, owner: UserId) -> Result<Vec<NotificationChannel>, StoreError> {
+        notifications::list_channels(&self.pool, owner).await
+    }
+
+    async fn get_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+    ) -> Result<NotificationChannel, StoreError> {
+        notifications::get_channel(&self.pool, owner, id).await
+    }
+
+    async fn update_channel(&self, channel: &NotificationChannel) -> Result<(), StoreError> {
+        notifications::update_channel(&self.pool, channel).await
+    }
+
+    async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<(), StoreError> {
+        notifications::delete_channel(&self.pool, owner, id).await
+    }
+
+    async fn find_notification_for_reminder(
+        &self,
+        owner: UserId,
+        reminder_id: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        notifications::find_for_reminder(&self.pool, owner, reminder_id).await
+    }
+
+    async fn list_notifications(
+        &self,
+        owner: UserId,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        notifications::list_notifications(&self.pool, owner, query).await
+    }
+
+    async fn get_notification(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+    ) -> Result<Notification, StoreError> {
+        notifications::get_notification(&self.pool, owner, id).await
+    }
+
+    async fn mark_notification_read(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+        at: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        notifications::mark_read(&self.pool, owner, id, at).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        owner: UserId,
+        notification: NotificationId,
+    ) -> Result<Vec<DeliveryHistory>, StoreError> {
+        deliveries::history(&self.pool, owner, notification).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        claim: &DeliveryClaim,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        deliveries::claim(&self.pool, claim).await
+    }
+
+    async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError> {
+        deliveries::finish(&self.pool, outcome).await
+    }
+}

@@ -1,0 +1,272 @@
+//! Task writes inside a transaction, and reads of single tasks and tags.
+
+use sqlx::{PgConnection, PgPool, Row};
+use tickler_domain::{Tag, Task, TaskId, UserId};
+use tickler_store::backend::keyset::title_sort_key;
+use tickler_store::backend::row::{TaskColumns, headers_to_json};
+use tickler_store::{ChangeSet, Conflict, OutboxMessage, StoreError, TagCount, TaskWrite};
+
+use crate::error::ResultExt;
+use crate::events;
+use crate::rows::{self, TASK_COLUMNS, task_columns};
+
+/// Applies a change set inside the caller's transaction.
+pub(crate) async fn apply(
+    connection: &mut PgConnection,
+    changes: &ChangeSet,
+) -> Result<(), StoreError> {
+    // First, so that a redelivered event costs one statement and writes nothing.
+    if let Some(processed) = &changes.processed {
+        events::mark_processed(connection, processed).await?;
+    }
+    for write in &changes.tasks {
+        match write {
+            TaskWrite::Insert(task) => insert(connection, task).await?,
+            TaskWrite::Update {
+                task,
+                expected_version,
+            } => update(connection, task, *expected_version).await?,
+            TaskWrite::Delete {
+                owner,
+                id,
+                expected_version,
+            } => delete(connection, *owner, *id, *expected_version).await?,
+        }
+    }
+    for event in &changes.events {
+        append_event(connection, event).await?;
+    }
+    if let Some(response) = &changes.idempotency {
+        sqlx::query(
+            "INSERT INTO idempotent_responses
+                 (user_id, key, request_hash, status, headers, body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(*response.owner.as_uuid())
+        .bind(response.key.clone())
+        .bind(response.request_hash.clone())
+        .bind(i32::from(response.status))
+        .bind(headers_to_json(&response.headers))
+        .bind(response.body.clone())
+        .bind(response.created_at)
+        .execute(&mut *connection)
+        .await
+        .store()?;
+    }
+    if let Some(position) = &changes.consumer_position {
+        events::save_position(&mut *connection, position).await?;
+    }
+    for record in &changes.audit {
+        events::append_audit(connection, record).await?;
+    }
+    for write in &changes.notifications {
+        crate::notifications::apply(connection, write).await?;
+    }
+    Ok(())
+}
+
+async fn insert(connection: &mut PgConnection, task: &Task) -> Result<(), StoreError> {
+    let columns = TaskColumns::from_task(task);
+    let title_sort = title_sort_key(&columns.title);
+    sqlx::query(
+        "INSERT INTO tasks (id, user_id, title, title_sort, description, status, priority,
+             due_at, all_day, timezone, tags, recurrence, recurrence_mode, reminders,
+             created_at, updated_at, completed_at, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(columns.id)
+    .bind(columns.owner)
+    .bind(columns.title)
+    .bind(title_sort)
+    .bind(columns.description)
+    .bind(columns.status)
+    .bind(priority(columns.priority))
+    .bind(columns.due_at)
+    .bind(columns.all_day)
+    .bind(columns.timezone)
+    .bind(columns.tags)
+    .bind(columns.recurrence)
+    .bind(columns.recurrence_mode)
+    .bind(columns.reminders)
+    .bind(columns.created_at)
+    .bind(columns.updated_at)
+    .bind(columns.completed_at)
+    .bind(columns.version)
+    .execute(&mut *connection)
+    .await
+    .store()?;
+    Ok(())
+}
+
+fn priority(rank: i64) -> i16 {
+    i16::try_from(rank).unwrap_or_default()
+}
+
+async fn update(
+    connection: &mut PgConnection,
+    task: &Task,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let columns = TaskColumns::from_task(task);
+    let title_sort = title_sort_key(&columns.title);
+    let changed = sqlx::query(
+        "UPDATE tasks SET title = $3, title_sort = $4, description = $5, status = $6,
+             priority = $7, due_at = $8, all_day = $9, timezone = $10, tags = $11,
+             recurrence = $12, recurrence_mode = $13, reminders = $14, updated_at = $15,
+             completed_at = $16, version = $17
+         WHERE id = $1 AND user_id = $2 AND version = $18",
+    )
+    .bind(columns.id)
+    .bind(columns.owner)
+    .bind(columns.title)
+    .bind(title_sort)
+    .bind(columns.description)
+    .bind(columns.status)
+    .bind(priority(columns.priority))
+    .bind(columns.due_at)
+    .bind(columns.all_day)
+    .bind(columns.timezone)
+    .bind(columns.tags)
+    .bind(columns.recurrence)
+    .bind(columns.recurrence_mode)
+    .bind(columns.reminders)
+    .bind(columns.updated_at)
+    .bind(columns.completed_at)
+    .bind(columns.version)
+    .bind(expected_version)
+    .execute(&mut *connection)
+    .await
+    .store()?
+    .rows_affected();
+    if changed == 0 {
+        return Err(missing_or_stale(connection, task.id, task.owner).await);
+    }
+    Ok(())
+}
+
+async fn delete(
+    connection: &mut PgConnection,
+    owner: UserId,
+    id: TaskId,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let deleted = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND version = $3")
+        .bind(*id.as_uuid())
+        .bind(*owner.as_uuid())
+        .bind(expected_version)
+        .execute(&mut *connection)
+        .await
+        .store()?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(missing_or_stale(connection, id, owner).await);
+    }
+    Ok(())
+}
+
+/// Tells why a versioned write matched no row.
+async fn missing_or_stale(connection: &mut PgConnection, id: TaskId, owner: UserId) -> StoreError {
+    let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1 AND user_id = $2")
+        .bind(*id.as_uuid())
+        .bind(*owner.as_uuid())
+        .fetch_optional(&mut *connection)
+        .await;
+    match found {
+        Ok(Some(_)) => StoreError::Conflict(Conflict::VersionMismatch),
+        Ok(None) => StoreError::NotFound,
+        Err(error) => crate::error::convert(error),
+    }
+}
+
+/// Appends an event to the outbox.
+pub(crate) async fn append_event(
+    connection: &mut PgConnection,
+    event: &OutboxMessage,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(*event.id.as_uuid())
+    .bind(event.event_type.clone())
+    .bind(event.subject.clone())
+    .bind(*event.owner.as_uuid())
+    .bind(event.occurred_at)
+    .bind(event.payload.clone())
+    .execute(&mut *connection)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// Reads one of the user's tasks.
+pub(crate) async fn get(pool: &PgPool, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks t WHERE t.id = $1 AND t.user_id = $2"
+    );
+    let row = sqlx::query(SQL)
+        .bind(*id.as_uuid())
+        .bind(*owner.as_uuid())
+        .fetch_optional(pool)
+        .await
+        .store()?
+        .ok_or(StoreError::NotFound)?;
+    rows::task(&row)
+}
+
+/// Reads every task of the user carrying `tag`, oldest first.
+pub(crate) async fn with_tag(
+    pool: &PgPool,
+    owner: UserId,
+    tag: &Tag,
+) -> Result<Vec<Task>, StoreError> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM task_tags g JOIN tasks t ON t.id = g.task_id
+         WHERE g.user_id = $1 AND g.tag = $2 ORDER BY t.created_at, t.id"
+    );
+    let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(*owner.as_uuid())
+        .bind(tag.as_str().to_owned())
+        .fetch_all(pool)
+        .await
+        .store()?;
+    found.iter().map(rows::task).collect()
+}
+
+/// Counts the user's tags, most used first.
+pub(crate) async fn tag_counts(
+    pool: &PgPool,
+    owner: UserId,
+    prefix: Option<&str>,
+    limit: u32,
+) -> Result<Vec<TagCount>, StoreError> {
+    // Every tag starting with the prefix sorts (by code point) between it and the prefix
+    // followed by the last code point, which no tag contains.
+    let (low, high) = match prefix {
+        Some(prefix) => (prefix.to_owned(), format!("{prefix}\u{10FFFF}")),
+        None => (String::new(), "\u{10FFFF}".to_owned()),
+    };
+    let found = sqlx::query(
+        "SELECT tag, count(*) FROM task_tags
+         WHERE user_id = $1 AND tag >= $2 AND tag < $3
+         GROUP BY tag ORDER BY count(*) DESC, tag LIMIT $4",
+    )
+    .bind(*owner.as_uuid())
+    .bind(low)
+    .bind(high)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .store()?;
+    found
+        .iter()
+        .map(|row| {
+            Ok(TagCount {
+                name: row.try_get(0).store()?,
+                count: u64::try_from(row.try_get::<i64, _>(1).store()?).unwrap_or(0),
+            })
+        })
+        .collect()
+}

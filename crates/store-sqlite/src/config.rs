@@ -1,0 +1,51 @@
+//! Settings of the SQLite store.
+
+use std::path::PathBuf;
+
+/// How hard a commit presses its data to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Every commit waits for the write-ahead log to reach the disk (`fsync`): acknowledged
+    /// writes survive a crash of the process and a loss of power. The default.
+    #[default]
+    Full,
+    /// Commits reach the operating system but are flushed to disk only at checkpoints:
+    /// acknowledged writes survive a crash of the process (even `kill -9`) but the last ones may
+    /// be lost if the machine loses power. Faster.
+    Normal,
+}
+
+impl Synchronous {
+    pub(crate) fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Where and how to open the database.
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    /// The database file (its directory must exist); `-wal` and `-shm` files sit beside it.
+    pub path: PathBuf,
+    /// Durability of commits.
+    pub synchronous: Synchronous,
+    /// How many read-only connections serve reads concurrently (at least 1).
+    pub read_connections: usize,
+    /// Page cache per connection, in KiB.
+    pub cache_kib: u32,
+}
+
+impl SqliteConfig {
+    /// Default settings for the database at `path`: FULL durability, four readers, 64 MiB of
+    /// page cache per connection.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            synchronous: Synchronous::Full,
+            read_connections: 4,
+            cache_kib: 64 * 1024,
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The event backbone's bookkeeping: processed-event markers, consumer positions and audit
+//! records (written inside a change set's savepoint), dead letters and leases.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use tickler_domain::{EventId, TaskId, UserId};
+use tickler_store::{
+    AuditQuery, AuditRecord, Conflict, ConsumerPosition, DeadLetter, DeadLetterQuery, LeaseRequest,
+    OutboxPosition, ProcessedEvent, StoreError,
+};
+use uuid::Uuid;
+
+use crate::codec::{self, micros};
+use crate::error::ResultExt;
+use crate::list::Statement;
+
+/// Records that a consumer handled an event; [`Conflict::AlreadyProcessed`] if it already did.
+pub(crate) fn mark_processed(
+    connection: &Connection,
+    processed: &ProcessedEvent,
+) -> Result<(), StoreError> {
+    let inserted = connection
+        .prepare_cached(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )
+        .store()?
+        .execute(params![
+            processed.consumer,
+            processed.event_id.as_uuid(),
+            micros(processed.processed_at),
+        ])
+        .store()?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict(Conflict::AlreadyProcessed));
+    }
+    Ok(())
+}
+
+/// Saves a consumer's position unless the stored one is further.
+pub(crate) fn save_position(
+    connection: &Connection,
+    position: &ConsumerPosition,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO consumer_positions (consumer, transaction_id, sequence)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (consumer) DO UPDATE
+                 SET transaction_id = excluded.transaction_id, sequence = excluded.sequence
+                 WHERE (excluded.transaction_id, excluded.sequence)
+                     > (consumer_positions.transaction_id, consumer_positions.sequence)",
+        )
+        .store()?
+        .execute(params![
+            position.consumer,
+            position.position.transaction,
+            position.position.sequence,
+        ])
+        .store()?;
+    Ok(())
+}
+
+/// Reads a consumer's position (the default if it never saved one).
+pub(crate) fn position(
+    connection: &Connection,
+    consumer: &str,
+) -> Result<OutboxPosition, StoreError> {
+    let saved = connection
+        .prepare_cached(
+            "SELECT transaction_id, sequence FROM consumer_positions WHERE consumer = ?1",
+        )
+        .store()?
+        .query_row([consumer], |row| {
+            Ok(OutboxPosition {
+                transaction: row.get(0)?,
+                sequence: row.get(1)?,
+            })
+        })
+        .optional()
+        .store()?;
+    Ok(saved.unwrap_or_default())
+}
+
+/// Appends a record to the audit trail; [`Conflict::AlreadyExists`] for an event id in it.
+pub(crate) fn append_audit(
+    connection: &Connection,
+    record: &AuditRecord,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO audit_events (event_id, user_id, task_id, event_type, origin,
+                 correlation_id, occurred_at, recorded_at, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .store()?
+        .execute(params![
+            record.event_id.as_uuid(),
+            record.owner.as_uuid(),
+            record.task_id.map(|id| *id.as_uuid()),
+            record.event_type,
+            record.origin,
+            record.correlation_id,
+            micros(record.occurred_at),
+            micros(record.recorded_at),
+            record.data,
+        ])
+        .store()?;
+    Ok(())
+}
+
+/// Reads one page of a user's audit trail, by `(occurred_at, event_id)`.
+pub(crate) fn list_audit(
+    connection: &Connection,
+    owner: UserId,
+    query: &AuditQuery,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut statement = Statement::default();
+    let owner_parameter = statement.bind(owner.as_uuid().as_bytes().to_vec());
+    statement.push(&format!(
+        "SELECT event_id, user_id, task_id, event_type, origin, correlation_id, occurred_at,
+             recorded_at, data
+         FROM audit_events WHERE user_id = {owner_parameter}"
+    ));
+    if let Some(task_id) = query.task_id {
+        let task = statement.bind(task_id.as_uuid().as_bytes().to_vec());
+        statement.push(&format!(" AND task_id = {task}"));
+    }
+    if let Some(since) = query.since {
+        let since = statement.bind(micros(since));
+        statement.push(&format!(" AND occurred_at >= {since}"));
+    }
+    if let Some((occurred_at, event_id)) = query.after {
+        let occurred_at = statement.bind(micros(occurred_at));
+        let event_id = statement.bind(event_id.as_uuid().as_bytes().to_vec());
+        statement.push(&format!(
+            " AND (occurred_at, event_id) > ({occurred_at}, {event_id})"
+        ));
+    }
+    let limit = statement.bind(i64::from(query.page_size()));
+    statement.push(&format!(" ORDER BY occurred_at, event_id LIMIT {limit}"));
+
+    let mut prepared = connection.prepare_cached(&statement.sql).store()?;
+    let mut rows = prepared
+        .query(rusqlite::params_from_iter(statement.parameters.iter()))
+        .store()?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        records.push(AuditRecord {
+            event_id: EventId::from_uuid(codec::value(row, 0)?),
+            owner: UserId::from_uuid(codec::value(row, 1)?),
+            task_id: codec::value::<Option<Uuid>>(row, 2)?.map(TaskId::from_uuid),
+            event_type: codec::value(row, 3)?,
+            origin: codec::value(row, 4)?,
+            correlation_id: codec::value(row, 5)?,
+            occurred_at: codec::instant_column(row, 6)?,
+            recorded_at: codec::instant_column(row, 7)?,
+            data: codec::value(row, 8)?,
+        });
+    }
+    Ok(records)
+}
+
+/// Stores a dead letter; [`Conflict::AlreadyExists`] if its id is taken.
+pub(crate) fn insert_dead_letter(
+    connection: &Connection,
+    letter: &DeadLetter,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO dead_letters (id, consumer, event_id, event_type, topic, payload, error,
+                 attempts, failed_at, replayed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .store()?
+        .execute(params![
+            letter.id,
+            letter.consumer,
+            letter.event_id.map(|id| *id.as_uuid()),
+            letter.event_type,
+            letter.topic,
+            letter.payload,
+            letter.error,
+            letter.attempts,
+            micros(letter.failed_at),
+            letter.replayed_at.map(micros),
+        ])
+        .store()?;
+    Ok(())
+}
+
+const DEAD_LETTER_COLUMNS: &str = "id, consumer, event_id, event_type, topic, payload, error, \
+     attempts, failed_at, replayed_at";
+
+/// Lists dead letters, oldest first.
+pub(crate) fn list_dead_letters(
+    connection: &Connection,
+    query: &DeadLetterQuery,
+) -> Result<Vec<DeadLetter>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters
+             WHERE (?1 IS NULL OR consumer = ?1) AND (?2 OR replayed_at IS NULL)
+             ORDER BY failed_at, id LIMIT ?3"
+        ))
+        .store()?;
+    let mut rows = statement
+        .query(params![
+            query.consumer,
+            query.include_replayed,
+            query.page_size()
+        ])
+        .store()?;
+    let mut letters = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        letters.push(dead_letter_from_row(row)?);
+    }
+    Ok(letters)
+}
+
+/// Reads one dead letter.
+pub(crate) fn get_dead_letter(connection: &Connection, id: Uuid) -> Result<DeadLetter, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?1"
+        ))
+        .store()?;
+    let mut rows = statement.query([id]).store()?;
+    match rows.next().store()? {
+        Some(row) => dead_letter_from_row(row),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+fn dead_letter_from_row(row: &Row<'_>) -> Result<DeadLetter, StoreError> {
+    Ok(DeadLetter {
+        id: codec::value(row, 0)?,
+        consumer: codec::value(row, 1)?,
+        event_id: codec::value::<Option<Uuid>>(row, 2)?.map(EventId::from_uuid),
+        event_type: codec::value(row, 3)?,
+        topic: codec::value(row, 4)?,
+        payload: codec::value(row, 5)?,
+        error: codec::value(row, 6)?,
+        attempts: codec::value(row, 7)?,
+        failed_at: codec::instant_column(row, 8)?,
+        replayed_at: codec::optional_instant_column(row, 9)?,
+    })
+}
+
+/// Records a dead letter's successful replay.
+pub(crate) fn mark_dead_letter_replayed(
+    connection: &Connection,
+    id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let changed = connection
+        .prepare_cached("UPDATE dead_letters SET replayed_at = ?2 WHERE id = ?1")
+        .store()?
+        .execute(params![id, micros(at)])
+        .store()?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Takes or renews a lease; returns whether `request.holder` holds it now.
+///
+/// Expiry is judged by this machine's clock, read here on the writer thread: only processes of
+/// this machine can open the database file, so they share that clock (PostgreSQL, shared by
+/// several machines, uses the server's).
+pub(crate) fn acquire_lease(
+    connection: &Connection,
+    request: &LeaseRequest,
+) -> Result<bool, StoreError> {
+    let now = system_clock_micros()?;
+    let ttl = i64::try_from(request.ttl.as_micros()).unwrap_or(i64::MAX);
+    let granted = connection
+        .prepare_cached(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE
+                 SET holder = excluded.holder, expires_at = excluded.expires_at
+                 WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4
+             RETURNING holder",
+        )
+        .store()?
+        .query_row(
+            params![request.name, request.holder, now.saturating_add(ttl), now],
+            |_| Ok(()),
+        )
+        .optional()
+        .store()?;
+    Ok(granted.is_some())
+}
+
+/// Gives a lease up if `holder` holds it.
+pub(crate) fn release_lease(
+    connection: &Connection,
+    name: &str,
+    holder: &str,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
+        .store()?
+        .execute(params![name, holder])
+        .store()?;
+    Ok(())
+}
+
+/// Reads the system clock, in microseconds since the epoch.
+fn system_clock_micros() -> Result<i64, StoreError> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|error| {
+            StoreError::Internal(format!("the system clock is before 1970: {error}"))
+        })?;
+    Ok(i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX))
+}

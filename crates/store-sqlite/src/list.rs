@@ -1,0 +1,237 @@
+//! Listing and searching tasks: one statement per query, built from its filters and sort keys,
+//! paginated by keyset (see `design.md` for the indexes it relies on).
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+use tickler_domain::UserId;
+use tickler_store::backend::keyset::{self, KeyValue, Plan};
+use tickler_store::{SortField, SortKey, StoreError, TaskPage, TaskQuery};
+
+use crate::codec::{self, TASK_COLUMN_COUNT, TASK_COLUMNS, micros};
+use crate::error::ResultExt;
+use crate::tasks::{task_range, user_seq};
+
+/// The relevance score: bm25 with weights for title, tags and description (smaller is better).
+const SCORE: &str = "bm25(tasks_search, 10.0, 5.0, 1.0)";
+/// What a task without a due date sorts as, ascending and descending (generated columns).
+const NO_DUE_ASCENDING: i64 = i64::MAX;
+const NO_DUE_DESCENDING: i64 = -i64::MAX;
+
+/// A statement under construction and its numbered parameters.
+#[derive(Default)]
+pub(crate) struct Statement {
+    pub(crate) sql: String,
+    pub(crate) parameters: Vec<Value>,
+}
+
+impl Statement {
+    /// Adds a parameter and returns its placeholder.
+    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.parameters.push(value.into());
+        format!("?{}", self.parameters.len())
+    }
+
+    /// Appends SQL text.
+    pub(crate) fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+}
+
+/// Lists one page of the user's tasks.
+pub(crate) fn list(
+    connection: &Connection,
+    owner: UserId,
+    query: &TaskQuery,
+) -> Result<TaskPage, StoreError> {
+    let empty = TaskPage {
+        items: Vec::new(),
+        next: None,
+    };
+    let Some(Plan {
+        keys,
+        after,
+        words,
+        limit,
+    }) = Plan::of(query)
+    else {
+        return Ok(empty);
+    };
+    let Some(owner_seq) = user_seq(connection, owner.as_uuid())? else {
+        return Ok(empty);
+    };
+
+    let mut statement = Statement::default();
+    let owner_parameter = statement.bind(owner_seq);
+    match &words {
+        Some(words) => {
+            // The full-text index drives the query (CROSS JOIN fixes the order: looking each
+            // task up in the index instead would evaluate the match once per task), and the
+            // rowid range confines it to this user's tasks.
+            let (low, high) = task_range(owner_seq);
+            let expression = statement.bind(match_expression(words));
+            let low = statement.bind(low);
+            let high = statement.bind(high);
+            // The matches are sorted as narrow rows (keys and rowid), and only the page's
+            // tasks are read in full afterwards: sorting tens of thousands of whole rows,
+            // descriptions included, would cost more than ranking them.
+            let keys_selected: String = keys
+                .iter()
+                .enumerate()
+                .map(|(position, key)| format!(", {} AS key{position}", sort_expression(key, true)))
+                .collect();
+            // Ranking costs more than matching: compute it only when the order uses it.
+            let ranked = keys.iter().any(|key| key.field == SortField::Relevance);
+            let score = if ranked { SCORE } else { "0.0" };
+            statement.push(&format!(
+                "SELECT t.seq AS seq, {score} AS score{keys_selected}, t.id AS id \
+                 FROM tasks_search CROSS JOIN tasks t ON t.seq = tasks_search.rowid \
+                 WHERE tasks_search MATCH {expression} \
+                 AND tasks_search.rowid >= {low} AND tasks_search.rowid < {high} \
+                 AND t.owner = {owner_parameter}"
+            ));
+        }
+        None => statement.push(&format!(
+            "SELECT {TASK_COLUMNS}, 0.0 FROM tasks t WHERE t.owner = {owner_parameter}"
+        )),
+    }
+    push_filters(&mut statement, query, &owner_parameter);
+    let expressions: Vec<String> = keys
+        .iter()
+        .map(|key| sort_expression(key, words.is_some()).to_owned())
+        .collect();
+    if let Some((values, id)) = &after {
+        push_after(&mut statement, &keys, &expressions, values, id.as_uuid());
+    }
+    let fetch = statement.bind(limit as i64 + 1);
+    let order = keyset::order_by(&keys, &expressions, "t.id");
+    statement.push(&format!(" ORDER BY {order} LIMIT {fetch}"));
+    if words.is_some() {
+        let selected: Vec<String> = (0..keys.len()).map(|n| format!("k.key{n}")).collect();
+        statement.sql = format!(
+            "SELECT {TASK_COLUMNS}, k.score FROM ({}) k CROSS JOIN tasks t ON t.seq = k.seq \
+             ORDER BY {}",
+            statement.sql,
+            keyset::order_by(&keys, &selected, "k.id")
+        );
+    }
+
+    let mut prepared = connection.prepare_cached(&statement.sql).store()?;
+    let mut rows = prepared
+        .query(rusqlite::params_from_iter(statement.parameters.iter()))
+        .store()?;
+    let mut items = Vec::with_capacity(limit + 1);
+    let mut last_score = 0.0;
+    while let Some(row) = rows.next().store()? {
+        if items.len() == limit {
+            // One more row than the page: there is a next page.
+            let next = items
+                .last()
+                .map(|task| keyset::next_cursor(&keys, task, last_score));
+            return Ok(TaskPage { items, next });
+        }
+        items.push(codec::task_from_row(row, *owner.as_uuid())?);
+        last_score = codec::value(row, TASK_COLUMN_COUNT)?;
+    }
+    Ok(TaskPage { items, next: None })
+}
+
+/// Builds an FTS5 expression from plain words: each a quoted string (quotes doubled), all
+/// required, the last one also as a prefix.
+fn match_expression(words: &[String]) -> String {
+    let last = words.len() - 1;
+    words
+        .iter()
+        .enumerate()
+        .map(|(index, word)| {
+            let quoted = format!("\"{}\"", word.replace('"', "\"\""));
+            if index == last {
+                format!("{quoted}*")
+            } else {
+                quoted
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The column (or score) a sort key orders by.
+fn sort_expression(key: &SortKey, searching: bool) -> &'static str {
+    match key.field {
+        SortField::CreatedAt => "t.created_at",
+        SortField::UpdatedAt => "t.updated_at",
+        SortField::DueAt if key.descending => "t.due_descending",
+        SortField::DueAt => "t.due_ascending",
+        SortField::Priority => "t.priority",
+        SortField::Title => "t.title_sort",
+        SortField::Relevance if searching => SCORE,
+        SortField::Relevance => "0.0",
+    }
+}
+
+fn key_parameter(key: &SortKey, value: &KeyValue) -> Value {
+    match value {
+        KeyValue::Timestamp(micros) | KeyValue::Due(Some(micros)) | KeyValue::Rank(micros) => {
+            Value::Integer(*micros)
+        }
+        KeyValue::Due(None) if key.descending => Value::Integer(NO_DUE_DESCENDING),
+        KeyValue::Due(None) => Value::Integer(NO_DUE_ASCENDING),
+        KeyValue::Text(text) => Value::Text(text.clone()),
+        KeyValue::Score(score) => Value::Real(*score),
+    }
+}
+
+/// Adds "strictly after the cursor in this order".
+fn push_after(
+    statement: &mut Statement,
+    keys: &[SortKey],
+    expressions: &[String],
+    values: &[KeyValue],
+    id: &uuid::Uuid,
+) {
+    let parameters: Vec<String> = keys
+        .iter()
+        .zip(values)
+        .map(|(key, value)| statement.bind(key_parameter(key, value)))
+        .collect();
+    let id_parameter = statement.bind(id.as_bytes().to_vec());
+    let condition = keyset::after_condition(keys, expressions, &parameters, "t.id", &id_parameter);
+    statement.push(&format!(" AND {condition}"));
+}
+
+fn push_filters(statement: &mut Statement, query: &TaskQuery, owner_parameter: &str) {
+    if !query.statuses.is_empty() {
+        let list: Vec<String> = query
+            .statuses
+            .iter()
+            .map(|status| statement.bind(status.as_str().to_owned()))
+            .collect();
+        statement.push(&format!(" AND t.status IN ({})", list.join(", ")));
+    }
+    if !query.priorities.is_empty() {
+        let list: Vec<String> = query
+            .priorities
+            .iter()
+            .map(|priority| statement.bind(i64::from(priority.rank())))
+            .collect();
+        statement.push(&format!(" AND t.priority IN ({})", list.join(", ")));
+    }
+    for tag in &query.tags {
+        let tag = statement.bind(tag.as_str().to_owned());
+        statement.push(&format!(
+            " AND t.seq IN (SELECT task_seq FROM task_tags \
+             WHERE owner = {owner_parameter} AND tag = {tag})"
+        ));
+    }
+    if let Some(before) = query.due_before {
+        let before = statement.bind(micros(before));
+        statement.push(&format!(" AND t.due_at < {before}"));
+    }
+    if let Some(after) = query.due_after {
+        let after = statement.bind(micros(after));
+        statement.push(&format!(" AND t.due_at >= {after}"));
+    }
+    if let Some(now) = query.overdue_at {
+        let now = statement.bind(micros(now));
+        statement.push(&format!(" AND t.status <> 'done' AND t.due_at < {now}"));
+    }
+}

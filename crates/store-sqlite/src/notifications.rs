@@ -1,0 +1,458 @@
+//! Notification channels and notifications (`migrations/0005`); the delivery queue is in
+//! `deliveries`.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use tickler_domain::{
+    ChannelId, ChannelKind, DeliveryStatus, EventId, NotificationId, TaskId, UserId,
+};
+use tickler_store::{
+    Conflict, Delivery, DeliveryAttempt, Notification, NotificationChannel, NotificationQuery,
+    NotificationWrite, StoreError,
+};
+
+use crate::codec::{self, micros};
+use crate::error::ResultExt;
+use crate::list::Statement;
+
+/// The channel columns, in the order [`channel_from_row`] reads them.
+pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.address, c.secret, \
+     c.previous_secret, c.previous_secret_until, c.enabled, c.disabled_reason, c.created_at, \
+     c.updated_at";
+
+/// The notification columns, in the order [`notification_from_row`] reads them.
+pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
+     n.task_id, n.title, n.body, n.due_at, n.fire_at, n.fired_at, n.in_app, n.created_at, \
+     n.read_at";
+
+/// How many columns [`NOTIFICATION_COLUMNS`] has.
+pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 13;
+
+/// Reads a channel selected with [`CHANNEL_COLUMNS`] from column `first`.
+pub(crate) fn channel_from_row(
+    row: &Row<'_>,
+    first: usize,
+) -> Result<NotificationChannel, StoreError> {
+    Ok(NotificationChannel {
+        id: ChannelId::from_uuid(codec::value(row, first)?),
+        owner: UserId::from_uuid(codec::value(row, first + 1)?),
+        kind: kind(&codec::value::<String>(row, first + 2)?)?,
+        url: codec::value(row, first + 3)?,
+        address: codec::value(row, first + 4)?,
+        secret: codec::value(row, first + 5)?,
+        previous_secret: codec::value(row, first + 6)?,
+        previous_secret_until: codec::optional_instant_column(row, first + 7)?,
+        enabled: codec::value(row, first + 8)?,
+        disabled_reason: codec::value(row, first + 9)?,
+        created_at: codec::instant_column(row, first + 10)?,
+        updated_at: codec::instant_column(row, first + 11)?,
+    })
+}
+
+/// Reads a notification selected with [`NOTIFICATION_COLUMNS`] from column `first`.
+pub(crate) fn notification_from_row(
+    row: &Row<'_>,
+    first: usize,
+) -> Result<Notification, StoreError> {
+    Ok(Notification {
+        id: NotificationId::from_uuid(codec::value(row, first)?),
+        owner: UserId::from_uuid(codec::value(row, first + 1)?),
+        reminder_id: codec::value(row, first + 2)?,
+        event_id: EventId::from_uuid(codec::value(row, first + 3)?),
+        task_id: TaskId::from_uuid(codec::value(row, first + 4)?),
+        title: codec::value(row, first + 5)?,
+        body: codec::value(row, first + 6)?,
+        due_at: codec::optional_instant_column(row, first + 7)?,
+        fire_at: codec::instant_column(row, first + 8)?,
+        fired_at: codec::instant_column(row, first + 9)?,
+        in_app: codec::value(row, first + 10)?,
+        created_at: codec::instant_column(row, first + 11)?,
+        read_at: codec::optional_instant_column(row, first + 12)?,
+    })
+}
+
+/// A foreign key to a missing user means the owner does not exist.
+fn owner_missing(error: rusqlite::Error) -> StoreError {
+    match crate::error::convert(error) {
+        StoreError::Internal(message) if message.contains("FOREIGN KEY") => StoreError::NotFound,
+        other => other,
+    }
+}
+
+/// Runs a query prepared once per connection and reads every row with `read`.
+fn rows<T>(
+    connection: &Connection,
+    sql: &str,
+    parameters: impl rusqlite::Params,
+    read: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = connection.prepare_cached(sql).store()?;
+    let mut rows = statement.query(parameters).store()?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        items.push(read(row)?);
+    }
+    Ok(items)
+}
+
+/// Inserts a channel unless its owner has `max_per_owner` already (a writer command).
+pub(crate) fn insert_channel(
+    connection: &Connection,
+    channel: &NotificationChannel,
+    max_per_owner: u32,
+) -> Result<(), StoreError> {
+    let count: i64 = connection
+        .prepare_cached("SELECT count(*) FROM notification_channels WHERE user_id = ?1")
+        .store()?
+        .query_row([channel.owner.as_uuid()], |row| row.get(0))
+        .store()?;
+    if count >= i64::from(max_per_owner) {
+        return Err(StoreError::Conflict(Conflict::LimitReached));
+    }
+    connection
+        .prepare_cached(
+            "INSERT INTO notification_channels (id, user_id, kind, url, address, secret,
+                 previous_secret, previous_secret_until, enabled, disabled_reason, created_at,
+                 updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .store()?
+        .execute(params![
+            channel.id.as_uuid(),
+            channel.owner.as_uuid(),
+            channel.kind.as_str(),
+            channel.url,
+            channel.address,
+            channel.secret,
+            channel.previous_secret,
+            channel.previous_secret_until.map(micros),
+            channel.enabled,
+            channel.disabled_reason,
+            micros(channel.created_at),
+            micros(channel.updated_at),
+        ])
+        .map_err(owner_missing)?;
+    Ok(())
+}
+
+/// Lists the owner's channels, oldest first.
+pub(crate) fn list_channels(
+    connection: &Connection,
+    owner: UserId,
+) -> Result<Vec<NotificationChannel>, StoreError> {
+    let sql = format!(
+        "SELECT {CHANNEL_COLUMNS} FROM notification_channels c WHERE c.user_id = ?1
+         ORDER BY c.created_at, c.id"
+    );
+    rows(connection, &sql, [owner.as_uuid()], |row| {
+        channel_from_row(row, 0)
+    })
+}
+
+/// Reads one of the owner's channels.
+pub(crate) fn get_channel(
+    connection: &Connection,
+    owner: UserId,
+    id: ChannelId,
+) -> Result<NotificationChannel, StoreError> {
+    let sql = format!(
+        "SELECT {CHANNEL_COLUMNS} FROM notification_channels c WHERE c.id = ?1 AND c.user_id = ?2"
+    );
+    rows(
+        connection,
+        &sql,
+        params![id.as_uuid(), owner.as_uuid()],
+        |row| channel_from_row(row, 0),
+    )?
+    .pop()
+    .ok_or(StoreError::NotFound)
+}
+
+/// Saves a changed channel (a writer command).
+pub(crate) fn update_channel(
+    connection: &Connection,
+    channel: &NotificationChannel,
+) -> Result<(), StoreError> {
+    let changed = connection
+        .prepare_cached(
+            "UPDATE notification_channels SET url = ?3, address = ?4, secret = ?5,
+                 previous_secret = ?6, previous_secret_until = ?7, enabled = ?8,
+                 disabled_reason = ?9, updated_at = ?10
+             WHERE id = ?1 AND user_id = ?2",
+        )
+        .store()?
+        .execute(params![
+            channel.id.as_uuid(),
+            channel.owner.as_uuid(),
+            channel.url,
+            channel.address,
+            channel.secret,
+            channel.previous_secret,
+            channel.previous_secret_until.map(micros),
+            channel.enabled,
+            channel.disabled_reason,
+            micros(channel.updated_at),
+        ])
+        .store()?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes one of the owner's channels (a writer command).
+pub(crate) fn delete_channel(
+    connection: &Connection,
+    owner: UserId,
+    id: ChannelId,
+) -> Result<(), StoreError> {
+    let deleted = connection
+        .prepare_cached("DELETE FROM notification_channels WHERE id = ?1 AND user_id = ?2")
+        .store()?
+        .execute(params![id.as_uuid(), owner.as_uuid()])
+        .store()?;
+    if deleted == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Finds the owner's notification of a reminder.
+pub(crate) fn find_for_reminder(
+    connection: &Connection,
+    owner: UserId,
+    reminder_id: &str,
+) -> Result<Option<Notification>, StoreError> {
+    let sql = format!(
+        "SELECT {NOTIFICATION_COLUMNS} FROM notifications n
+         WHERE n.user_id = ?1 AND n.reminder_id = ?2"
+    );
+    Ok(rows(
+        connection,
+        &sql,
+        params![owner.as_uuid(), reminder_id],
+        |row| notification_from_row(row, 0),
+    )?
+    .pop())
+}
+
+/// Lists the owner's in-app notifications, newest first.
+pub(crate) fn list_notifications(
+    connection: &Connection,
+    owner: UserId,
+    query: &NotificationQuery,
+) -> Result<Vec<Notification>, StoreError> {
+    let mut statement = Statement::default();
+    let owner_parameter = statement.bind(owner.as_uuid().as_bytes().to_vec());
+    statement.push(&format!(
+        "SELECT {NOTIFICATION_COLUMNS} FROM notifications n
+         WHERE n.user_id = {owner_parameter} AND n.in_app = 1"
+    ));
+    if query.unread_only {
+        statement.push(" AND n.read_at IS NULL");
+    }
+    if let Some((created_at, id)) = query.after {
+        let created_at = statement.bind(micros(created_at));
+        let id = statement.bind(id.as_uuid().as_bytes().to_vec());
+        statement.push(&format!(" AND (n.created_at, n.id) < ({created_at}, {id})"));
+    }
+    let limit = statement.bind(i64::from(query.page_size()));
+    statement.push(&format!(
+        " ORDER BY n.created_at DESC, n.id DESC LIMIT {limit}"
+    ));
+    rows(
+        connection,
+        &statement.sql,
+        rusqlite::params_from_iter(statement.parameters.iter()),
+        |row| notification_from_row(row, 0),
+    )
+}
+
+/// Reads one of the owner's notifications.
+pub(crate) fn get_notification(
+    connection: &Connection,
+    owner: UserId,
+    id: NotificationId,
+) -> Result<Notification, StoreError> {
+    let sql = format!(
+        "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id = ?1 AND n.user_id = ?2"
+    );
+    rows(
+        connection,
+        &sql,
+        params![id.as_uuid(), owner.as_uuid()],
+        |row| notification_from_row(row, 0),
+    )?
+    .pop()
+    .ok_or(StoreError::NotFound)
+}
+
+/// Marks one of the owner's in-app notifications read (a writer command).
+pub(crate) fn mark_read(
+    connection: &Connection,
+    owner: UserId,
+    id: NotificationId,
+    at: DateTime<Utc>,
+) -> Result<Notification, StoreError> {
+    connection
+        .prepare_cached(
+            "UPDATE notifications SET read_at = coalesce(read_at, ?3)
+             WHERE id = ?1 AND user_id = ?2 AND in_app = 1",
+        )
+        .store()?
+        .execute(params![id.as_uuid(), owner.as_uuid(), micros(at)])
+        .store()?;
+    let notification = get_notification(connection, owner, id)?;
+    if !notification.in_app {
+        return Err(StoreError::NotFound);
+    }
+    Ok(notification)
+}
+
+/// Applies a notification write of a change set, inside its savepoint.
+pub(crate) fn apply(connection: &Connection, write: &NotificationWrite) -> Result<(), StoreError> {
+    match write {
+        NotificationWrite::Create {
+            notification,
+            deliveries,
+            attempts,
+        } => {
+            insert_notification(connection, notification)?;
+            for delivery in deliveries {
+                insert_delivery(connection, delivery)?;
+            }
+            for attempt in attempts {
+                insert_attempt(connection, attempt)?;
+            }
+            Ok(())
+        }
+        NotificationWrite::Redeliver {
+            notification,
+            channel,
+            at,
+        } => {
+            let changed = connection
+                .prepare_cached(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2,
+                         claim_token = NULL, claimed_until = NULL, updated_at = ?2
+                     WHERE notification_id = ?1 AND channel_id = ?3 AND status = 'dead'",
+                )
+                .store()?
+                .execute(params![
+                    notification.as_uuid(),
+                    micros(*at),
+                    channel.as_uuid()
+                ])
+                .store()?;
+            if changed == 0 {
+                let exists: Option<i64> = connection
+                    .prepare_cached(
+                        "SELECT 1 FROM deliveries WHERE notification_id = ?1 AND channel_id = ?2",
+                    )
+                    .store()?
+                    .query_row(params![notification.as_uuid(), channel.as_uuid()], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .store()?;
+                exists.ok_or(StoreError::NotFound)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn insert_notification(
+    connection: &Connection,
+    notification: &Notification,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO notifications (id, user_id, reminder_id, event_id, task_id, title, body,
+                 due_at, fire_at, fired_at, in_app, created_at, read_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .store()?
+        .execute(params![
+            notification.id.as_uuid(),
+            notification.owner.as_uuid(),
+            notification.reminder_id,
+            notification.event_id.as_uuid(),
+            notification.task_id.as_uuid(),
+            notification.title,
+            notification.body,
+            notification.due_at.map(micros),
+            micros(notification.fire_at),
+            micros(notification.fired_at),
+            notification.in_app,
+            micros(notification.created_at),
+            notification.read_at.map(micros),
+        ])
+        .map_err(owner_missing)?;
+    Ok(())
+}
+
+fn insert_delivery(connection: &Connection, delivery: &Delivery) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO deliveries (id, notification_id, user_id, channel_id, channel_kind,
+                 status, attempts, next_attempt_at, last_status_code, last_error, created_at,
+                 updated_at, delivered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .store()?
+        .execute(params![
+            delivery.id.as_uuid(),
+            delivery.notification_id.as_uuid(),
+            delivery.owner.as_uuid(),
+            delivery.channel_id.as_uuid(),
+            delivery.channel_kind.as_str(),
+            delivery.status.as_str(),
+            delivery.attempts,
+            delivery.next_attempt_at.map(micros),
+            delivery.last_status_code,
+            delivery.last_error,
+            micros(delivery.created_at),
+            micros(delivery.updated_at),
+            delivery.delivered_at.map(micros),
+        ])
+        .store()?;
+    Ok(())
+}
+
+/// Records an attempt.
+pub(crate) fn insert_attempt(
+    connection: &Connection,
+    attempt: &DeliveryAttempt,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, duration_ms,
+                 status_code, error, succeeded)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .store()?
+        .execute(params![
+            attempt.delivery_id.as_uuid(),
+            attempt.attempt,
+            micros(attempt.attempted_at),
+            attempt.duration_ms,
+            attempt.status_code,
+            attempt.error,
+            attempt.succeeded,
+        ])
+        .store()?;
+    Ok(())
+}
+
+/// Parses a stored delivery status.
+pub(crate) fn status(text: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(text)
+        .ok_or_else(|| StoreError::Internal(format!("unknown delivery status {text:?}")))
+}
+
+/// Parses a stored channel kind.
+pub(crate) fn kind(text: &str) -> Result<ChannelKind, StoreError> {
+    ChannelKind::parse(text)
+        .ok_or_else(|| StoreError::Internal(format!("unknown channel kind {text:?}")))
+}

@@ -1,0 +1,703 @@
+//! [`SqliteStore`]: the [`Store`] implementation.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use tickler_domain::{
+    ApiTokenId, ChannelId, ConversationId, Email, NotificationId, Tag, Task, TaskId, User, UserId,
+};
+use tickler_store::backend::row::{headers_from_json, status_code};
+use tickler_store::{
+    ApiToken, AuditQuery, AuditRecord, ChangeSet, ClaimedDelivery, Conflict, ConsumerPosition,
+    Conversation, ConversationMessage, DeadLetter, DeadLetterQuery, DeliveryClaim, DeliveryHistory,
+    DeliveryOutcome, IdempotentResponse, LeaseRequest, NewApiToken, Notification,
+    NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
+    StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
+};
+use uuid::Uuid;
+
+use crate::codec::{self, USER_COLUMN_COUNT, USER_COLUMNS, micros};
+use crate::config::SqliteConfig;
+use crate::connection::{self, Role};
+use crate::error::ResultExt;
+use crate::reader::ReadPool;
+use crate::writer::{Writer, WriterStats};
+use crate::{conversations, deliveries, events, list, migrate, notifications, outbox, tasks};
+
+/// tickler's data in one SQLite file. Cheap to share behind an `Arc`; dropping the last
+/// reference (or [`SqliteStore::close`]) lets the writer commit what is queued and stop.
+#[derive(Debug)]
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<ReadPool>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file, without migrating it: call
+    /// [`SqliteStore::migrate`], or [`Store::check_ready`] reports it as not ready.
+    pub async fn open(config: SqliteConfig) -> Result<Self, StoreError> {
+        tokio::task::spawn_blocking(move || {
+            let writer = connection::open(&config, Role::Writer)?;
+            let checkpointer = connection::open(&config, Role::Checkpointer)?;
+            let readers = ReadPool::open(&config)?;
+            writer.execute_batch(tasks::PENDING_SEARCH_TABLE).store()?;
+            Ok(Self {
+                writer: Writer::start(writer, checkpointer, tasks::flush_search)?,
+                readers: Arc::new(readers),
+            })
+        })
+        .await
+        .map_err(|error| StoreError::Internal(format!("opening the database failed: {error}")))?
+    }
+
+    /// Applies pending schema migrations; returns the versions applied (none when up to date).
+    /// Safe to run from two processes at once: the write lock serializes them.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        self.writer.write(migrate::apply_pending).await
+    }
+
+    /// Lets the writer commit everything already queued, then stops it; later calls fail with
+    /// [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.readers.close();
+    }
+
+    /// Returns how many transactions and commands the writer has committed (a batch of
+    /// commands shares one transaction).
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        self.readers.read_now(migrate::check_applied).await
+    }
+
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        rule: RegistrationRule,
+    ) -> Result<(), StoreError> {
+        let user = user.clone();
+        let password_hash = password_hash.to_owned();
+        self.writer
+            .write(move |connection| {
+                if rule == RegistrationRule::FirstUserOnly {
+                    let exists: bool = connection
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users)")
+                        .store()?
+                        .query_row([], |row| row.get(0))
+                        .store()?;
+                    if exists {
+                        return Err(StoreError::Conflict(Conflict::UsersExist));
+                    }
+                }
+                connection
+                    .prepare_cached(
+                        "INSERT INTO users (id, email, password_hash, name, timezone,
+                             credentials_version, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )
+                    .store()?
+                    .execute(params![
+                        user.id.as_uuid(),
+                        user.email.as_str(),
+                        password_hash,
+                        user.name,
+                        user.timezone.name(),
+                        user.credentials_version,
+                        micros(user.created_at),
+                        micros(user.updated_at),
+                    ])
+                    .store()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?1");
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection.prepare_cached(&sql).store()?;
+                let mut rows = statement.query([email.as_str()]).store()?;
+                let Some(row) = rows.next().store()? else {
+                    return Ok(None);
+                };
+                Ok(Some(UserCredentials {
+                    user: codec::user_from_row(row, 0)?,
+                    password_hash: codec::value(row, USER_COLUMN_COUNT)?,
+                }))
+            })
+            .await
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<User, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection.prepare_cached(&sql).store()?;
+                let mut rows = statement.query([id.as_uuid()]).store()?;
+                match rows.next().store()? {
+                    Some(row) => codec::user_from_row(row, 0),
+                    None => Err(StoreError::NotFound),
+                }
+            })
+            .await
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let user = user.clone();
+        let password_hash = password_hash.map(str::to_owned);
+        self.writer
+            .write(move |connection| {
+                let changed = connection
+                    .prepare_cached(
+                        "UPDATE users SET name = ?2, timezone = ?3, updated_at = ?4,
+                             credentials_version = ?5,
+                             password_hash = coalesce(?6, password_hash)
+                         WHERE id = ?1",
+                    )
+                    .store()?
+                    .execute(params![
+                        user.id.as_uuid(),
+                        user.name,
+                        user.timezone.name(),
+                        micros(user.updated_at),
+                        user.credentials_version,
+                        password_hash,
+                    ])
+                    .store()?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.writer
+            .write(move |connection| {
+                let metadata = &token.token;
+                connection
+                    .prepare_cached(
+                        "INSERT INTO api_tokens (id, user_id, secret_hash, name, prefix,
+                             created_at, last_used_at, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )
+                    .store()?
+                    .execute(params![
+                        metadata.id.as_uuid(),
+                        metadata.owner.as_uuid(),
+                        token.secret_hash,
+                        metadata.name,
+                        metadata.prefix,
+                        micros(metadata.created_at),
+                        metadata.last_used_at.map(micros),
+                        metadata.expires_at.map(micros),
+                    ])
+                    .map_err(|error| match crate::error::convert(error) {
+                        // The owner does not exist.
+                        StoreError::Internal(message) if message.contains("FOREIGN KEY") => {
+                            StoreError::NotFound
+                        }
+                        other => other,
+                    })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_api_tokens(&self, owner: UserId) -> Result<Vec<ApiToken>, StoreError> {
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT id, user_id, name, prefix, created_at, last_used_at, expires_at
+                         FROM api_tokens WHERE user_id = ?1
+                         ORDER BY created_at DESC, id DESC",
+                    )
+                    .store()?;
+                let mut rows = statement.query([owner.as_uuid()]).store()?;
+                let mut tokens = Vec::new();
+                while let Some(row) = rows.next().store()? {
+                    tokens.push(token_from_row(row)?);
+                }
+                Ok(tokens)
+            })
+            .await
+    }
+
+    async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| {
+                let deleted = connection
+                    .prepare_cached("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2")
+                    .store()?
+                    .execute(params![id.as_uuid(), owner.as_uuid()])
+                    .store()?;
+                if deleted == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn find_api_token(
+        &self,
+        secret_hash: &[u8],
+    ) -> Result<Option<(ApiToken, User)>, StoreError> {
+        let sql = format!(
+            "SELECT k.id, k.user_id, k.name, k.prefix, k.created_at, k.last_used_at,
+                 k.expires_at, {USER_COLUMNS}
+             FROM api_tokens k JOIN users u ON u.id = k.user_id
+             WHERE k.secret_hash = ?1"
+        );
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection.prepare_cached(&sql).store()?;
+                let mut rows = statement.query([secret_hash]).store()?;
+                let Some(row) = rows.next().store()? else {
+                    return Ok(None);
+                };
+                Ok(Some((token_from_row(row)?, codec::user_from_row(row, 7)?)))
+            })
+            .await
+    }
+
+    async fn touch_api_token(&self, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| {
+                let changed = connection
+                    .prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")
+                    .store()?
+                    .execute(params![id.as_uuid(), micros(at)])
+                    .store()?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| tasks::apply(connection, &changes))
+            .await
+    }
+
+    async fn get_task(&self, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
+        self.readers
+            .read_now(|connection| tasks::get(connection, owner, id))
+            .await
+    }
+
+    async fn list_tasks(&self, owner: UserId, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| list::list(connection, owner, &query))
+            .await
+    }
+
+    async fn tasks_with_tag(&self, owner: UserId, tag: &Tag) -> Result<Vec<Task>, StoreError> {
+        let tag = tag.clone();
+        self.readers
+            .read(move |connection| tasks::with_tag(connection, owner, &tag))
+            .await
+    }
+
+    async fn tag_counts(
+        &self,
+        owner: UserId,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TagCount>, StoreError> {
+        self.readers
+            .read_now(|connection| tasks::tag_counts(connection, owner, prefix, limit))
+            .await
+    }
+
+    async fn find_idempotent_response(
+        &self,
+        owner: UserId,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError> {
+        self.readers
+            .read_now(|connection| find_idempotent(connection, owner, key))
+            .await
+    }
+
+    async fn purge_idempotent_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let deleted = connection
+                    .prepare_cached("DELETE FROM idempotent_responses WHERE created_at < ?1")
+                    .store()?
+                    .execute([micros(before)])
+                    .store()?;
+                Ok(deleted as u64)
+            })
+            .await
+    }
+
+    async fn outbox_after(
+        &self,
+        position: OutboxPosition,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.readers
+            .read(move |connection| outbox::after(connection, position, limit))
+            .await
+    }
+
+    async fn outbox_unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.readers
+            .read(move |connection| outbox::unpublished(connection, limit))
+            .await
+    }
+
+    async fn mark_published(&self, sequences: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        if sequences.is_empty() {
+            return Ok(());
+        }
+        let sequences = sequences.to_vec();
+        self.writer
+            .write(move |connection| outbox::mark_published(connection, &sequences, at))
+            .await
+    }
+
+    async fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        self.readers.read(outbox::backlog).await
+    }
+
+    async fn outbox_head(&self) -> Result<OutboxPosition, StoreError> {
+        self.readers.read_now(outbox::head).await
+    }
+
+    async fn purge_outbox(
+        &self,
+        before: DateTime<Utc>,
+        require_published: bool,
+    ) -> Result<u64, StoreError> {
+        // In steps of their own, so other commands are committed in between.
+        let mut deleted = 0;
+        let mut after = outbox::PurgeCursor::START;
+        loop {
+            let step = self
+                .writer
+                .write(move |connection| {
+                    outbox::purge_step(connection, before, require_published, after)
+                })
+                .await?;
+            deleted += step.deleted;
+            match step.next {
+                Some(next) => after = next,
+                None => return Ok(deleted),
+            }
+        }
+    }
+
+    async fn consumer_position(&self, consumer: &str) -> Result<OutboxPosition, StoreError> {
+        self.readers
+            .read_now(|connection| events::position(connection, consumer))
+            .await
+    }
+
+    async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
+        let position = position.clone();
+        self.writer
+            .write(move |connection| events::save_position(connection, &position))
+            .await
+    }
+
+    async fn list_audit(
+        &self,
+        owner: UserId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| events::list_audit(connection, owner, &query))
+            .await
+    }
+
+    async fn insert_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError> {
+        let letter = letter.clone();
+        self.writer
+            .write(move |connection| events::insert_dead_letter(connection, &letter))
+            .await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        query: &DeadLetterQuery,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| events::list_dead_letters(connection, &query))
+            .await
+    }
+
+    async fn get_dead_letter(&self, id: Uuid) -> Result<DeadLetter, StoreError> {
+        self.readers
+            .read_now(|connection| events::get_dead_letter(connection, id))
+            .await
+    }
+
+    async fn mark_dead_letter_replayed(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| events::mark_dead_letter_replayed(connection, id, at))
+            .await
+    }
+
+    async fn acquire_lease(&self, request: &LeaseRequest) -> Result<bool, StoreError> {
+        let request = request.clone();
+        self.writer
+            .write(move |connection| events::acquire_lease(connection, &request))
+            .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.writer
+            .write(move |connection| events::release_lease(connection, &name, &holder))
+            .await
+    }
+
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        let conversation = conversation.clone();
+        self.writer
+            .write(move |connection| conversations::insert(connection, &conversation))
+            .await
+    }
+
+    async fn get_conversation(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        self.readers
+            .read_now(|connection| conversations::get(connection, owner, id))
+            .await
+    }
+
+    async fn list_conversations(
+        &self,
+        owner: UserId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        self.readers
+            .read_now(|connection| conversations::list(connection, owner, limit))
+            .await
+    }
+
+    async fn append_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        messages: &[ConversationMessage],
+        state: Option<&str>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let messages = messages.to_vec();
+        let state = state.map(str::to_owned);
+        self.writer
+            .write(move |connection| {
+                conversations::append(
+                    connection,
+                    owner,
+                    id,
+                    &messages,
+                    state.as_deref(),
+                    updated_at,
+                )
+            })
+            .await
+    }
+
+    async fn recent_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<ConversationMessage>, StoreError> {
+        self.readers
+            .read_now(|connection| conversations::recent_messages(connection, owner, id, limit))
+            .await
+    }
+
+    async fn insert_channel(
+        &self,
+        channel: &NotificationChannel,
+        max_per_owner: u32,
+    ) -> Result<(), StoreError> {
+        let channel = channel.clone();
+        self.writer
+            .write(move |connection| {
+                notifications::insert_channel(connection, &channel, max_per_owner)
+            })
+            .await
+    }
+
+    async fn list_channels(&self, owner: UserId) -> Result<Vec<NotificationChannel>, StoreError> {
+        self.readers
+            .read_now(|connection| notifications::list_channels(connection, owner))
+            .await
+    }
+
+    async fn get_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+    ) -> Result<NotificationChannel, StoreError> {
+        self.readers
+            .read_now(|connection| notifications::get_channel(connection, owner, id))
+            .await
+    }
+
+    async fn update_channel(&self, channel: &NotificationChannel) -> Result<(), StoreError> {
+        let channel = channel.clone();
+        self.writer
+            .write(move |connection| notifications::update_channel(connection, &channel))
+            .await
+    }
+
+    async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| notifications::delete_channel(connection, owner, id))
+            .await
+    }
+
+    async fn find_notification_for_reminder(
+        &self,
+        owner: UserId,
+        reminder_id: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        self.readers
+            .read_now(|connection| notifications::find_for_reminder(connection, owner, reminder_id))
+            .await
+    }
+
+    async fn list_notifications(
+        &self,
+        owner: UserId,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| notifications::list_notifications(connection, owner, &query))
+            .await
+    }
+
+    async fn get_notification(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+    ) -> Result<Notification, StoreError> {
+        self.readers
+            .read_now(|connection| notifications::get_notification(connection, owner, id))
+            .await
+    }
+
+    async fn mark_notification_read(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+        at: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        self.writer
+            .write(move |connection| notifications::mark_read(connection, owner, id, at))
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        owner: UserId,
+        notification: NotificationId,
+    ) -> Result<Vec<DeliveryHistory>, StoreError> {
+        self.readers
+            .read(move |connection| deliveries::history(connection, owner, notification))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        claim: &DeliveryClaim,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        // Polling an idle queue is a read; only a claim that can succeed takes the writer.
+        if !self
+            .readers
+            .read_now(|connection| deliveries::any_due(connection, claim))
+            .await?
+        {
+            return Ok(Vec::new());
+        }
+        let claim = claim.clone();
+        self.writer
+            .write(move |connection| deliveries::claim(connection, &claim))
+            .await
+    }
+
+    async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.writer
+            .write(move |connection| deliveries::finish(connection, &outcome))
+            .await
+    }
+}
+
+fn token_from_row(row: &rusqlite::Row<'_>) -> Result<ApiToken, StoreError> {
+    Ok(ApiToken {
+        id: ApiTokenId::from_uuid(codec::value(row, 0)?),
+        owner: UserId::from_uuid(codec::value(row, 1)?),
+        name: codec::value(row, 2)?,
+        prefix: codec::value(row, 3)?,
+        created_at: codec::instant_column(row, 4)?,
+        last_used_at: codec::optional_instant_column(row, 5)?,
+        expires_at: codec::optional_instant_column(row, 6)?,
+    })
+}
+
+fn find_idempotent(
+    connection: &Connection,
+    owner: UserId,
+    key: &str,
+) -> Result<Option<IdempotentResponse>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT request_hash, status, headers, body, created_at
+             FROM idempotent_responses WHERE user_id = ?1 AND key = ?2",
+        )
+        .store()?;
+    let mut rows = statement.query(params![owner.as_uuid(), key]).store()?;
+    let Some(row) = rows.next().store()? else {
+        return Ok(None);
+    };
+    Ok(Some(IdempotentResponse {
+        owner,
+        key: key.to_owned(),
+        request_hash: codec::value(row, 0)?,
+        status: status_code(codec::value(row, 1)?)?,
+        headers: headers_from_json(&codec::value::<String>(row, 2)?)?,
+        body: codec::value(row, 3)?,
+        created_at: codec::instant_column(row, 4)?,
+    }))
+}

@@ -1,0 +1,387 @@
+//! Task writes inside the writer's transaction, and reads of single tasks and tags.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tickler_domain::{Tag, Task, TaskId, UserId};
+use tickler_store::backend::keyset::title_sort_key;
+use tickler_store::backend::row::{TaskColumns, headers_to_json};
+use tickler_store::{ChangeSet, Conflict, OutboxMessage, StoreError, TagCount, TaskWrite};
+use uuid::Uuid;
+
+use crate::codec::{self, TASK_COLUMNS, micros, string_list};
+use crate::error::ResultExt;
+use crate::events;
+
+/// Bits of a task's rowid that number it among its owner's tasks.
+const TASK_NUMBER_BITS: u32 = 32;
+
+/// Returns the internal number of a user, if the user exists.
+pub(crate) fn user_seq(connection: &Connection, user: &Uuid) -> Result<Option<i64>, StoreError> {
+    connection
+        .prepare_cached("SELECT seq FROM users WHERE id = ?1")
+        .store()?
+        .query_row([user], |row| row.get(0))
+        .optional()
+        .store()
+}
+
+/// Returns the rowid range `[low, high)` that holds a user's tasks.
+pub(crate) fn task_range(owner_seq: i64) -> (i64, i64) {
+    (
+        owner_seq << TASK_NUMBER_BITS,
+        (owner_seq + 1) << TASK_NUMBER_BITS,
+    )
+}
+
+/// Applies a change set; on error the caller's savepoint undoes whatever was applied.
+pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), StoreError> {
+    // First, so that a redelivered event costs one statement and writes nothing.
+    if let Some(processed) = &changes.processed {
+        events::mark_processed(connection, processed)?;
+    }
+    for write in &changes.tasks {
+        match write {
+            TaskWrite::Insert(task) => insert(connection, task)?,
+            TaskWrite::Update {
+                task,
+                expected_version,
+            } => update(connection, task, *expected_version)?,
+            TaskWrite::Delete {
+                owner,
+                id,
+                expected_version,
+            } => delete(connection, *owner, *id, *expected_version)?,
+        }
+    }
+    for event in &changes.events {
+        append_event(connection, event)?;
+    }
+    if let Some(response) = &changes.idempotency {
+        connection
+            .prepare_cached(
+                "INSERT INTO idempotent_responses
+                     (user_id, key, request_hash, status, headers, body, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .store()?
+            .execute(params![
+                response.owner.as_uuid(),
+                response.key,
+                response.request_hash,
+                response.status,
+                headers_to_json(&response.headers),
+                response.body,
+                micros(response.created_at),
+            ])
+            .store()?;
+    }
+    if let Some(position) = &changes.consumer_position {
+        events::save_position(connection, position)?;
+    }
+    for record in &changes.audit {
+        events::append_audit(connection, record)?;
+    }
+    for write in &changes.notifications {
+        crate::notifications::apply(connection, write)?;
+    }
+    Ok(())
+}
+
+fn insert(connection: &Connection, task: &Task) -> Result<(), StoreError> {
+    // A task of an unknown owner has nowhere to go.
+    let owner = user_seq(connection, task.owner.as_uuid())?.ok_or(StoreError::NotFound)?;
+    let (low, high) = task_range(owner);
+    let seq: i64 = connection
+        .prepare_cached("SELECT coalesce(max(seq), ?1) + 1 FROM tasks WHERE seq >= ?1 AND seq < ?2")
+        .store()?
+        .query_row([low, high], |row| row.get(0))
+        .store()?;
+    if seq >= high {
+        return Err(StoreError::Internal(format!(
+            "user {} has used up the task numbers of their range",
+            task.owner
+        )));
+    }
+    let columns = TaskColumns::from_task(task);
+    connection
+        .prepare_cached(
+            "INSERT INTO tasks (seq, id, owner, title, title_sort, description, status, priority,
+                 due_at, all_day, timezone, tags, recurrence, recurrence_mode, reminders,
+                 created_at, updated_at, completed_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19)",
+        )
+        .store()?
+        .execute(params![
+            seq,
+            columns.id,
+            owner,
+            columns.title,
+            title_sort_key(&columns.title),
+            columns.description,
+            columns.status,
+            columns.priority,
+            columns.due_at.map(micros),
+            columns.all_day,
+            columns.timezone,
+            string_list(&columns.tags),
+            columns.recurrence,
+            columns.recurrence_mode,
+            string_list(&columns.reminders),
+            micros(columns.created_at),
+            micros(columns.updated_at),
+            columns.completed_at.map(micros),
+            columns.version,
+        ])
+        .store()?;
+    queue_search(connection, seq, Some(&columns), false)
+}
+
+fn update(connection: &Connection, task: &Task, expected_version: i64) -> Result<(), StoreError> {
+    let owner = user_seq(connection, task.owner.as_uuid())?.ok_or(StoreError::NotFound)?;
+    let columns = TaskColumns::from_task(task);
+    let tags = string_list(&columns.tags);
+    let current: Option<(i64, String, String, String)> = connection
+        .prepare_cached(
+            "SELECT seq, title, tags, description FROM tasks
+             WHERE id = ?1 AND owner = ?2 AND version = ?3",
+        )
+        .store()?
+        .query_row(params![columns.id, owner, expected_version], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()
+        .store()?;
+    let Some((seq, title, old_tags, description)) = current else {
+        return Err(missing_or_stale(connection, &columns.id, owner));
+    };
+    connection
+        .prepare_cached(
+            "UPDATE tasks SET title = ?2, title_sort = ?3, description = ?4, status = ?5,
+                 priority = ?6, due_at = ?7, all_day = ?8, timezone = ?9, tags = ?10,
+                 recurrence = ?11, recurrence_mode = ?12, reminders = ?13, updated_at = ?14,
+                 completed_at = ?15, version = ?16
+             WHERE seq = ?1",
+        )
+        .store()?
+        .execute(params![
+            seq,
+            columns.title,
+            title_sort_key(&columns.title),
+            columns.description,
+            columns.status,
+            columns.priority,
+            columns.due_at.map(micros),
+            columns.all_day,
+            columns.timezone,
+            tags,
+            columns.recurrence,
+            columns.recurrence_mode,
+            string_list(&columns.reminders),
+            micros(columns.updated_at),
+            columns.completed_at.map(micros),
+            columns.version,
+        ])
+        .store()?;
+    if title != columns.title || old_tags != tags || description != columns.description {
+        queue_search(connection, seq, Some(&columns), true)?;
+    }
+    Ok(())
+}
+
+fn delete(
+    connection: &Connection,
+    owner: UserId,
+    id: TaskId,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let owner = user_seq(connection, owner.as_uuid())?.ok_or(StoreError::NotFound)?;
+    let deleted: Option<i64> = connection
+        .prepare_cached(
+            "DELETE FROM tasks WHERE id = ?1 AND owner = ?2 AND version = ?3 RETURNING seq",
+        )
+        .store()?
+        .query_row(params![id.as_uuid(), owner, expected_version], |row| {
+            row.get(0)
+        })
+        .optional()
+        .store()?;
+    match deleted {
+        Some(seq) => queue_search(connection, seq, None, true),
+        None => Err(missing_or_stale(connection, id.as_uuid(), owner)),
+    }
+}
+
+/// Queues a change of the full-text index (`None`: remove the task), applied once per
+/// transaction by [`flush_search`]; `indexed` says whether the index may hold the task.
+fn queue_search(
+    connection: &Connection,
+    seq: i64,
+    columns: Option<&TaskColumns>,
+    indexed: bool,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO temp.pending_search (seq, indexed, title, tags, description)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (seq) DO UPDATE SET
+                 title = excluded.title, tags = excluded.tags, description = excluded.description",
+        )
+        .store()?
+        .execute(params![
+            seq,
+            indexed,
+            columns.map(|c| c.title.as_str()),
+            columns.map(|c| string_list(&c.tags)),
+            columns.map(|c| c.description.as_str()),
+        ])
+        .store()?;
+    Ok(())
+}
+
+/// The queue of full-text changes, on the writer's connection only.
+pub(crate) const PENDING_SEARCH_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS pending_search (
+    seq INTEGER PRIMARY KEY,
+    indexed INTEGER NOT NULL,
+    title TEXT,
+    tags TEXT,
+    description TEXT
+)";
+
+/// Applies the queued full-text changes of the transaction, just before it commits: FTS5
+/// writes its pending changes to disk at every savepoint, so updating it inside each
+/// command's savepoint would write (and later merge) one small segment per command.
+pub(crate) fn flush_search(connection: &Connection) -> Result<(), StoreError> {
+    let pending: bool = connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM temp.pending_search)")
+        .store()?
+        .query_row([], |row| row.get(0))
+        .store()?;
+    if !pending {
+        return Ok(());
+    }
+    for sql in [
+        "DELETE FROM tasks_search
+         WHERE rowid IN (SELECT seq FROM temp.pending_search WHERE indexed)",
+        "INSERT INTO tasks_search (rowid, title, tags, description)
+         SELECT seq, title, tags, description FROM temp.pending_search WHERE title IS NOT NULL",
+        "DELETE FROM temp.pending_search",
+    ] {
+        connection
+            .prepare_cached(sql)
+            .store()?
+            .execute([])
+            .store()?;
+    }
+    Ok(())
+}
+
+/// Tells why a versioned write matched no row.
+fn missing_or_stale(connection: &Connection, id: &Uuid, owner: i64) -> StoreError {
+    let version = connection
+        .prepare_cached("SELECT version FROM tasks WHERE id = ?1 AND owner = ?2")
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![id, owner], |row| row.get::<_, i64>(0))
+                .optional()
+        });
+    match version {
+        Ok(Some(_)) => StoreError::Conflict(Conflict::VersionMismatch),
+        Ok(None) => StoreError::NotFound,
+        Err(error) => crate::error::convert(error),
+    }
+}
+
+/// Appends an event to the outbox.
+pub(crate) fn append_event(
+    connection: &Connection,
+    event: &OutboxMessage,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .store()?
+        .execute(params![
+            event.id.as_uuid(),
+            event.event_type,
+            event.subject,
+            event.owner.as_uuid(),
+            micros(event.occurred_at),
+            event.payload,
+        ])
+        .store()?;
+    Ok(())
+}
+
+/// Reads one of the user's tasks.
+pub(crate) fn get(connection: &Connection, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t
+         WHERE t.id = ?1 AND t.owner = (SELECT seq FROM users WHERE id = ?2)"
+    );
+    let mut statement = connection.prepare_cached(&sql).store()?;
+    let mut rows = statement
+        .query(params![id.as_uuid(), owner.as_uuid()])
+        .store()?;
+    match rows.next().store()? {
+        Some(row) => codec::task_from_row(row, *owner.as_uuid()),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// Reads every task of the user carrying `tag`, oldest first.
+pub(crate) fn with_tag(
+    connection: &Connection,
+    owner: UserId,
+    tag: &Tag,
+) -> Result<Vec<Task>, StoreError> {
+    let Some(owner_seq) = user_seq(connection, owner.as_uuid())? else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM task_tags g JOIN tasks t ON t.seq = g.task_seq
+         WHERE g.owner = ?1 AND g.tag = ?2 ORDER BY t.seq"
+    );
+    let mut statement = connection.prepare_cached(&sql).store()?;
+    let mut rows = statement.query(params![owner_seq, tag.as_str()]).store()?;
+    let mut tasks = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        tasks.push(codec::task_from_row(row, *owner.as_uuid())?);
+    }
+    Ok(tasks)
+}
+
+/// Counts the user's tags, most used first.
+pub(crate) fn tag_counts(
+    connection: &Connection,
+    owner: UserId,
+    prefix: Option<&str>,
+    limit: u32,
+) -> Result<Vec<TagCount>, StoreError> {
+    let Some(owner_seq) = user_seq(connection, owner.as_uuid())? else {
+        return Ok(Vec::new());
+    };
+    // Every tag starting with the prefix sorts between it and the prefix followed by the last
+    // code point, which no tag contains.
+    let (low, high) = match prefix {
+        Some(prefix) => (prefix.to_owned(), format!("{prefix}\u{10FFFF}")),
+        None => (String::new(), "\u{10FFFF}".to_owned()),
+    };
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT tag, tasks FROM tag_usage
+             WHERE owner = ?1 AND tag >= ?2 AND tag < ?3
+             ORDER BY tasks DESC, tag LIMIT ?4",
+        )
+        .store()?;
+    let rows = statement
+        .query_map(params![owner_seq, low, high, limit], |row| {
+            Ok(TagCount {
+                name: row.get(0)?,
+                count: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+            })
+        })
+        .store()?;
+    rows.collect::<Result<Vec<_>, _>>().store()
+}

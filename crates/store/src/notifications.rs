@@ -1,0 +1,253 @@
+//! Records of notifications: a user's channels, the notifications fired reminders become, their
+//! deliveries through each channel and every attempt of those deliveries.
+//!
+//! A delivery is a small job queue row: the notifier claims due rows with a lease and a fencing
+//! token, sends, and finishes the attempt only if its token still holds the row.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tickler_domain::{
+    ChannelId, ChannelKind, DeliveryId, DeliveryStatus, EventId, NotificationId, TaskId, UserId,
+};
+
+use crate::events::DeadLetter;
+use crate::records::OutboxMessage;
+
+/// Largest page of notifications a read returns (one more than the API's largest page, so a
+/// use case can learn whether another page follows).
+pub const MAX_NOTIFICATION_PAGE_SIZE: u32 = 201;
+
+/// Most deliveries one claim hands out.
+pub const MAX_CLAIM: u32 = 1_000;
+
+/// A channel a user is notified through.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NotificationChannel {
+    /// Its id.
+    pub id: ChannelId,
+    /// Whose channel.
+    pub owner: UserId,
+    /// In-app, webhook or e-mail.
+    pub kind: ChannelKind,
+    /// Where webhooks are posted (webhook channels).
+    pub url: Option<String>,
+    /// Where e-mails go (e-mail channels).
+    pub address: Option<String>,
+    /// The webhook signing secret, sealed by the application (the store never sees it in
+    /// clear).
+    pub secret: Option<Vec<u8>>,
+    /// The secret before the last rotation, still used to sign until
+    /// `previous_secret_until`.
+    pub previous_secret: Option<Vec<u8>>,
+    /// When the previous secret stops being used.
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    /// Whether notifications go out through it.
+    pub enabled: bool,
+    /// Why tickler disabled it (a webhook answered 410 Gone), if it did.
+    pub disabled_reason: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NotificationChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The sealed secrets are not shown, not even sealed.
+        f.debug_struct("NotificationChannel")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("kind", &self.kind)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fired reminder as its user is told about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Its id.
+    pub id: NotificationId,
+    /// Whose notification.
+    pub owner: UserId,
+    /// The reminder that fired; a user has at most one notification per reminder.
+    pub reminder_id: String,
+    /// The `tickler.reminder.due` event it came from.
+    pub event_id: EventId,
+    /// The task concerned.
+    pub task_id: TaskId,
+    /// The task's title when the reminder fired.
+    pub title: String,
+    /// The text shown to the user.
+    pub body: String,
+    /// The task's due date, if any.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When the reminder was meant to fire.
+    pub fire_at: DateTime<Utc>,
+    /// When it fired.
+    pub fired_at: DateTime<Utc>,
+    /// Whether it shows in the user's in-app list (in-app notifications were on).
+    pub in_app: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When the user marked it read, if they did.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// The delivery of a notification through one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its id, the same on every attempt (a webhook's `webhook-id`).
+    pub id: DeliveryId,
+    /// What is delivered.
+    pub notification_id: NotificationId,
+    /// Whose notification.
+    pub owner: UserId,
+    /// Through which channel; unique per notification.
+    pub channel_id: ChannelId,
+    /// The channel's kind.
+    pub channel_kind: ChannelKind,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last HTTP status (webhooks) or SMTP reply code (e-mail).
+    pub last_status_code: Option<u16>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When the channel accepted it.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    /// The delivery.
+    pub delivery_id: DeliveryId,
+    /// 1 for the first attempt; unique per delivery.
+    pub attempt: u32,
+    /// When it started.
+    pub attempted_at: DateTime<Utc>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u32,
+    /// The HTTP status or SMTP reply code, when there was an answer.
+    pub status_code: Option<u16>,
+    /// What went wrong, when it failed.
+    pub error: Option<String>,
+    /// Whether the channel accepted the notification.
+    pub succeeded: bool,
+}
+
+/// A delivery with every attempt made, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryHistory {
+    /// The delivery.
+    pub delivery: Delivery,
+    /// Its attempts, in order.
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// Notification writes inside a [`crate::ChangeSet`].
+// A change set holds one or two of these, briefly: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationWrite {
+    /// Stores a notification with its deliveries and the attempts already made (in-app ones
+    /// are delivered at once). [`crate::Conflict::AlreadyExists`] if the user already has a
+    /// notification of that reminder.
+    Create {
+        /// The notification.
+        notification: Notification,
+        /// One per channel it goes out through.
+        deliveries: Vec<Delivery>,
+        /// Attempts already made.
+        attempts: Vec<DeliveryAttempt>,
+    },
+    /// Makes a dead delivery pending again, due at `at` (an operator replayed its dead
+    /// letter); it keeps its attempts, so it gets one more. [`crate::StoreError::NotFound`]
+    /// if no such delivery exists; a delivery that is not dead is left as it is.
+    Redeliver {
+        /// The notification delivered.
+        notification: NotificationId,
+        /// The channel it was delivered through (with the notification, the delivery's key).
+        channel: ChannelId,
+        /// When to try again.
+        at: DateTime<Utc>,
+    },
+}
+
+/// Which in-app notifications to read: the user's, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotificationQuery {
+    /// Only those not marked read.
+    pub unread_only: bool,
+    /// Continue strictly after (older than) this `(created_at, id)`.
+    pub after: Option<(DateTime<Utc>, NotificationId)>,
+    /// Page size, 1 to [`MAX_NOTIFICATION_PAGE_SIZE`] (clamped).
+    pub limit: u32,
+}
+
+impl NotificationQuery {
+    /// Returns the page size clamped to 1 to [`MAX_NOTIFICATION_PAGE_SIZE`].
+    pub fn page_size(&self) -> u32 {
+        self.limit.clamp(1, MAX_NOTIFICATION_PAGE_SIZE)
+    }
+}
+
+/// Asks for due deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryClaim {
+    /// The worker's clock: deliveries due at or before it, whose lease (if any) expired by it.
+    pub now: DateTime<Utc>,
+    /// At most this many, oldest due first (clamped to [`MAX_CLAIM`]).
+    pub limit: u32,
+    /// At most this many of one channel.
+    pub per_channel: u32,
+    /// Channels whose deliveries are not wanted now (the worker is busy with them).
+    pub skip_channels: Vec<ChannelId>,
+    /// When given, only deliveries of these channels are wanted (the worker has room only for
+    /// channels it knows to be healthy).
+    pub only_channels: Option<Vec<ChannelId>>,
+    /// How long the claim holds: after `now + lease` another worker may claim the delivery.
+    pub lease: Duration,
+    /// The claim's fencing token: only its holder can finish the attempt.
+    pub token: uuid::Uuid,
+}
+
+/// A claimed delivery, with what is needed to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    /// The delivery.
+    pub delivery: Delivery,
+    /// What to deliver.
+    pub notification: Notification,
+    /// Where to: `None` when the channel was deleted meanwhile.
+    pub channel: Option<NotificationChannel>,
+}
+
+/// The outcome of one attempt, committed atomically: the attempt's record, the delivery's new
+/// state, and whatever it causes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryOutcome {
+    /// The claim's token; [`crate::Conflict::ClaimLost`] (and nothing written) if the delivery
+    /// is no longer pending under this claim.
+    pub token: uuid::Uuid,
+    /// The attempt made, if one was (a cancelled delivery makes none).
+    pub attempt: Option<DeliveryAttempt>,
+    /// The delivery after the attempt (`attempts`, `status`, `next_attempt_at`,
+    /// `last_status_code`, `last_error`, `updated_at`, `delivered_at` are written).
+    pub delivery: Delivery,
+    /// Disables the delivery's channel with this reason (a webhook answered 410 Gone).
+    pub disable_channel: Option<String>,
+    /// Events describing the outcome.
+    pub events: Vec<OutboxMessage>,
+    /// A dead letter, when the delivery was given up on.
+    pub dead_letter: Option<DeadLetter>,
+}

@@ -1,0 +1,233 @@
+//! Records the store reads and writes besides the domain's own types.
+
+use chrono::{DateTime, Utc};
+use tickler_domain::{ApiTokenId, ConversationId, EventId, Task, TaskId, User, UserId};
+
+/// A user together with the hash of their password, for logging in.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    /// The account.
+    pub user: User,
+    /// The password's PHC string (argon2id).
+    pub password_hash: String,
+}
+
+/// Which accounts may be created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationRule {
+    /// Any new e-mail address may register.
+    Open,
+    /// Only while there is no account yet (checked atomically with the insert).
+    FirstUserOnly,
+}
+
+/// A personal API token's metadata. The secret itself is never stored: only a keyed hash of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Its id.
+    pub id: ApiTokenId,
+    /// Whose token.
+    pub owner: UserId,
+    /// The label its owner gave it.
+    pub name: String,
+    /// The first characters of the secret, to recognise it in a list.
+    pub prefix: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used to authenticate, if ever (updated at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A token to store: its metadata and the keyed hash of its secret.
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    /// Metadata.
+    pub token: ApiToken,
+    /// HMAC-SHA256 of the secret under the server's key (32 bytes).
+    pub secret_hash: Vec<u8>,
+}
+
+/// The response a request with an `Idempotency-Key` produced, stored in the transaction of its
+/// effect so that a retry returns it instead of acting twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResponse {
+    /// Whose request.
+    pub owner: UserId,
+    /// The client's key.
+    pub key: String,
+    /// A hash of the request (method, path, body) that a retry must match.
+    pub request_hash: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers worth replaying (`Location`, `ETag`).
+    pub headers: Vec<(String, String)>,
+    /// The response body.
+    pub body: String,
+    /// When it was recorded; records older than the retention window may be purged.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One event appended to the transactional outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    /// The event id (UUIDv7), unique.
+    pub id: EventId,
+    /// Its CloudEvents type, e.g. `tickler.task.completed`.
+    pub event_type: String,
+    /// What it is about (the task id): the partition key that keeps one task's events in order.
+    pub subject: String,
+    /// Whose data changed.
+    pub owner: UserId,
+    /// When the change happened.
+    pub occurred_at: DateTime<Utc>,
+    /// The complete CloudEvent, serialised as JSON.
+    pub payload: String,
+}
+
+/// A position in the outbox log. Records are read in `(transaction, sequence)` order, and a
+/// reader that has seen a position never later finds a new record before it:
+///
+/// * SQLite has one writer, so `transaction` is always 0 and `sequence` grows in commit order.
+/// * PostgreSQL assigns sequence numbers at insert time, not commit time, so a plain
+///   `sequence > last_seen` poll would miss a slow transaction's rows. There `transaction` is
+///   the writing transaction's id (`xid8`) and a record is readable only once every
+///   transaction with a smaller id has finished (`xid < pg_snapshot_xmin(...)`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutboxPosition {
+    /// The writing transaction (0 on SQLite).
+    pub transaction: i64,
+    /// The record's sequence number.
+    pub sequence: i64,
+}
+
+/// An outbox message as stored, with its position in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRecord {
+    /// Where it sits in the log.
+    pub position: OutboxPosition,
+    /// The message.
+    pub message: OutboxMessage,
+}
+
+/// One write to a task inside a [`ChangeSet`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskWrite {
+    /// Insert a new task; [`crate::Conflict::AlreadyExists`] if its id exists.
+    Insert(Task),
+    /// Replace a task whose stored version is `expected_version`; `task.version` is the new
+    /// version. [`crate::StoreError::NotFound`] if the task does not exist for `task.owner`,
+    /// [`crate::Conflict::VersionMismatch`] if its version differs.
+    Update {
+        /// The task after the change.
+        task: Task,
+        /// The version the change was computed from.
+        expected_version: i64,
+    },
+    /// Delete a task whose stored version is `expected_version` (same errors as `Update`).
+    Delete {
+        /// Whose task.
+        owner: UserId,
+        /// Which task.
+        id: TaskId,
+        /// The version the deletion was decided on.
+        expected_version: i64,
+    },
+}
+
+/// Everything one use case writes, committed atomically: task rows, the outbox events that
+/// describe the change and, for a request with an `Idempotency-Key`, its response. Either all
+/// of it is durable when [`crate::Store::commit`] returns `Ok`, or none of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeSet {
+    /// Task writes, applied in order.
+    pub tasks: Vec<TaskWrite>,
+    /// Outbox events, appended in order after the writes.
+    pub events: Vec<OutboxMessage>,
+    /// The response to remember for an idempotent request;
+    /// [`crate::Conflict::IdempotencyKeyUsed`] if the key exists.
+    pub idempotency: Option<IdempotentResponse>,
+    /// For a consumer's effect: the event it handles, recorded so a redelivery has no second
+    /// effect ([`crate::Conflict::AlreadyProcessed`] if already recorded; nothing else of the
+    /// change set is then written).
+    pub processed: Option<crate::events::ProcessedEvent>,
+    /// For an embedded consumer: its new position in the outbox log (kept if the stored one
+    /// is already further).
+    pub consumer_position: Option<crate::events::ConsumerPosition>,
+    /// Entries appended to the audit trail ([`crate::Conflict::AlreadyExists`] for an event
+    /// id already in it).
+    pub audit: Vec<crate::events::AuditRecord>,
+    /// Notifications with their deliveries, and re-armed deliveries (the notifier's effects).
+    pub notifications: Vec<crate::notifications::NotificationWrite>,
+}
+
+/// How many of a user's tasks carry a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    /// The tag.
+    pub name: String,
+    /// How many of the user's tasks carry it.
+    pub count: u64,
+}
+
+/// A conversation with the chat assistant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    /// Its id.
+    pub id: ConversationId,
+    /// Whose conversation.
+    pub owner: UserId,
+    /// A label (the start of its first message).
+    pub title: String,
+    /// The assistant's pending question, as JSON the application defines; `None` when nothing
+    /// is pending.
+    pub state: Option<String>,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+    /// When a message was last added.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageRole {
+    /// The person.
+    User,
+    /// The assistant.
+    Assistant,
+}
+
+impl MessageRole {
+    /// Returns the stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MessageRole::User => "user",
+            MessageRole::Assistant => "assistant",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "user" => Some(MessageRole::User),
+            "assistant" => Some(MessageRole::Assistant),
+            _ => None,
+        }
+    }
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationMessage {
+    /// Its id (UUIDv7: messages are ordered by id).
+    pub id: uuid::Uuid,
+    /// Who wrote it.
+    pub role: MessageRole,
+    /// Its text.
+    pub content: String,
+    /// What the assistant did and asked for this message, as JSON the application defines.
+    pub details: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}

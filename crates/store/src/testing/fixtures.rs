@@ -1,0 +1,233 @@
+//! Building blocks of the conformance cases: users, tasks and instants that tests arrange.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
+use tickler_domain::{
+    Due, Email, EventId, Priority, Tag, Tags, Task, TaskFields, TaskId, TaskStatus, TimeZone,
+    Title, User, UserId,
+};
+use uuid::Uuid;
+
+use crate::{ChangeSet, OutboxMessage, Store, TaskQuery, TaskWrite};
+
+/// Returns a fixed instant plus `seconds` (tests never read the clock).
+pub fn instant(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap() + TimeDelta::seconds(seconds)
+}
+
+/// Returns an account that is not stored yet.
+pub fn new_user(email: &str) -> User {
+    User {
+        id: UserId::from_uuid(Uuid::now_v7()),
+        email: Email::parse(email).unwrap(),
+        name: Some("Ada".into()),
+        timezone: TimeZone::parse("Asia/Karachi").unwrap(),
+        created_at: instant(0),
+        updated_at: instant(0),
+        credentials_version: 1,
+    }
+}
+
+/// Registers a new account with an open registration rule.
+pub async fn register(store: &dyn Store, email: &str) -> User {
+    let user = new_user(email);
+    store
+        .insert_user(&user, "$argon2id$hash", crate::RegistrationRule::Open)
+        .await
+        .unwrap();
+    user
+}
+
+/// Returns a task (not stored yet) with only a title, created at [`instant`]`(0)`.
+pub fn new_task(owner: UserId, title: &str) -> Task {
+    Task {
+        id: TaskId::from_uuid(Uuid::now_v7()),
+        owner,
+        fields: TaskFields {
+            title: Title::parse(title).unwrap(),
+            description: String::new(),
+            status: TaskStatus::Todo,
+            priority: Priority::None,
+            due: None,
+            timezone: TimeZone::UTC,
+            tags: Tags::default(),
+            recurrence: None,
+            recurrence_mode: Default::default(),
+            reminders: Vec::new(),
+        },
+        created_at: instant(0),
+        updated_at: instant(0),
+        completed_at: None,
+        version: 1,
+    }
+}
+
+/// Parses tags.
+pub fn tags(names: &[&str]) -> Tags {
+    Tags::parse("tags", names).unwrap()
+}
+
+/// Parses one tag.
+pub fn tag(name: &str) -> Tag {
+    Tag::parse(name).unwrap()
+}
+
+/// Returns a due date at `instant(seconds)`.
+pub fn due(seconds: i64) -> Option<Due> {
+    Some(Due {
+        at: instant(seconds),
+        all_day: false,
+    })
+}
+
+/// Commits the insertion of every task in one change set.
+pub async fn insert(store: &dyn Store, tasks: &[Task]) {
+    store
+        .commit(ChangeSet {
+            tasks: tasks.iter().cloned().map(TaskWrite::Insert).collect(),
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// Returns an outbox event about `subject` of `owner`.
+pub fn event(owner: UserId, subject: &str, event_type: &str) -> OutboxMessage {
+    OutboxMessage {
+        id: EventId::from_uuid(Uuid::now_v7()),
+        event_type: event_type.into(),
+        subject: subject.into(),
+        owner,
+        occurred_at: instant(1),
+        payload: format!("{{\"type\":\"{event_type}\",\"subject\":\"{subject}\"}}"),
+    }
+}
+
+/// Commits `batches` change sets of `per_batch` outbox events each (subjects
+/// `task-<batch>-<n>`); returns the events in the order written.
+pub async fn commit_event_batches(
+    store: &dyn Store,
+    owner: UserId,
+    batches: usize,
+    per_batch: usize,
+) -> Vec<OutboxMessage> {
+    let mut written = Vec::new();
+    for batch in 0..batches {
+        let events: Vec<_> = (0..per_batch)
+            .map(|n| event(owner, &format!("task-{batch}-{n}"), "tickler.task.created"))
+            .collect();
+        written.extend(events.iter().cloned());
+        append(store, events).await;
+    }
+    written
+}
+
+/// Commits outbox events alone, in one change set.
+pub async fn append(store: &dyn Store, events: Vec<OutboxMessage>) {
+    store
+        .commit(ChangeSet {
+            events,
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// A query for everything, in pages of the largest size.
+pub fn everything() -> TaskQuery {
+    TaskQuery {
+        limit: crate::query::MAX_PAGE_SIZE,
+        ..TaskQuery::default()
+    }
+}
+
+/// Walks every page of `query` (with its limit), checking that no task repeats; returns the
+/// tasks in order.
+pub async fn list_all(store: &dyn Store, owner: UserId, query: &TaskQuery) -> Vec<Task> {
+    let mut query = query.clone();
+    let mut seen = HashSet::new();
+    let mut all = Vec::new();
+    for _ in 0..10_000 {
+        let page = store.list_tasks(owner, &query).await.unwrap();
+        assert!(
+            page.items.len() <= query.limit as usize,
+            "page larger than its limit"
+        );
+        for task in page.items {
+            assert!(seen.insert(task.id), "task {} listed twice", task.id);
+            all.push(task);
+        }
+        match page.next {
+            Some(cursor) => query.after = Some(cursor),
+            None => return all,
+        }
+    }
+    panic!("listing never ended");
+}
+
+/// Returns the ids of tasks, in order.
+pub fn ids(tasks: &[Task]) -> Vec<TaskId> {
+    tasks.iter().map(|task| task.id).collect()
+}
+
+/// Returns the titles of tasks, in order.
+pub fn titles(tasks: &[Task]) -> Vec<String> {
+    tasks
+        .iter()
+        .map(|task| task.fields.title.as_str().to_owned())
+        .collect()
+}
+
+/// Lists the titles matching `query` (all pages).
+pub async fn titles_of(store: &dyn Store, owner: UserId, query: TaskQuery) -> Vec<String> {
+    titles(&list_all(store, owner, &query).await)
+}
+
+/// Lists the sorted titles matching `query` (all pages), for order-independent comparisons.
+pub async fn sorted_titles_of(store: &dyn Store, owner: UserId, query: TaskQuery) -> Vec<String> {
+    let mut titles = titles_of(store, owner, query).await;
+    titles.sort();
+    titles
+}
+
+/// Returns a search query for `text` (relevance order).
+pub fn search(text: &str) -> TaskQuery {
+    TaskQuery {
+        text: Some(text.into()),
+        ..everything()
+    }
+}
+
+/// Reads the outbox after `position` until at least `expected` records are readable, or fails
+/// after ten seconds. PostgreSQL makes a record readable only once every older transaction of
+/// the server (in any database) has ended, so a record may show up a moment after its commit.
+pub async fn outbox_eventually(
+    store: &dyn Store,
+    position: crate::OutboxPosition,
+    expected: usize,
+) -> Vec<crate::OutboxRecord> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let records = store.outbox_after(position, 10_000).await.unwrap();
+        if records.len() >= expected || std::time::Instant::now() > deadline {
+            assert_eq!(records.len(), expected, "outbox records after {position:?}");
+            return records;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads the head of the outbox until it is `expected`, or fails after ten seconds (PostgreSQL
+/// makes a record readable a moment after its commit, see [`outbox_eventually`]).
+pub async fn head_eventually(store: &dyn Store, expected: crate::OutboxPosition) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let head = store.outbox_head().await.unwrap();
+        if head == expected || std::time::Instant::now() > deadline {
+            assert_eq!(head, expected, "head of the outbox");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
