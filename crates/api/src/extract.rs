@@ -1,0 +1,250 @@
+//! Request extractors: the authenticated caller, JSON bodies with field-level errors, query
+//! pairs with repeated keys, and conditional-request headers.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+use tickler_app::{Actor, AppError, Origin};
+
+use crate::ApiState;
+use crate::error::{ApiError, http_problem};
+use crate::middleware::RequestId;
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        request_actor(parts, state, Origin::Api).await.map(Caller)
+    }
+}
+
+/// Authenticates a request's bearer credential and describes the caller coming through
+/// `origin`, with the request id and `traceparent` the events will carry. Shared by every front
+/// door served over HTTP (REST, chat, MCP).
+pub async fn request_actor(
+    parts: &Parts,
+    state: &ApiState,
+    origin: Origin,
+) -> Result<Actor, ApiError> {
+    let credential = bearer_credential(&parts.headers)?;
+    let user = state.app.authenticate(credential).await?;
+    Ok(Actor {
+        user,
+        origin,
+        correlation_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
+        traceparent: parts
+            .headers
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| value.len() <= 128)
+            .map(str::to_owned),
+    })
+}
+
+fn bearer_credential(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(AppError::Unauthenticated(
+            "send an access token or API token as Authorization: Bearer <token>",
+        ))?
+        .to_str()
+        .map_err(|_| AppError::Unauthenticated("the Authorization header is malformed"))?;
+    let (scheme, credential) = value.split_once(' ').ok_or(AppError::Unauthenticated(
+        "the Authorization header is malformed",
+    ))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || credential.trim().is_empty() {
+        return Err(AppError::Unauthenticated("use the Bearer authorization scheme").into());
+    }
+    Ok(credential.trim())
+}
+
+/// The client's socket address, when the server records it (used for login throttling;
+/// deliberately not `X-Forwarded-For`, which a client can forge).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// A JSON body decoded into `T`, with its raw bytes (for idempotency fingerprints).
+#[derive(Debug)]
+pub struct JsonBody<T> {
+    /// The decoded value.
+    pub value: T,
+    /// The body as received.
+    pub bytes: Bytes,
+}
+
+/// Media types accepted for JSON bodies.
+const JSON_TYPES: &[&str] = &["application/json"];
+/// Media types accepted for merge patches.
+const MERGE_PATCH_TYPES: &[&str] = &["application/merge-patch+json", "application/json"];
+
+impl<T: DeserializeOwned> FromRequest<ApiState> for JsonBody<T> {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(request: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
+        // PATCH bodies of the API are merge patches in spirit; accept that media type too.
+        let accepted = if request.method() == http::Method::PATCH {
+            MERGE_PATCH_TYPES
+        } else {
+            JSON_TYPES
+        };
+        let bytes = read_body(request, state, accepted).await?;
+        let value = tickler_app::decode::object_from_slice(&bytes)
+            .map_err(|error| axum::response::IntoResponse::into_response(ApiError(error)))?;
+        Ok(Self { value, bytes })
+    }
+}
+
+/// A JSON merge patch document.
+#[derive(Debug)]
+pub struct MergePatch(pub serde_json::Value);
+
+impl FromRequest<ApiState> for MergePatch {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(request: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(request, state, MERGE_PATCH_TYPES).await?;
+        tickler_app::decode::from_slice(&bytes)
+            .map(MergePatch)
+            .map_err(|error| axum::response::IntoResponse::into_response(ApiError(error)))
+    }
+}
+
+async fn read_body(
+    request: Request,
+    state: &ApiState,
+    accepted: &[&str],
+) -> Result<Bytes, axum::response::Response> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match content_type {
+        Some(media) if accepted.contains(&media.as_str()) => {}
+        _ => {
+            return Err(http_problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("send the body as {}", accepted.join(" or ")),
+            ));
+        }
+    }
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                http_problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the body must be at most {} bytes", crate::MAX_BODY_BYTES),
+                )
+            } else {
+                http_problem(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "the request body could not be read",
+                )
+            }
+        })
+}
+
+/// The decoded pairs of the query string, keeping repeated keys (`?tag=a&tag=b`).
+#[derive(Debug, Default)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        Ok(QueryPairs(
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        ))
+    }
+}
+
+impl QueryPairs {
+    /// Returns the last value of `key`.
+    pub fn one(&self, key: &str) -> Option<String> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// Returns every value of `key`.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+}
+
+/// Reads `If-Match`: `None` when absent or `*`; otherwise the version it names. A value that
+/// names no version (malformed, weak, several) can never match and yields `Some(-1)`, which
+/// fails the precondition.
+pub fn if_match(headers: &HeaderMap) -> Option<i64> {
+    let value = headers
+        .get(header::IF_MATCH)?
+        .to_str()
+        .ok()
+        .unwrap_or("")
+        .trim();
+    if value == "*" {
+        return None;
+    }
+    Some(parse_etag(value).unwrap_or(-1))
+}
+
+/// Returns whether `If-None-Match` matches the current version (a GET may answer 304).
+pub fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value.trim() == "*"
+                || value
+                    .split(',')
+                    .filter_map(|tag| parse_etag(tag.trim().trim_start_matches("W/")))
+                    .any(|candidate| candidate == version)
+        })
+}
+
+fn parse_etag(value: &str) -> Option<i64> {
+    value
+        .strip_prefix('"')?
+        .strip_suffix('"')?
+        .parse::<i64>()
+        .ok()
+}

@@ -1,0 +1,313 @@
+//! `/api/v1/tasks`: create, read, list/search, merge-patch, complete, reopen, delete, and the
+//! occurrences of a recurring task.
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use tickler_app::{AppError, CreatedTask, IdempotencyKey, ListTasksParams};
+use tickler_domain::{Task, TaskId};
+use tickler_protocol::problem::Problem;
+use tickler_protocol::task::{Occurrences, TaskBody, TaskPage, TaskPatchDoc, TaskRequest};
+
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::extract::{Caller, JsonBody, MergePatch, QueryPairs, if_match, if_none_match};
+use crate::http::{json, with_etag};
+
+/// A malformed id names no task: answered like another user's task, 404.
+fn parse_id(id: &str) -> Result<TaskId, ApiError> {
+    id.parse().map_err(|_| ApiError(AppError::TaskNotFound))
+}
+
+fn task_response(status: StatusCode, task: &Task) -> Response {
+    with_etag(json(status, &TaskBody::from(task)), task.version)
+}
+
+/// Creates a task. A retry with the same `Idempotency-Key` and body returns the original
+/// response and creates nothing.
+#[utoipa::path(
+    post, path = "/api/v1/tasks", tag = "tasks",
+    request_body = TaskRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: same key and body, same response, one task")),
+    responses(
+        (status = 201, description = "Created", body = TaskBody,
+            headers(("Location" = String, description = "The task's URL"), ("ETag" = String, description = "The task's version"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or an idempotency key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_task(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: JsonBody<TaskRequest>,
+) -> Result<Response, ApiError> {
+    let idempotency = match headers.get("idempotency-key") {
+        Some(value) => Some(IdempotencyKey::new(
+            value.to_str().unwrap_or(""),
+            "POST",
+            uri.path(),
+            &body.bytes,
+        )?),
+        None => None,
+    };
+    match state
+        .app
+        .create_task(&actor, body.value, idempotency)
+        .await?
+    {
+        CreatedTask::New(task) => {
+            let mut response = task_response(StatusCode::CREATED, &task);
+            if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id)) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        CreatedTask::Replayed(stored) => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+            let mut response = (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                stored.body,
+            )
+                .into_response();
+            for (name, value) in stored.headers {
+                if let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+    }
+}
+
+/// Lists or searches the caller's tasks, one page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/tasks", tag = "tasks",
+    params(
+        ("q" = Option<String>, Query, description = "Full-text search over title, description and tags (ranked)"),
+        ("status" = Option<Vec<String>>, Query, description = "todo, in_progress, done or open; repeatable"),
+        ("priority" = Option<Vec<String>>, Query, description = "none, low, medium, high, urgent; repeatable"),
+        ("tag" = Option<Vec<String>>, Query, description = "Tags that must all be present; repeatable"),
+        ("due_before" = Option<String>, Query, description = "RFC 3339 instant (exclusive)"),
+        ("due_after" = Option<String>, Query, description = "RFC 3339 instant (inclusive)"),
+        ("overdue" = Option<bool>, Query, description = "Only open tasks whose due date has passed"),
+        ("sort" = Option<String>, Query, description = "created_at, updated_at, due_at, priority, title, relevance; '-' for descending; comma-separated"),
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of tasks", body = TaskPage),
+        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_tasks(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let params = ListTasksParams {
+        q: query.one("q"),
+        status: query.all("status"),
+        priority: query.all("priority"),
+        tag: query.all("tag"),
+        due_before: query.one("due_before"),
+        due_after: query.one("due_after"),
+        overdue: query.one("overdue"),
+        sort: query.all("sort"),
+        limit: query.one("limit"),
+        cursor: query.one("cursor"),
+    };
+    let (tasks, next_cursor) = state.app.list_tasks(&actor, params).await?;
+    Ok(json(
+        StatusCode::OK,
+        &TaskPage {
+            items: tasks.iter().map(TaskBody::from).collect(),
+            next_cursor,
+        },
+    ))
+}
+
+/// Reads a task.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = String, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task", body = TaskBody, headers(("ETag" = String))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_task(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let task = state.app.get_task(&actor, parse_id(&id)?).await?;
+    if if_none_match(&headers, task.version) {
+        return Ok(with_etag(
+            StatusCode::NOT_MODIFIED.into_response(),
+            task.version,
+        ));
+    }
+    Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Changes a task with a JSON merge patch (RFC 7396). With `If-Match`, a stale version is
+/// refused with 412.
+#[utoipa::path(
+    patch, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
+    ),
+    request_body(content = TaskPatchDoc, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The changed task", body = TaskBody, headers(("ETag" = String))),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn patch_task(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    MergePatch(patch): MergePatch,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let task = state
+        .app
+        .patch_task(&actor, id, patch, if_match(&headers))
+        .await?;
+    Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Deletes a task.
+#[utoipa::path(
+    delete, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_task(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    state
+        .app
+        .delete_task(&actor, id, if_match(&headers))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Marks a task done (a no-op if it already is).
+#[utoipa::path(
+    post, path = "/api/v1/tasks/{id}/complete", tag = "tasks",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
+    ),
+    responses(
+        (status = 200, description = "The task", body = TaskBody, headers(("ETag" = String))),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn complete_task(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let task = state
+        .app
+        .complete_task(&actor, id, if_match(&headers))
+        .await?;
+    Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Puts a done task back to `todo` (a no-op if it is not done).
+#[utoipa::path(
+    post, path = "/api/v1/tasks/{id}/reopen", tag = "tasks",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
+    ),
+    responses(
+        (status = 200, description = "The task", body = TaskBody, headers(("ETag" = String))),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reopen_task(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let task = state
+        .app
+        .reopen_task(&actor, id, if_match(&headers))
+        .await?;
+    Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Lists the next due instants of a recurring task, expanded in its time zone.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{id}/occurrences", tag = "tasks",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 10"),
+    ),
+    responses(
+        (status = 200, description = "Due instants, the first being the current due date", body = Occurrences),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn occurrences(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let limit = query.one("limit");
+    let occurrences = state.app.occurrences(&actor, id, limit.as_deref()).await?;
+    Ok(json(StatusCode::OK, &Occurrences { occurrences }))
+}

@@ -1,0 +1,95 @@
+//! The HTTP front door of tickler: the axum router under `/api/v1`, bearer authentication,
+//! RFC 9457 problem responses, request ids, Prometheus metrics, health checks and the OpenAPI
+//! document generated from the handlers.
+//!
+//! Handlers parse HTTP, call [`tickler_app::App`] and render its results; they never touch
+//! storage. Every error goes through [`error::ApiError`], the one place that maps an
+//! application error kind to a status code.
+
+pub mod error;
+mod extract;
+mod http;
+pub mod mcp;
+mod metrics;
+mod middleware;
+mod openapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickler_app::{App, DeadLetterReplayer};
+
+pub use metrics::install_recorder;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Requests taking longer are answered with 503.
+    pub request_timeout: Duration,
+    /// Whether to serve `/api/v1` and `/mcp` (the `api` role); without it only health,
+    /// readiness, metrics and the extension routes are served.
+    pub serve_api: bool,
+    /// The MCP endpoint.
+    pub mcp: mcp::McpSettings,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            serve_api: true,
+            mcp: mcp::McpSettings::default(),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The use cases.
+    pub app: Arc<App>,
+    /// Renders the Prometheus metrics.
+    pub metrics: metrics::MetricsHandle,
+    /// Replays dead letters, when this process runs the consumers.
+    pub replayer: Option<Arc<dyn DeadLetterReplayer>>,
+}
+
+/// What the process adds to the API besides the use cases.
+#[derive(Debug, Default)]
+pub struct ApiExtensions {
+    /// Replays dead letters (present when this process runs consumers).
+    pub replayer: Option<Arc<dyn DeadLetterReplayer>>,
+    /// Routes served beside the API, outside `/api/v1` and its authentication (the Dapr
+    /// subscription routes).
+    pub routes: Option<axum::Router>,
+}
+
+/// Builds the complete router: API, health, metrics and OpenAPI, with every middleware.
+pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) -> axum::Router {
+    let state = ApiState {
+        app,
+        metrics: install_recorder(),
+        replayer: extensions.replayer,
+    };
+    let mut routes = http::operations::router();
+    if settings.serve_api {
+        let (api, openapi) = openapi::api_router().split_for_parts();
+        let openapi = Arc::new(openapi);
+        routes = routes.merge(api).route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let openapi = openapi.clone();
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        );
+        routes = routes.merge(mcp::router(state.clone(), &settings.mcp));
+    }
+    let mut router = routes.with_state(state);
+    if let Some(routes) = extensions.routes {
+        router = router.merge(routes);
+    }
+    middleware::wrap(router, settings)
+}

@@ -1,0 +1,187 @@
+//! Middleware around every route: request ids, tracing spans, metrics, problem responses for
+//! errors raised outside handlers, body limits, timeouts and panic containment.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use tickler_protocol::problem::{PROBLEM_JSON, Problem};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::http_problem;
+use crate::{ApiSettings, MAX_BODY_BYTES};
+
+/// The header carrying the request id in both directions.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Longest request id accepted from a client.
+const MAX_REQUEST_ID_LEN: usize = 128;
+/// Error bodies larger than this are not rewritten.
+const MAX_REWRITTEN_BODY: usize = 64 * 1024;
+
+/// The id of the current request: the client's `X-Request-Id` when it is sane, a new UUIDv7
+/// otherwise. Logged on every line of the request and copied into events as `correlationid`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Wraps the router with every middleware, outermost first: request id, tracing, metrics,
+/// problem rendering, timeout, panic containment, body limits.
+pub fn wrap(router: Router, settings: &ApiSettings) -> Router {
+    router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("request handler panicked");
+                http_problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "an internal error occurred",
+                )
+            },
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.request_timeout,
+        ))
+        .layer(middleware::from_fn(render_problems))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let request_id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .map(|id| id.0.as_str())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id,
+                    )
+                })
+                .on_response(
+                    |response: &Response, latency: Duration, _span: &tracing::Span| {
+                        tracing::info!(
+                            status = response.status().as_u16(),
+                            latency_ms = latency.as_secs_f64() * 1e3,
+                            "request finished"
+                        );
+                    },
+                ),
+        )
+        .layer(middleware::from_fn(assign_request_id))
+}
+
+async fn assign_request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| {
+            !value.is_empty()
+                && value.len() <= MAX_REQUEST_ID_LEN
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed().as_secs_f64();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("tickler_http_requests_total", &labels).increment(1);
+    metrics::histogram!("tickler_http_request_duration_seconds", &labels[..2]).record(elapsed);
+    response
+}
+
+/// Makes every error response a problem document carrying the request id, including the
+/// ones produced outside handlers (unknown route, wrong method, timeout, body limit).
+async fn render_problems(request: Request, next: Next) -> Response {
+    let request_id = request.extensions().get::<RequestId>().cloned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == PROBLEM_JSON.as_bytes());
+    let (mut parts, body) = response.into_parts();
+    let mut problem = if is_problem {
+        match axum::body::to_bytes(body, MAX_REWRITTEN_BODY).await {
+            Ok(bytes) => match serde_json::from_slice::<Problem>(&bytes) {
+                Ok(problem) => problem,
+                Err(_) => return Response::from_parts(parts, axum::body::Body::from(bytes)),
+            },
+            Err(_) => return fallback_problem(status),
+        }
+    } else {
+        let (code, detail) = describe(status);
+        Problem {
+            problem_type: format!("/problems/{code}"),
+            title: crate::error::title_of(status),
+            status: status.as_u16(),
+            detail: Some(detail.to_owned()),
+            code: code.to_owned(),
+            request_id: None,
+            errors: Vec::new(),
+        }
+    };
+    problem.request_id = request_id.map(|id| id.0);
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+fn fallback_problem(status: StatusCode) -> Response {
+    let (code, detail) = describe(status);
+    http_problem(status, code, detail).into_response()
+}
+
+fn describe(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => ("route_not_found", "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not support the method",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the request body has an unsupported media type",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => {
+            ("timeout", "the request took too long; retry later")
+        }
+        status if status.is_server_error() => ("internal_error", "an internal error occurred"),
+        _ => ("bad_request", "the request could not be processed"),
+    }
+}

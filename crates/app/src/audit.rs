@@ -1,0 +1,254 @@
+//! Reading the audit trail, and the operator's view of dead letters.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tickler_domain::{FieldError, TaskId};
+use tickler_store::{AuditQuery, AuditRecord, DeadLetter, DeadLetterQuery, StoreError};
+
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+const DEFAULT_AUDIT_PAGE: u32 = 100;
+const MAX_AUDIT_PAGE: u32 = 500;
+const MAX_DEAD_LETTERS: u32 = tickler_store::events::MAX_DEAD_LETTERS;
+
+/// Renders an audit record as the API and the tools show it.
+pub fn audit_entry_body(record: AuditRecord) -> tickler_protocol::audit::AuditEntryBody {
+    tickler_protocol::audit::AuditEntryBody {
+        event_id: record.event_id,
+        event_type: record.event_type,
+        task_id: record.task_id,
+        origin: record.origin,
+        correlation_id: record.correlation_id,
+        occurred_at: record.occurred_at,
+        recorded_at: record.recorded_at,
+        data: serde_json::from_str(&record.data).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// Hands a dead letter's event to its consumer again (implemented by the workers, which own
+/// the consumers).
+#[async_trait]
+pub trait DeadLetterReplayer: Send + Sync + std::fmt::Debug {
+    /// Processes the letter's payload with its consumer once more; the reason on failure.
+    async fn replay(&self, letter: &DeadLetter) -> Result<(), String>;
+}
+
+/// Query parameters of `GET /api/v1/audit`, as received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditParams {
+    /// Only this task.
+    pub task_id: Option<String>,
+    /// RFC 3339: only entries at or after.
+    pub since: Option<String>,
+    /// Page size.
+    pub limit: Option<String>,
+    /// From a previous page.
+    pub cursor: Option<String>,
+}
+
+impl App {
+    /// Reads the caller's audit trail, oldest first.
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        params: AuditParams,
+    ) -> AppResult<(Vec<AuditRecord>, Option<String>)> {
+        let task_id = match params.task_id.as_deref() {
+            None => Ok(None),
+            Some(raw) => raw.parse::<TaskId>().map(Some).map_err(|_| {
+                FieldError::new("task_id", "invalid_format", "task_id must be a task id")
+            }),
+        };
+        let since = match params.since.as_deref() {
+            None => Ok(None),
+            Some(raw) => DateTime::parse_from_rfc3339(raw.trim())
+                .map(|instant| Some(instant.with_timezone(&Utc)))
+                .map_err(|_| {
+                    FieldError::new(
+                        "since",
+                        "invalid_format",
+                        "since must be an RFC 3339 instant",
+                    )
+                }),
+        };
+        let limit = parse_limit(params.limit.as_deref());
+        let (task_id, since, limit) = tickler_domain::all_valid!(task_id, since, limit)?;
+        let after = params
+            .cursor
+            .as_deref()
+            .map(crate::cursor::decode)
+            .transpose()?;
+        self.read_audit(
+            actor,
+            AuditQuery {
+                task_id,
+                since,
+                after,
+                limit,
+            },
+        )
+        .await
+    }
+
+    /// Reads the history of one of the caller's tasks (also after it was deleted); a task
+    /// with no recorded history is not found.
+    pub async fn task_history(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> AppResult<(Vec<AuditRecord>, Option<String>)> {
+        let limit = parse_limit(limit)?;
+        let after = cursor.map(crate::cursor::decode).transpose()?;
+        let first_page = after.is_none();
+        let page = self
+            .read_audit(
+                actor,
+                AuditQuery {
+                    task_id: Some(id),
+                    since: None,
+                    after,
+                    limit,
+                },
+            )
+            .await?;
+        if first_page && page.0.is_empty() {
+            return Err(AppError::TaskNotFound);
+        }
+        Ok(page)
+    }
+
+    async fn read_audit(
+        &self,
+        actor: &Actor,
+        query: AuditQuery,
+    ) -> AppResult<(Vec<AuditRecord>, Option<String>)> {
+        let limit = query.limit;
+        // One more than asked tells whether a next page exists.
+        let mut records = self
+            .store
+            .list_audit(
+                actor.user.id,
+                &AuditQuery {
+                    limit: limit + 1,
+                    ..query
+                },
+            )
+            .await?;
+        let next = if records.len() > limit as usize {
+            records.truncate(limit as usize);
+            records
+                .last()
+                .map(|last| crate::cursor::encode(last.occurred_at, last.event_id))
+        } else {
+            None
+        };
+        Ok((records, next))
+    }
+
+    /// Returns whether the caller may use the operator routes.
+    pub fn is_admin(&self, actor: &Actor) -> bool {
+        self.auth
+            .settings
+            .admin_emails
+            .iter()
+            .any(|email| email.eq_ignore_ascii_case(actor.user.email.as_str()))
+    }
+
+    fn require_admin(&self, actor: &Actor) -> AppResult<()> {
+        if self.is_admin(actor) {
+            Ok(())
+        } else {
+            Err(AppError::AdminRequired)
+        }
+    }
+
+    /// Lists dead letters (operators only).
+    pub async fn list_dead_letters(
+        &self,
+        actor: &Actor,
+        consumer: Option<String>,
+        include_replayed: bool,
+        limit: Option<&str>,
+    ) -> AppResult<Vec<DeadLetter>> {
+        self.require_admin(actor)?;
+        let limit = match limit {
+            None => 100,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_DEAD_LETTERS).contains(n))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "limit",
+                        "out_of_range",
+                        format!("limit must be an integer from 1 to {MAX_DEAD_LETTERS}"),
+                    )
+                })?,
+        };
+        Ok(self
+            .store
+            .list_dead_letters(&DeadLetterQuery {
+                consumer,
+                include_replayed,
+                limit,
+            })
+            .await?)
+    }
+
+    /// Hands a dead letter to its consumer again and records the success (operators only).
+    pub async fn replay_dead_letter(
+        &self,
+        actor: &Actor,
+        id: &str,
+        replayer: &dyn DeadLetterReplayer,
+    ) -> AppResult<DeadLetter> {
+        self.require_admin(actor)?;
+        replay_dead_letter(self.store.as_ref(), id, replayer, self.now()).await
+    }
+}
+
+/// Replays a dead letter: shared by the operator route and `tickler dlq replay`.
+pub async fn replay_dead_letter(
+    store: &dyn tickler_store::Store,
+    id: &str,
+    replayer: &dyn DeadLetterReplayer,
+    now: DateTime<Utc>,
+) -> AppResult<DeadLetter> {
+    let id = id
+        .parse::<uuid::Uuid>()
+        .map_err(|_| AppError::DeadLetterNotFound)?;
+    let mut letter = store
+        .get_dead_letter(id)
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound => AppError::DeadLetterNotFound,
+            other => other.into(),
+        })?;
+    replayer
+        .replay(&letter)
+        .await
+        .map_err(AppError::ReplayFailed)?;
+    store.mark_dead_letter_replayed(id, now).await?;
+    letter.replayed_at = Some(now);
+    Ok(letter)
+}
+
+fn parse_limit(raw: Option<&str>) -> Result<u32, FieldError> {
+    match raw {
+        None => Ok(DEFAULT_AUDIT_PAGE),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_AUDIT_PAGE).contains(n))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "limit",
+                    "out_of_range",
+                    format!("limit must be an integer from 1 to {MAX_AUDIT_PAGE}"),
+                )
+            }),
+    }
+}

@@ -1,0 +1,414 @@
+//! Accounts and authentication: registration, login, bearer-token verification, the profile,
+//! and personal API tokens.
+
+pub mod api_token;
+pub mod jwt;
+pub mod password;
+pub mod throttle;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use parking_lot::RwLock;
+use tickler_domain::user::{validate_name, validate_password};
+use tickler_domain::{ApiTokenId, Email, FieldError, TimeZone, User, UserId, ValidationErrors};
+use tickler_protocol::auth::{
+    CreateApiTokenRequest, LoginRequest, RegisterRequest, UpdateMeRequest,
+};
+use tickler_store::{ApiToken, NewApiToken, RegistrationRule, StoreError};
+
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationPolicy {
+    /// Anyone who can reach the server.
+    #[default]
+    Open,
+    /// Nobody (accounts exist already).
+    Closed,
+    /// Only the first account; registration closes once one exists.
+    FirstUser,
+}
+
+/// Settings of the authentication use cases.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Who may register.
+    pub registration: RegistrationPolicy,
+    /// How long an access token is valid.
+    pub access_token_ttl: Duration,
+    /// How long a verified user stays cached between requests (a password change on another
+    /// replica takes at most this long to revoke older access tokens there).
+    pub user_cache_ttl: Duration,
+    /// Login throttling.
+    pub throttle: throttle::ThrottleSettings,
+    /// E-mail addresses of the accounts allowed on the operator routes (dead letters).
+    pub admin_emails: Vec<String>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            registration: RegistrationPolicy::Open,
+            access_token_ttl: Duration::from_secs(24 * 3600),
+            user_cache_ttl: Duration::from_secs(5),
+            throttle: throttle::ThrottleSettings::default(),
+            admin_emails: Vec::new(),
+        }
+    }
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The JWT access token.
+    pub access_token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: u64,
+    /// The account.
+    pub user: User,
+}
+
+/// Longest API token label, in characters.
+const MAX_TOKEN_NAME_CHARS: usize = 100;
+/// Longest API token lifetime, in days.
+const MAX_TOKEN_DAYS: u32 = 3_650;
+/// How often a token's `last_used_at` is written at most.
+const TOKEN_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// State kept between requests by the authentication use cases.
+#[derive(Debug)]
+pub(crate) struct AuthState {
+    pub(crate) settings: AuthSettings,
+    pub(crate) signer: jwt::TokenSigner,
+    pub(crate) token_hasher: api_token::TokenHasher,
+    pub(crate) throttle: throttle::LoginThrottle,
+    users: RwLock<HashMap<UserId, (User, Instant)>>,
+    token_touches: RwLock<HashMap<ApiTokenId, Instant>>,
+}
+
+impl AuthState {
+    pub(crate) fn new(settings: AuthSettings, secret: &[u8]) -> Self {
+        Self {
+            signer: jwt::TokenSigner::new(secret),
+            token_hasher: api_token::TokenHasher::new(secret),
+            throttle: throttle::LoginThrottle::new(settings.throttle),
+            settings,
+            users: RwLock::new(HashMap::new()),
+            token_touches: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn cached_user(&self, id: UserId, now: Instant) -> Option<User> {
+        let users = self.users.read();
+        let (user, fetched) = users.get(&id)?;
+        (now.duration_since(*fetched) < self.settings.user_cache_ttl).then(|| user.clone())
+    }
+
+    fn cache_user(&self, user: &User, now: Instant) {
+        let mut users = self.users.write();
+        if users.len() >= 10_000 {
+            let ttl = self.settings.user_cache_ttl;
+            users.retain(|_, (_, fetched)| now.duration_since(*fetched) < ttl);
+        }
+        users.insert(user.id, (user.clone(), now));
+    }
+
+    fn forget_user(&self, id: UserId) {
+        self.users.write().remove(&id);
+    }
+
+    /// Returns whether the token's use should be recorded now (at most once a minute).
+    fn should_touch(&self, id: ApiTokenId, now: Instant) -> bool {
+        if let Some(last) = self.token_touches.read().get(&id)
+            && now.duration_since(*last) < TOKEN_TOUCH_INTERVAL
+        {
+            return false;
+        }
+        let mut touches = self.token_touches.write();
+        if touches.len() >= 10_000 {
+            touches.retain(|_, last| now.duration_since(*last) < TOKEN_TOUCH_INTERVAL);
+        }
+        touches.insert(id, now);
+        true
+    }
+}
+
+impl App {
+    /// Creates an account and signs it in.
+    pub async fn register(&self, request: RegisterRequest) -> AppResult<Session> {
+        let rule = match self.auth.settings.registration {
+            RegistrationPolicy::Closed => return Err(AppError::RegistrationClosed),
+            RegistrationPolicy::Open => RegistrationRule::Open,
+            RegistrationPolicy::FirstUser => RegistrationRule::FirstUserOnly,
+        };
+        let email = Email::parse(&request.email);
+        let password = validate_password("password", &request.password);
+        let name = validate_name(request.name.as_deref().unwrap_or(""));
+        let timezone = parse_zone(request.timezone.as_deref().unwrap_or("UTC"));
+        let (email, (), name, timezone) =
+            tickler_domain::all_valid!(email, password, name, timezone)?;
+        let password_hash = password::hash(request.password).await?;
+        let now = self.now();
+        let user = User {
+            id: UserId::from_uuid(self.new_uuid()),
+            email,
+            name,
+            timezone,
+            created_at: now,
+            updated_at: now,
+            credentials_version: 0,
+        };
+        self.store
+            .insert_user(&user, &password_hash, rule)
+            .await
+            .map_err(AppError::from)?;
+        tracing::info!(user_id = %user.id, "account registered");
+        self.session_for(user)
+    }
+
+    /// Signs in with e-mail and password. `address` is the client's socket address, used for
+    /// throttling.
+    pub async fn login(
+        &self,
+        request: LoginRequest,
+        address: Option<IpAddr>,
+    ) -> AppResult<Session> {
+        let account = request.email.trim().to_lowercase();
+        let started = Instant::now();
+        self.auth
+            .throttle
+            .check(&account, address, started)
+            .map_err(|retry_after_seconds| AppError::TooManyAttempts {
+                retry_after_seconds,
+            })?;
+        let credentials = match Email::parse(&account) {
+            Ok(email) => self.store.find_credentials(&email).await?,
+            Err(_) => None,
+        };
+        let (phc, user) = match credentials {
+            Some(credentials) => (credentials.password_hash, Some(credentials.user)),
+            None => (password::DECOY_HASH.to_owned(), None),
+        };
+        let verified = password::verify(request.password, phc).await?;
+        match user {
+            Some(user) if verified => {
+                self.auth.throttle.record_success(&account);
+                self.session_for(user)
+            }
+            _ => {
+                self.auth.throttle.record_failure(&account, Instant::now());
+                Err(AppError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Verifies a bearer credential (a JWT access token or a personal API token) and returns
+    /// its user.
+    pub async fn authenticate(&self, credential: &str) -> AppResult<User> {
+        let now = Instant::now();
+        if api_token::is_api_token(credential) {
+            let hash = self.auth.token_hasher.hash(credential);
+            let (token, user) =
+                self.store
+                    .find_api_token(&hash)
+                    .await?
+                    .ok_or(AppError::Unauthenticated(
+                        "the api token is invalid or revoked",
+                    ))?;
+            if token
+                .expires_at
+                .is_some_and(|expires| expires <= self.now())
+            {
+                return Err(AppError::Unauthenticated("the api token has expired"));
+            }
+            if self.auth.should_touch(token.id, now) {
+                self.touch_token_in_background(token.id);
+            }
+            return Ok(user);
+        }
+        let (user_id, claims) = self.auth.signer.verify(credential)?;
+        let user = match self.auth.cached_user(user_id, now) {
+            Some(user) => user,
+            None => {
+                let user = match self.store.get_user(user_id).await {
+                    Ok(user) => user,
+                    Err(StoreError::NotFound) => {
+                        return Err(AppError::Unauthenticated("the account no longer exists"));
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                self.auth.cache_user(&user, now);
+                user
+            }
+        };
+        if claims.cv != user.credentials_version {
+            return Err(AppError::Unauthenticated(
+                "the access token was revoked by a password change",
+            ));
+        }
+        Ok(user)
+    }
+
+    fn touch_token_in_background(&self, id: ApiTokenId) {
+        let store = self.store.clone();
+        let at = self.now();
+        tokio::spawn(async move {
+            if let Err(error) = store.touch_api_token(id, at).await {
+                tracing::warn!(%error, token_id = %id, "failed to record api token use");
+            }
+        });
+    }
+
+    /// Changes the caller's profile. A new password needs the current one and revokes every
+    /// access token issued before.
+    pub async fn update_me(&self, actor: &Actor, request: UpdateMeRequest) -> AppResult<User> {
+        let mut user = self
+            .store
+            .get_user(actor.user.id)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound => AppError::Unauthenticated("the account no longer exists"),
+                other => other.into(),
+            })?;
+        let name = match request.name {
+            None => Ok(user.name.clone()),
+            Some(name) => validate_name(name.as_deref().unwrap_or("")),
+        };
+        let timezone = match request.timezone.as_deref() {
+            None => Ok(user.timezone),
+            Some(zone) => parse_zone(zone),
+        };
+        let password = match (&request.password, &request.current_password) {
+            (None, _) => Ok(()),
+            (Some(_), None) => Err(FieldError::new(
+                "current_password",
+                "required",
+                "changing the password needs current_password",
+            )),
+            (Some(new), Some(_)) => validate_password("password", new),
+        };
+        let (name, timezone, ()) = tickler_domain::all_valid!(name, timezone, password)?;
+        let mut password_hash = None;
+        if let (Some(new), Some(current)) = (request.password, request.current_password) {
+            let credentials = self
+                .store
+                .find_credentials(&user.email)
+                .await?
+                .ok_or(AppError::Unauthenticated("the account no longer exists"))?;
+            if !password::verify(current, credentials.password_hash).await? {
+                return Err(AppError::Validation(ValidationErrors::single(
+                    FieldError::new(
+                        "current_password",
+                        "incorrect",
+                        "current_password is incorrect",
+                    ),
+                )));
+            }
+            password_hash = Some(password::hash(new).await?);
+            user.credentials_version += 1;
+        }
+        user.name = name;
+        user.timezone = timezone;
+        user.updated_at = self.now();
+        self.store
+            .update_user(&user, password_hash.as_deref())
+            .await?;
+        self.auth.forget_user(user.id);
+        Ok(user)
+    }
+
+    /// Creates a personal API token; the returned secret is never retrievable again.
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        request: CreateApiTokenRequest,
+    ) -> AppResult<(String, ApiToken)> {
+        let name = request.name.trim().to_owned();
+        let name_check = if name.is_empty()
+            || name.chars().count() > MAX_TOKEN_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            Err(FieldError::new(
+                "name",
+                "invalid_length",
+                format!(
+                    "name must be 1 to {MAX_TOKEN_NAME_CHARS} characters, without control characters"
+                ),
+            ))
+        } else {
+            Ok(())
+        };
+        let days_check = match request.expires_in_days {
+            Some(days) if days == 0 || days > MAX_TOKEN_DAYS => Err(FieldError::new(
+                "expires_in_days",
+                "out_of_range",
+                format!("expires_in_days must be 1 to {MAX_TOKEN_DAYS}"),
+            )),
+            _ => Ok(()),
+        };
+        tickler_domain::all_valid!(name_check, days_check)?;
+        let generated = api_token::generate()?;
+        let now = self.now();
+        let token = ApiToken {
+            id: ApiTokenId::from_uuid(self.new_uuid()),
+            owner: actor.user.id,
+            name,
+            prefix: generated.display_prefix,
+            created_at: now,
+            last_used_at: None,
+            expires_at: request
+                .expires_in_days
+                .map(|days| now + TimeDelta::days(i64::from(days))),
+        };
+        self.store
+            .insert_api_token(&NewApiToken {
+                token: token.clone(),
+                secret_hash: self.auth.token_hasher.hash(&generated.secret),
+            })
+            .await?;
+        tracing::info!(user_id = %actor.user.id, token_id = %token.id, "api token created");
+        Ok((generated.secret, token))
+    }
+
+    /// Lists the caller's API tokens, newest first.
+    pub async fn list_api_tokens(&self, actor: &Actor) -> AppResult<Vec<ApiToken>> {
+        Ok(self.store.list_api_tokens(actor.user.id).await?)
+    }
+
+    /// Revokes one of the caller's API tokens.
+    pub async fn revoke_api_token(&self, actor: &Actor, id: ApiTokenId) -> AppResult<()> {
+        self.store
+            .delete_api_token(actor.user.id, id)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound => AppError::ApiTokenNotFound,
+                other => other.into(),
+            })
+    }
+
+    fn session_for(&self, user: User) -> AppResult<Session> {
+        let ttl = self.auth.settings.access_token_ttl;
+        let access_token = self.auth.signer.issue(
+            user.id,
+            user.credentials_version,
+            self.now(),
+            TimeDelta::from_std(ttl).unwrap_or(TimeDelta::days(1)),
+        )?;
+        Ok(Session {
+            access_token,
+            expires_in: ttl.as_secs(),
+            user,
+        })
+    }
+}
+
+fn parse_zone(name: &str) -> Result<TimeZone, FieldError> {
+    TimeZone::parse(name)
+        .map_err(|error| FieldError::new("timezone", "unknown_time_zone", error.to_string()))
+}

@@ -1,0 +1,139 @@
+//! tickler's use cases, shared by every front door: the REST API, the chat assistant, the MCP
+//! server and the CLI all call [`App`], so a change made anywhere is validated the same way,
+//! writes the same events and lands in the same audit trail.
+//!
+//! `App` owns no transport: it takes protocol request types, returns domain values, and fails
+//! with [`AppError`], whose [`ErrorKind`] each front door maps to its own outcome. Storage is
+//! reached only through the [`tickler_store::Store`] trait; time only through a [`Clock`].
+
+mod actor;
+pub mod audit;
+pub mod auth;
+pub mod chat;
+mod clock;
+mod cursor;
+pub mod decode;
+mod error;
+mod events;
+mod listing;
+mod merge_patch;
+pub mod nl;
+pub mod notifications;
+mod signal;
+mod tags;
+mod tasks;
+pub mod tools;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tickler_store::Store;
+
+pub use actor::{Actor, Origin};
+pub use audit::{AuditParams, DeadLetterReplayer};
+pub use auth::{AuthSettings, RegistrationPolicy, Session};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, AppResult, ErrorKind};
+pub use events::{EventSettings, system_event};
+pub use listing::{ListTasksParams, MAX_OCCURRENCES};
+pub use signal::OutboxSignal;
+pub use tags::TagChange;
+pub use tasks::{CreatedTask, IdempotencyKey, task_location};
+/// Records the use cases return as they are stored.
+pub use tickler_store::{ApiToken, AuditRecord, DeadLetter, TagCount};
+
+/// Settings of the use cases.
+#[derive(Debug, Clone, Default)]
+pub struct AppSettings {
+    /// Accounts and tokens.
+    pub auth: AuthSettings,
+    /// Event envelopes.
+    pub events: EventSettings,
+    /// Notification channels.
+    pub notifications: notifications::NotificationSettings,
+}
+
+/// The application: every use case, over one store and one clock.
+#[derive(Debug)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    auth: auth::AuthState,
+    events: EventSettings,
+    outbox_signal: OutboxSignal,
+    chat_model: Option<Arc<dyn chat::model::ChatModel>>,
+    notifications: notifications::NotificationSettings,
+    sealer: Arc<notifications::SecretSealer>,
+}
+
+impl App {
+    /// Builds the application. `secret` signs access tokens, keys API token hashes and seals
+    /// webhook signing secrets (at least 32 bytes).
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: AppSettings,
+        secret: &[u8],
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            auth: auth::AuthState::new(settings.auth, secret),
+            events: settings.events,
+            outbox_signal: OutboxSignal::default(),
+            chat_model: None,
+            notifications: settings.notifications,
+            sealer: Arc::new(notifications::SecretSealer::new(secret)),
+        }
+    }
+
+    /// Lets the chat assistant hand the messages its rules do not understand to a language
+    /// model.
+    pub fn with_chat_model(mut self, model: Arc<dyn chat::model::ChatModel>) -> Self {
+        self.chat_model = Some(model);
+        self
+    }
+
+    /// Returns the signal bumped after every commit that appended events.
+    pub fn outbox_signal(&self) -> &OutboxSignal {
+        &self.outbox_signal
+    }
+
+    /// Commits a change set and wakes in-process consumers when it carried events.
+    async fn commit(
+        &self,
+        changes: tickler_store::ChangeSet,
+    ) -> Result<(), tickler_store::StoreError> {
+        let has_events = !changes.events.is_empty();
+        self.store.commit(changes).await?;
+        if has_events {
+            self.outbox_signal.notify();
+        }
+        Ok(())
+    }
+
+    /// Succeeds when storage is reachable and migrated.
+    pub async fn check_ready(&self) -> AppResult<()> {
+        Ok(self.store.check_ready().await?)
+    }
+
+    /// Returns the settings of the events this application emits.
+    pub fn event_settings(&self) -> &EventSettings {
+        &self.events
+    }
+
+    /// Returns the store, for the workers that share the application's storage.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Returns the current time, truncated to the microseconds storage keeps.
+    pub fn now(&self) -> DateTime<Utc> {
+        tickler_domain::time::truncate_to_micros(self.clock.now())
+    }
+
+    /// Returns a new time-ordered id.
+    fn new_uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::now_v7()
+    }
+}

@@ -1,0 +1,297 @@
+//! Task use cases: create, read, edit (JSON merge patch), complete, reopen, delete.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tickler_domain::{
+    DomainEvent, FieldError, Task, TaskChange, TaskChangeKind, TaskId, TaskInput,
+};
+use tickler_protocol::task::{TaskBody, TaskRequest};
+use tickler_store::{ChangeSet, Conflict, IdempotentResponse, StoreError, TaskWrite};
+
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App, decode, merge_patch};
+
+/// How often a change is retried when a concurrent change to the same task wins the race.
+const MAX_ATTEMPTS: u32 = 16;
+/// Longest accepted `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// An `Idempotency-Key` header and the fingerprint of the request that carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    key: String,
+    request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// Validates the key (1 to 255 visible ASCII characters) and fingerprints the request:
+    /// a retry must repeat the same method, path and body.
+    pub fn new(key: &str, method: &str, path: &str, body: &[u8]) -> AppResult<Self> {
+        let valid = !key.is_empty()
+            && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+            && key.bytes().all(|b| b.is_ascii_graphic());
+        if !valid {
+            return Err(FieldError::new(
+                "Idempotency-Key",
+                "invalid_format",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .into());
+        }
+        let mut hasher = Sha256::new();
+        for part in [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body] {
+            hasher.update(part);
+        }
+        Ok(Self {
+            key: key.to_owned(),
+            request_hash: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+/// The outcome of a create request.
+#[derive(Debug, Clone)]
+pub enum CreatedTask {
+    /// The task was created now.
+    New(Task),
+    /// A retry of an earlier request: its stored response, to send again as it was.
+    Replayed(IdempotentResponse),
+}
+
+/// The path of a task's resource, used in `Location` headers.
+pub fn task_location(id: TaskId) -> String {
+    format!("/api/v1/tasks/{id}")
+}
+
+/// The strong ETag of a task version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+impl App {
+    /// Creates a task for the caller. With an idempotency key, a retry of the same request
+    /// returns the first response and creates nothing; the same key with a different request
+    /// is refused.
+    pub async fn create_task(
+        &self,
+        actor: &Actor,
+        request: TaskRequest,
+        idempotency: Option<IdempotencyKey>,
+    ) -> AppResult<CreatedTask> {
+        if let Some(key) = &idempotency
+            && let Some(replay) = self.replay(actor, key).await?
+        {
+            return Ok(CreatedTask::Replayed(replay));
+        }
+        let fields = TaskInput::from(request).validate(actor.user.timezone)?;
+        let now = self.now();
+        let change = Task::create(
+            TaskId::from_uuid(self.new_uuid()),
+            actor.user.id,
+            fields,
+            now,
+        );
+        let task = change.task.clone();
+        let stored_response = match &idempotency {
+            Some(key) => Some(IdempotentResponse {
+                owner: actor.user.id,
+                key: key.key.clone(),
+                request_hash: key.request_hash.clone(),
+                status: 201,
+                headers: vec![
+                    ("location".to_owned(), task_location(task.id)),
+                    ("etag".to_owned(), etag(task.version)),
+                ],
+                body: serde_json::to_string(&TaskBody::from(&task)).map_err(|error| {
+                    AppError::Internal(format!("failed to serialise a task: {error}"))
+                })?,
+                created_at: now,
+            }),
+            None => None,
+        };
+        let changes = ChangeSet {
+            tasks: vec![TaskWrite::Insert(task.clone())],
+            events: vec![self.outbox_message(actor, &DomainEvent::Task(change), now)?],
+            idempotency: stored_response,
+            ..ChangeSet::default()
+        };
+        match self.commit(changes).await {
+            Ok(()) => {
+                tracing::debug!(task_id = %task.id, "task created");
+                Ok(CreatedTask::New(task))
+            }
+            Err(StoreError::Conflict(Conflict::IdempotencyKeyUsed)) => {
+                // A concurrent request with the same key won; answer as its retry would.
+                match &idempotency {
+                    Some(key) => self
+                        .replay(actor, key)
+                        .await?
+                        .map(CreatedTask::Replayed)
+                        .ok_or_else(|| {
+                            AppError::Internal("idempotency record vanished".to_owned())
+                        }),
+                    None => Err(AppError::Internal(
+                        "idempotency conflict without a key".to_owned(),
+                    )),
+                }
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn replay(
+        &self,
+        actor: &Actor,
+        key: &IdempotencyKey,
+    ) -> AppResult<Option<IdempotentResponse>> {
+        match self
+            .store
+            .find_idempotent_response(actor.user.id, &key.key)
+            .await?
+        {
+            Some(stored) if stored.request_hash == key.request_hash => Ok(Some(stored)),
+            Some(_) => Err(AppError::IdempotencyKeyReused),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads one of the caller's tasks.
+    pub async fn get_task(&self, actor: &Actor, id: TaskId) -> AppResult<Task> {
+        Ok(self.store.get_task(actor.user.id, id).await?)
+    }
+
+    /// Applies a JSON merge patch (RFC 7396) to a task. `if_match` is the version the client
+    /// based the patch on (412 when stale).
+    pub async fn patch_task(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        patch: Value,
+        if_match: Option<i64>,
+    ) -> AppResult<Task> {
+        if !patch.is_object() {
+            return Err(FieldError::new(
+                "",
+                "invalid_type",
+                "a merge patch of a task must be a JSON object",
+            )
+            .into());
+        }
+        let zone = actor.user.timezone;
+        self.change_task(actor, id, if_match, |task, now| {
+            let mut document = serde_json::to_value(TaskRequest::from(TaskInput::from(
+                &task.fields,
+            )))
+            .map_err(|error| AppError::Internal(format!("failed to serialise a task: {error}")))?;
+            merge_patch::apply(&mut document, patch.clone());
+            let request: TaskRequest = decode::from_value(document)?;
+            let fields = TaskInput::from(request).validate(zone)?;
+            Ok(task.edit(fields, now))
+        })
+        .await
+    }
+
+    /// Marks a task done (no change if it already is).
+    pub async fn complete_task(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        if_match: Option<i64>,
+    ) -> AppResult<Task> {
+        self.change_task(actor, id, if_match, |task, now| Ok(task.complete(now)))
+            .await
+    }
+
+    /// Puts a done task back to `todo` (no change if it is not done).
+    pub async fn reopen_task(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        if_match: Option<i64>,
+    ) -> AppResult<Task> {
+        self.change_task(actor, id, if_match, |task, now| Ok(task.reopen(now)))
+            .await
+    }
+
+    /// Deletes a task.
+    pub async fn delete_task(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        if_match: Option<i64>,
+    ) -> AppResult<()> {
+        self.change_task(actor, id, if_match, |task, now| Ok(Some(task.delete(now))))
+            .await
+            .map(|_| ())
+    }
+
+    /// Reads a task, computes a change with `decide` and commits it with its event, retrying
+    /// from a fresh read when a concurrent change wins (unless the client pinned a version
+    /// with `If-Match`, which then fails with [`AppError::VersionMismatch`]).
+    async fn change_task<F>(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        if_match: Option<i64>,
+        decide: F,
+    ) -> AppResult<Task>
+    where
+        F: Fn(&Task, chrono::DateTime<chrono::Utc>) -> AppResult<Option<TaskChange>>,
+    {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
+            let task = self.store.get_task(actor.user.id, id).await?;
+            if let Some(expected) = if_match
+                && expected != task.version
+            {
+                return Err(AppError::VersionMismatch {
+                    expected,
+                    current: task.version,
+                });
+            }
+            let now = self.now();
+            let Some(change) = decide(&task, now)? else {
+                return Ok(task);
+            };
+            let write = if change.kind == TaskChangeKind::Deleted {
+                TaskWrite::Delete {
+                    owner: task.owner,
+                    id: task.id,
+                    expected_version: task.version,
+                }
+            } else {
+                TaskWrite::Update {
+                    task: change.task.clone(),
+                    expected_version: task.version,
+                }
+            };
+            let changed = change.task.clone();
+            let changes = ChangeSet {
+                tasks: vec![write],
+                events: vec![self.outbox_message(actor, &DomainEvent::Task(change), now)?],
+                idempotency: None,
+                ..ChangeSet::default()
+            };
+            match self.commit(changes).await {
+                Ok(()) => return Ok(changed),
+                Err(StoreError::Conflict(Conflict::VersionMismatch)) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(AppError::ConcurrentModification)
+    }
+}
+
+/// Waits a little before retrying a change that lost a race, so that concurrent writers of one
+/// task spread out instead of colliding again: 1 to 2^attempt ms, at most 64 ms.
+async fn backoff(attempt: u32) {
+    let ceiling = 1u64 << attempt.min(6);
+    let mut byte = [0u8; 1];
+    let jitter = match getrandom::fill(&mut byte) {
+        Ok(()) => u64::from(byte[0]) % ceiling,
+        Err(_) => ceiling / 2,
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1 + jitter)).await;
+}
