@@ -1,0 +1,421 @@
+//! The consumer framework: what a consumer implements, and the [`Processor`] that runs it with
+//! deduplication, retries with backoff, dead-lettering and metrics — the same on every
+//! transport.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tickler_app::{Clock, OutboxSignal};
+use tickler_store::{ChangeSet, Conflict, DeadLetter, ProcessedEvent, Store, StoreError};
+use tokio_util::sync::CancellationToken;
+
+use crate::event::ReceivedEvent;
+use crate::topic::Topic;
+
+/// Why handling an event failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    /// Retrying cannot help (the event makes no sense for this consumer): dead-letter it.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+    /// Retrying may help (a dependency is down).
+    #[error("transient failure: {0}")]
+    Transient(String),
+}
+
+impl From<StoreError> for HandleError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(reason) => HandleError::Transient(reason),
+            other => HandleError::Transient(other.to_string()),
+        }
+    }
+}
+
+/// An independent service reacting to events. It computes its effect as a change set; the
+/// framework commits it together with the processed-event marker, so the effect happens once
+/// however often the event is delivered.
+#[async_trait]
+pub trait Consumer: Send + Sync + std::fmt::Debug {
+    /// A stable name: the consumer group, the key of its position and processed markers.
+    fn name(&self) -> &'static str;
+
+    /// The topics it reads.
+    fn topics(&self) -> &'static [Topic];
+
+    /// Returns whether it acts on this event type (others on its topics are acknowledged
+    /// without effect).
+    fn accepts(&self, event_type: &str) -> bool;
+
+    /// Computes the effect of an event at `now`.
+    async fn handle(
+        &self,
+        event: &ReceivedEvent,
+        now: DateTime<Utc>,
+    ) -> Result<ChangeSet, HandleError>;
+}
+
+/// How often and how patiently transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before dead-lettering (at least 1).
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles each time.
+    pub base_delay: Duration,
+    /// Longest delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Returns the delay after failed attempt `attempt` (1-based): exponential, capped, with
+    /// full jitter in its upper half so replicas do not retry in lockstep.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exponential.min(self.max_delay);
+        let mut byte = [0u8; 2];
+        let fraction = match getrandom::fill(&mut byte) {
+            Ok(()) => f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX),
+            Err(_) => 0.5,
+        };
+        capped.mul_f64(0.5 + fraction / 2.0)
+    }
+}
+
+/// What became of one delivered event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its effect was committed.
+    Handled,
+    /// It had been handled before: no second effect.
+    Duplicate,
+    /// Not for this consumer.
+    Skipped,
+    /// Unreadable, permanently failing or out of attempts: recorded as a dead letter.
+    DeadLettered,
+    /// A transient failure, left for the transport to redeliver (only when the processor was
+    /// told not to retry inline, as for Dapr).
+    Retry,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Handled => "handled",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Skipped => "skipped",
+            Outcome::DeadLettered => "dead_lettered",
+            Outcome::Retry => "retry",
+        }
+    }
+}
+
+/// Processing was interrupted by shutdown; the event was not acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("processing interrupted by shutdown")]
+pub struct Interrupted;
+
+/// Runs one consumer's handler for delivered events.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    consumer: Arc<dyn Consumer>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
+    signal: OutboxSignal,
+}
+
+impl Processor {
+    /// Builds a processor. `signal` is bumped when an effect appended events or queued
+    /// deliveries.
+    pub fn new(
+        consumer: Arc<dyn Consumer>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        retry: RetryPolicy,
+        signal: OutboxSignal,
+    ) -> Self {
+        Self {
+            consumer,
+            store,
+            clock,
+            retry,
+            signal,
+        }
+    }
+
+    /// Returns the consumer.
+    pub fn consumer(&self) -> &Arc<dyn Consumer> {
+        &self.consumer
+    }
+
+    /// Processes one delivery from `topic`. With `retry_inline` false, a transient failure
+    /// returns [`Outcome::Retry`] after one attempt instead of retrying here.
+    pub async fn process(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        retry_inline: bool,
+        shutdown: &CancellationToken,
+    ) -> Result<Outcome, Interrupted> {
+        let outcome = self
+            .process_inner(topic, payload, retry_inline, shutdown)
+            .await?;
+        metrics::counter!(
+            "tickler_events_consumed_total",
+            "consumer" => self.consumer.name(),
+            "outcome" => outcome.as_str(),
+        )
+        .increment(1);
+        Ok(outcome)
+    }
+
+    async fn process_inner(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        retry_inline: bool,
+        shutdown: &CancellationToken,
+    ) -> Result<Outcome, Interrupted> {
+        let event = match ReceivedEvent::parse(payload) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(consumer = self.consumer.name(), %error, "malformed event");
+                self.dead_letter(topic, payload, &error.to_string(), 1, shutdown)
+                    .await?;
+                return Ok(Outcome::DeadLettered);
+            }
+        };
+        if !self.consumer.accepts(&event.event_type) {
+            return Ok(Outcome::Skipped);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.attempt(&event).await {
+                Ok(outcome) => {
+                    self.record_latency(&event);
+                    return Ok(outcome);
+                }
+                Err(error) => error,
+            };
+            metrics::counter!(
+                "tickler_events_failed_total",
+                "consumer" => self.consumer.name(),
+                "type" => event.event_type.clone(),
+            )
+            .increment(1);
+            let permanent = matches!(error, HandleError::Permanent(_));
+            if !permanent && !retry_inline {
+                return Ok(Outcome::Retry);
+            }
+            if permanent || attempt >= self.retry.max_attempts {
+                tracing::error!(
+                    consumer = self.consumer.name(),
+                    event_id = %event.id,
+                    attempts = attempt,
+                    %error,
+                    "giving up on event"
+                );
+                self.dead_letter(topic, payload, &error.to_string(), attempt, shutdown)
+                    .await?;
+                return Ok(Outcome::DeadLettered);
+            }
+            tracing::warn!(
+                consumer = self.consumer.name(),
+                event_id = %event.id,
+                attempt,
+                %error,
+                "retrying event"
+            );
+            sleep_or_shutdown(self.retry.delay(attempt), shutdown).await?;
+        }
+    }
+
+    async fn attempt(&self, event: &ReceivedEvent) -> Result<Outcome, HandleError> {
+        let now = self.clock.now();
+        let mut changes = self.consumer.handle(event, now).await?;
+        changes.processed = Some(ProcessedEvent {
+            consumer: self.consumer.name().to_owned(),
+            event_id: event.id,
+            processed_at: now,
+        });
+        // Queued deliveries wake the delivery worker the way appended events wake consumers.
+        let wakes = !changes.events.is_empty() || !changes.notifications.is_empty();
+        match self.store.commit(changes).await {
+            Ok(()) => {
+                if wakes {
+                    self.signal.notify();
+                }
+                Ok(Outcome::Handled)
+            }
+            Err(StoreError::Conflict(Conflict::AlreadyProcessed)) => Ok(Outcome::Duplicate),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn record_latency(&self, event: &ReceivedEvent) {
+        let latency = (self.clock.now() - event.time)
+            .to_std()
+            .unwrap_or_default()
+            .as_secs_f64();
+        metrics::histogram!(
+            "tickler_event_latency_seconds",
+            "consumer" => self.consumer.name(),
+        )
+        .record(latency);
+    }
+
+    /// Records a dead letter, retrying until the database takes it: losing it would lose the
+    /// event.
+    async fn dead_letter(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        error: &str,
+        attempts: u32,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        let (event_id, event_type) = ReceivedEvent::peek(payload);
+        let letter = DeadLetter {
+            id: uuid::Uuid::now_v7(),
+            consumer: self.consumer.name().to_owned(),
+            event_id,
+            event_type,
+            topic: topic.to_owned(),
+            payload: String::from_utf8_lossy(payload).into_owned(),
+            error: error.to_owned(),
+            attempts,
+            failed_at: self.clock.now(),
+            replayed_at: None,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.store.insert_dead_letter(&letter).await {
+                Ok(()) => {
+                    metrics::counter!(
+                        "tickler_dead_letters_total",
+                        "consumer" => self.consumer.name(),
+                    )
+                    .increment(1);
+                    return Ok(());
+                }
+                Err(store_error) => {
+                    tracing::error!(%store_error, "cannot record a dead letter; retrying");
+                    sleep_or_shutdown(self.retry.delay(attempt.min(8)), shutdown).await?;
+                }
+            }
+        }
+    }
+}
+
+/// One delivery of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The topic it came from.
+    pub topic: &'a str,
+    /// The ordering key (the event's subject): deliveries with the same key are processed in
+    /// order, others concurrently.
+    pub key: &'a str,
+    /// The CloudEvent.
+    pub payload: &'a [u8],
+}
+
+/// How many deliveries of a batch are processed at once. Concurrent effects are what lets the
+/// store group their commits into one flush (a consumer committing one event at a time would
+/// be bounded by the disk's flush rate, a few hundred per second).
+pub const BATCH_CONCURRENCY: usize = 64;
+
+impl Processor {
+    /// Processes a batch: deliveries with the same key in order, different keys concurrently.
+    /// Returns once every delivery is durable (handled, a duplicate, skipped or a dead letter),
+    /// so the transport may then acknowledge the whole batch.
+    pub async fn process_batch(
+        &self,
+        deliveries: &[Delivery<'_>],
+        shutdown: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        use futures::StreamExt as _;
+        let mut lanes: Vec<(&str, Vec<Delivery<'_>>)> = Vec::new();
+        let mut lane_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for delivery in deliveries {
+            let lane = *lane_of.entry(delivery.key).or_insert_with(|| {
+                lanes.push((delivery.key, Vec::new()));
+                lanes.len() - 1
+            });
+            lanes[lane].1.push(*delivery);
+        }
+        let mut lanes = lanes.into_iter().map(|(_, lane)| lane);
+        let mut running = futures::stream::FuturesUnordered::new();
+        let mut outcome = Ok(());
+        loop {
+            while running.len() < BATCH_CONCURRENCY {
+                let Some(lane) = lanes.next() else { break };
+                running.push(self.process_lane(lane, shutdown));
+            }
+            match running.next().await {
+                Some(result) => outcome = outcome.and(result),
+                None => return outcome,
+            }
+        }
+    }
+
+    async fn process_lane(
+        &self,
+        lane: Vec<Delivery<'_>>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        for delivery in lane {
+            self.process(delivery.topic, delivery.payload, true, shutdown)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Sleeps, or returns [`Interrupted`] as soon as shutdown is requested.
+pub async fn sleep_or_shutdown(
+    duration: Duration,
+    shutdown: &CancellationToken,
+) -> Result<(), Interrupted> {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => Ok(()),
+        () = shutdown.cancelled() => Err(Interrupted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_exponentially_up_to_the_cap_with_jitter() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for (attempt, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000)] {
+            let delay = policy.delay(attempt).as_millis() as u64;
+            assert!(
+                (full / 2..=full).contains(&delay),
+                "attempt {attempt}: {delay} ms not in [{}, {full}]",
+                full / 2
+            );
+        }
+    }
+}

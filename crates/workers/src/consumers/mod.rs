@@ -1,0 +1,7 @@
+//! The consumers: independent services, each reacting to events in its own way.
+
+pub mod audit;
+pub mod notifier;
+
+pub use audit::AuditConsumer;
+pub use notifier::{DeliveryRedrive, NotifierConsumer};

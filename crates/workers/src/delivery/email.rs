@@ -1,0 +1,244 @@
+//! Sending reminder e-mails over SMTP (lettre, rustls): plain text and HTML alternatives, and a
+//! `Message-ID` derived from the delivery id, so a resent e-mail is recognisably the same
+//! message.
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::{Error as SmtpError, PoolConfig};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+use tickler_domain::DeliveryId;
+use tickler_store::Notification;
+
+use super::outcome::AttemptResult;
+
+/// How `smtp://` connections are secured (`smtps://` is always TLS from the start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Upgrade with STARTTLS, refusing servers that cannot.
+    Starttls,
+    /// Upgrade with STARTTLS when the server offers it (plain text otherwise).
+    Opportunistic,
+    /// Plain text: only for a relay on a trusted network.
+    None,
+}
+
+/// Settings of the SMTP client.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// `smtp://HOST[:PORT]` or `smtps://HOST[:PORT]`.
+    pub url: String,
+    /// How `smtp://` is secured.
+    pub tls: SmtpTls,
+    /// The login, if the server needs one.
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<SecretString>,
+    /// The sender, `Name <address>` or an address.
+    pub from: String,
+    /// How long one SMTP exchange may take.
+    pub timeout: Duration,
+    /// Connections kept open to the server.
+    pub connections: u32,
+}
+
+/// Sends reminder e-mails.
+#[derive(Debug, Clone)]
+pub struct EmailSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    domain: String,
+}
+
+impl EmailSender {
+    /// Builds the client (no connection is made until the first e-mail).
+    pub fn new(settings: &EmailSettings) -> anyhow::Result<Self> {
+        let url = url::Url::parse(&settings.url)
+            .map_err(|error| anyhow::anyhow!("invalid SMTP URL: {error}"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| anyhow::anyhow!("the SMTP URL has no host"))?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let implicit_tls = match url.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            other => anyhow::bail!("the SMTP URL must be smtp:// or smtps://, not {other}://"),
+        };
+        let port = url.port().unwrap_or(if implicit_tls { 465 } else { 587 });
+        let parameters = || TlsParameters::new(host.clone());
+        let tls = match (implicit_tls, settings.tls) {
+            (true, _) => Tls::Wrapper(parameters()?),
+            (false, SmtpTls::Starttls) => Tls::Required(parameters()?),
+            (false, SmtpTls::Opportunistic) => Tls::Opportunistic(parameters()?),
+            (false, SmtpTls::None) => Tls::None,
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .tls(tls)
+            .timeout(Some(settings.timeout))
+            .pool_config(PoolConfig::new().max_size(settings.connections.max(1)));
+        if let Some(username) = &settings.username {
+            let password = settings
+                .password
+                .as_ref()
+                .map(|password| password.expose_secret().to_owned())
+                .unwrap_or_default();
+            builder = builder.credentials(Credentials::new(username.clone(), password));
+        }
+        let from: Mailbox = settings.from.parse().map_err(|error| {
+            anyhow::anyhow!("invalid sender address {:?}: {error}", settings.from)
+        })?;
+        let domain = from.email.domain().to_owned();
+        Ok(Self {
+            transport: builder.build(),
+            from,
+            domain,
+        })
+    }
+
+    /// Returns the `Message-ID` of a delivery's e-mail: the same on every attempt.
+    pub fn message_id(&self, delivery: DeliveryId) -> String {
+        format!("<{delivery}@{}>", self.domain)
+    }
+
+    /// Sends one reminder: the SMTP server queueing it is delivery; a permanent (5xx) reply
+    /// rejects it for good; a transient (4xx) reply, a timeout or an unreachable server fail
+    /// it, to be tried again.
+    pub async fn send(
+        &self,
+        delivery: DeliveryId,
+        to: &str,
+        notification: &Notification,
+    ) -> AttemptResult {
+        let to: Mailbox = match to.parse() {
+            Ok(mailbox) => mailbox,
+            Err(error) => {
+                return AttemptResult::Rejected {
+                    status: None,
+                    error: format!("invalid recipient address: {error}"),
+                };
+            }
+        };
+        let (text, html) = bodies(notification);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(format!("Reminder: {}", notification.title))
+            .message_id(Some(self.message_id(delivery)))
+            .multipart(MultiPart::alternative_plain_html(text, html));
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                return AttemptResult::Rejected {
+                    status: None,
+                    error: format!("the e-mail could not be built: {error}"),
+                };
+            }
+        };
+        match self.transport.send(message).await {
+            Ok(response) => AttemptResult::Delivered {
+                status: Some(u16::from(response.code())),
+            },
+            Err(error) => classify(&error),
+        }
+    }
+}
+
+fn classify(error: &SmtpError) -> AttemptResult {
+    let status = error.status().map(u16::from);
+    let text = error.to_string();
+    if error.is_permanent() {
+        AttemptResult::Rejected {
+            status,
+            error: text,
+        }
+    } else {
+        AttemptResult::Failed {
+            status,
+            error: if error.is_timeout() {
+                "the SMTP server timed out".to_owned()
+            } else {
+                text
+            },
+            retry_after: None,
+        }
+    }
+}
+
+/// Returns the plain-text and HTML bodies of a reminder.
+fn bodies(notification: &Notification) -> (String, String) {
+    let due = notification
+        .due_at
+        .map(|due| format!("Due: {}\n", due.format("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_default();
+    let text = format!("{}\n\n{due}", notification.body);
+    let html = format!(
+        "<!DOCTYPE html><html><body><p>{}</p>{}</body></html>",
+        escape(&notification.body),
+        notification
+            .due_at
+            .map(|due| format!(
+                "<p>Due: <time datetime=\"{}\">{}</time></p>",
+                due.to_rfc3339(),
+                due.format("%Y-%m-%d %H:%M UTC")
+            ))
+            .unwrap_or_default()
+    );
+    (text, html)
+}
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_bodies_escape_the_title() {
+        assert_eq!(
+            escape("<b>\"rent\" & 'tax'</b>"),
+            "&lt;b&gt;&quot;rent&quot; &amp; &#39;tax&#39;&lt;/b&gt;"
+        );
+    }
+
+    #[tokio::test]
+    async fn settings_are_checked_when_the_client_is_built() {
+        let settings = |url: &str, from: &str| EmailSettings {
+            url: url.into(),
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: from.into(),
+            timeout: Duration::from_secs(5),
+            connections: 2,
+        };
+        let sender = EmailSender::new(&settings(
+            "smtp://127.0.0.1:2525",
+            "tickler <t@example.org>",
+        ))
+        .unwrap();
+        let id = DeliveryId::from_uuid(uuid::Uuid::from_u128(7));
+        assert_eq!(sender.message_id(id), format!("<{id}@example.org>"));
+        assert!(EmailSender::new(&settings("http://x", "t@example.org")).is_err());
+        assert!(EmailSender::new(&settings("smtp://x", "not an address")).is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! An event as a consumer receives it, read from a CloudEvent in JSON structured mode, and
+//! the slim summaries published for live clients.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tickler_domain::{EventId, UserId};
+use tickler_protocol::event::{CloudEvent, DATA_SCHEMA_PREFIX};
+
+/// The data schemas consumers accept, per event family: a version only gains optional fields,
+/// a breaking change is a new version, and consumers accept both for one release.
+pub const ACCEPTED_SCHEMAS: &[&str] = &[
+    "task.v1.json",
+    "tag.v1.json",
+    "task-update.v1.json",
+    "reminder.v1.json",
+    "notification.v1.json",
+];
+
+/// A received event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedEvent {
+    /// The event id, the deduplication key.
+    pub id: EventId,
+    /// Its type, e.g. `tickler.task.created`.
+    pub event_type: String,
+    /// Its subject (task id or tag name).
+    pub subject: String,
+    /// When the change was committed.
+    pub time: DateTime<Utc>,
+    /// Whose data changed.
+    pub user: UserId,
+    /// The request id of the change.
+    pub correlation_id: Option<String>,
+    /// Where the change came from.
+    pub origin: Option<String>,
+    /// The `data` attribute.
+    pub data: Value,
+}
+
+/// Why an event cannot be read. Always permanent: retrying will not make it readable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedEvent {
+    /// Not a CloudEvent of ours.
+    #[error("not a tickler CloudEvent: {0}")]
+    Unreadable(String),
+    /// A schema version this build does not know.
+    #[error("unsupported data schema {0:?}")]
+    UnknownSchema(String),
+}
+
+impl ReceivedEvent {
+    /// Reads a CloudEvent; brokers may add attributes (Dapr adds `topic`, `pubsubname`...),
+    /// which are ignored.
+    pub fn parse(payload: &[u8]) -> Result<Self, MalformedEvent> {
+        let envelope: CloudEvent<Value> = serde_json::from_slice(payload)
+            .map_err(|error| MalformedEvent::Unreadable(error.to_string()))?;
+        if envelope.specversion != "1.0" || !envelope.event_type.starts_with("tickler.") {
+            return Err(MalformedEvent::Unreadable(format!(
+                "specversion {:?}, type {:?}",
+                envelope.specversion, envelope.event_type
+            )));
+        }
+        let schema = envelope
+            .dataschema
+            .strip_prefix(DATA_SCHEMA_PREFIX)
+            .unwrap_or(&envelope.dataschema);
+        if !ACCEPTED_SCHEMAS.contains(&schema) {
+            return Err(MalformedEvent::UnknownSchema(envelope.dataschema));
+        }
+        Ok(Self {
+            id: envelope.id,
+            event_type: envelope.event_type,
+            subject: envelope.subject,
+            time: envelope.time,
+            user: envelope.userid,
+            correlation_id: envelope.correlationid,
+            origin: envelope.origin,
+            data: envelope.data,
+        })
+    }
+
+    /// Reads only the id and type of a payload, for dead-letter records of unreadable events.
+    pub fn peek(payload: &[u8]) -> (Option<EventId>, Option<String>) {
+        let Ok(value) = serde_json::from_slice::<Value>(payload) else {
+            return (None, None);
+        };
+        (
+            value["id"].as_str().and_then(|id| id.parse().ok()),
+            value["type"].as_str().map(str::to_owned),
+        )
+    }
+}
+
+/// Builds the slim `task-updates` summary of a full task event: the same envelope (and id)
+/// with `data` reduced to what a live client needs to refresh one task.
+pub fn task_update_summary(full: &[u8]) -> Option<Vec<u8>> {
+    let mut event: Value = serde_json::from_slice(full).ok()?;
+    let task = &event["data"]["task"];
+    let summary = json!({
+        "task_id": task["id"],
+        "version": task["version"],
+        "status": task["status"],
+        "changed_fields": event["data"]["changed_fields"],
+    });
+    event["data"] = summary;
+    event["dataschema"] = json!(format!("{DATA_SCHEMA_PREFIX}task-update.v1.json"));
+    serde_json::to_vec(&event).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        json!({
+            "specversion": "1.0",
+            "id": "01938f6e-7a3b-7c3d-8e4f-0a1b2c3d4e5f",
+            "source": "urn:tickler:server",
+            "type": "tickler.task.completed",
+            "subject": "01938f6e-0000-7000-8000-000000000001",
+            "time": "2026-11-21T12:00:00Z",
+            "datacontenttype": "application/json",
+            "dataschema": "urn:tickler:events:task.v1.json",
+            "userid": "01938f6e-0000-7000-8000-000000000002",
+            "correlationid": "req-1",
+            "origin": "api",
+            "data": {"task": {"id": "01938f6e-0000-7000-8000-000000000001", "version": 2,
+                              "status": "done"}, "changed_fields": ["status", "completed_at"]}
+        })
+    }
+
+    #[test]
+    fn a_cloudevent_with_extra_broker_attributes_is_read() {
+        let mut value = sample();
+        value["pubsubname"] = json!("tickler-pubsub");
+        value["topic"] = json!("task-events");
+        let event = ReceivedEvent::parse(&serde_json::to_vec(&value).unwrap()).unwrap();
+        assert_eq!(event.event_type, "tickler.task.completed");
+        assert_eq!(event.correlation_id.as_deref(), Some("req-1"));
+        assert_eq!(event.data["changed_fields"][0], "status");
+    }
+
+    #[test]
+    fn garbage_foreign_types_and_unknown_schemas_are_malformed() {
+        assert!(ReceivedEvent::parse(b"{").is_err());
+        let mut foreign = sample();
+        foreign["type"] = json!("com.example.thing");
+        assert!(ReceivedEvent::parse(&serde_json::to_vec(&foreign).unwrap()).is_err());
+        let mut future = sample();
+        future["dataschema"] = json!("urn:tickler:events:task.v9.json");
+        assert_eq!(
+            ReceivedEvent::parse(&serde_json::to_vec(&future).unwrap()),
+            Err(MalformedEvent::UnknownSchema(
+                "urn:tickler:events:task.v9.json".into()
+            ))
+        );
+        assert_eq!(ReceivedEvent::peek(b"nope"), (None, None));
+    }
+
+    #[test]
+    fn the_summary_keeps_the_envelope_and_slims_the_data() {
+        let full = serde_json::to_vec(&sample()).unwrap();
+        let summary: Value = serde_json::from_slice(&task_update_summary(&full).unwrap()).unwrap();
+        assert_eq!(summary["id"], sample()["id"]);
+        assert_eq!(
+            summary["data"],
+            json!({"task_id": "01938f6e-0000-7000-8000-000000000001", "version": 2,
+                   "status": "done", "changed_fields": ["status", "completed_at"]})
+        );
+        assert_eq!(
+            summary["dataschema"],
+            "urn:tickler:events:task-update.v1.json"
+        );
+        assert!(ReceivedEvent::parse(&task_update_summary(&full).unwrap()).is_ok());
+    }
+}

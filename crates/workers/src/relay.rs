@@ -1,0 +1,269 @@
+//! The outbox relay: publishes committed outbox records to a broker in order, and marks them
+//! published only after the broker acknowledged them. One relay is active at a time (a lease
+//! in the database), so one task's events are published in the order they were committed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tickler_app::{Clock, OutboxSignal};
+use tickler_store::{LeaseRequest, OutboxRecord, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::consumer::sleep_or_shutdown;
+use crate::event::task_update_summary;
+use crate::topic::{Topic, TopicNames};
+
+/// The lease held by the active relay.
+pub const RELAY_LEASE: &str = "outbox-relay";
+
+/// One message for the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Broker topic name.
+    pub topic: String,
+    /// Partition key: the event's subject (task id), so one task's events stay in order.
+    pub key: String,
+    /// The CloudEvent, JSON structured mode.
+    pub payload: Vec<u8>,
+    /// The event type, for metrics.
+    pub event_type: String,
+}
+
+/// Why a batch could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// A topic does not exist (brokers without auto-creation).
+    #[error("unknown topic: {0}")]
+    UnknownTopic(String),
+    /// Anything else; the batch is retried.
+    #[error("publish failed: {0}")]
+    Failed(String),
+}
+
+/// A broker the relay publishes to.
+#[async_trait]
+pub trait Publisher: Send + Sync + std::fmt::Debug {
+    /// Publishes the messages in order; `Ok` only once the broker acknowledged every one.
+    async fn publish(&self, messages: &[Outgoing]) -> Result<(), PublishError>;
+
+    /// Creates missing topics, where the broker supports it.
+    async fn ensure_topics(&self, names: &[String]) -> Result<(), PublishError>;
+}
+
+/// Settings of the relay.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Records per batch.
+    pub batch: u32,
+    /// Wait between looks at an empty outbox (other processes cannot wake this one).
+    pub poll_interval: Duration,
+    /// Topic names.
+    pub topics: TopicNames,
+    /// Whether to create topics at start and when the broker reports one missing.
+    pub create_topics: bool,
+    /// How long the relay lease lasts without renewal.
+    pub lease_ttl: Duration,
+    /// Outbox records older than this are purged once published.
+    pub retention: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            batch: 1_000,
+            poll_interval: Duration::from_millis(200),
+            topics: TopicNames::default(),
+            create_topics: true,
+            lease_ttl: Duration::from_secs(15),
+            retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// The relay loop.
+#[derive(Debug)]
+pub struct Relay {
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    clock: Arc<dyn Clock>,
+    signal: OutboxSignal,
+    settings: RelaySettings,
+    holder: String,
+}
+
+/// What one relay pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayPass {
+    /// Another relay holds the lease.
+    Standby,
+    /// Nothing to publish.
+    Idle,
+    /// Published this many records.
+    Published(usize),
+}
+
+impl Relay {
+    /// Builds a relay; `holder` identifies this process in the lease.
+    pub fn new(
+        store: Arc<dyn Store>,
+        publisher: Arc<dyn Publisher>,
+        clock: Arc<dyn Clock>,
+        signal: OutboxSignal,
+        settings: RelaySettings,
+    ) -> Self {
+        Self {
+            store,
+            publisher,
+            clock,
+            signal,
+            settings,
+            holder: format!("relay-{}", uuid::Uuid::now_v7()),
+        }
+    }
+
+    fn topic_names(&self) -> Vec<String> {
+        Topic::ALL
+            .iter()
+            .map(|topic| self.settings.topics.name(*topic).to_owned())
+            .collect()
+    }
+
+    /// Runs until `shutdown`, then gives the lease up.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut wake = self.signal.subscribe();
+        let mut failures: u32 = 0;
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            wake.borrow_and_update();
+            match self.run_once().await {
+                Ok(RelayPass::Published(_)) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(RelayPass::Idle | RelayPass::Standby) => failures = 0,
+                Err(error) => {
+                    failures += 1;
+                    let delay = Duration::from_millis(100)
+                        .saturating_mul(1 << failures.min(7))
+                        .min(Duration::from_secs(10));
+                    tracing::warn!(%error, failures, "relay pass failed; retrying");
+                    if sleep_or_shutdown(delay, &shutdown).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if last_purge.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+                self.purge().await;
+                last_purge = Some(Instant::now());
+            }
+            tokio::select! {
+                _ = wake.changed() => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+        if let Err(error) = self.store.release_lease(RELAY_LEASE, &self.holder).await {
+            tracing::warn!(%error, "cannot release the relay lease");
+        }
+        Ok(())
+    }
+
+    /// Publishes one batch if this relay holds the lease.
+    pub async fn run_once(&self) -> anyhow::Result<RelayPass> {
+        let leased = self
+            .store
+            .acquire_lease(&LeaseRequest {
+                name: RELAY_LEASE.to_owned(),
+                holder: self.holder.clone(),
+                ttl: self.settings.lease_ttl,
+            })
+            .await?;
+        if !leased {
+            return Ok(RelayPass::Standby);
+        }
+        let records = self.store.outbox_unpublished(self.settings.batch).await?;
+        let backlog = self.store.outbox_backlog().await.unwrap_or(0);
+        metrics::gauge!("tickler_outbox_backlog_events").set(backlog as f64);
+        if records.is_empty() {
+            return Ok(RelayPass::Idle);
+        }
+        let messages = self.messages(&records);
+        match self.publisher.publish(&messages).await {
+            Ok(()) => {}
+            Err(PublishError::UnknownTopic(topic)) if self.settings.create_topics => {
+                tracing::warn!(%topic, "topic missing; creating topics");
+                self.publisher.ensure_topics(&self.topic_names()).await?;
+                self.publisher.publish(&messages).await?;
+            }
+            Err(error) => {
+                // A broker that lost its topics (restarted without storage, or topics deleted)
+                // may report only a timeout when it does not create topics on produce: make
+                // sure they exist before the batch is retried.
+                if self.settings.create_topics
+                    && let Err(create_error) =
+                        self.publisher.ensure_topics(&self.topic_names()).await
+                {
+                    tracing::warn!(%create_error, "cannot create topics");
+                }
+                return Err(error.into());
+            }
+        }
+        let sequences: Vec<i64> = records
+            .iter()
+            .map(|record| record.position.sequence)
+            .collect();
+        self.store
+            .mark_published(&sequences, self.clock.now())
+            .await?;
+        for message in &messages {
+            metrics::counter!(
+                "tickler_events_published_total",
+                "topic" => message.topic.clone(),
+                "type" => message.event_type.clone(),
+            )
+            .increment(1);
+        }
+        Ok(RelayPass::Published(records.len()))
+    }
+
+    fn messages(&self, records: &[OutboxRecord]) -> Vec<Outgoing> {
+        let mut messages = Vec::with_capacity(records.len() * 3);
+        for record in records {
+            let event = &record.message;
+            for topic in Topic::routes(&event.event_type) {
+                let payload = if *topic == Topic::TaskUpdates {
+                    match task_update_summary(event.payload.as_bytes()) {
+                        Some(summary) => summary,
+                        None => continue,
+                    }
+                } else {
+                    event.payload.as_bytes().to_vec()
+                };
+                messages.push(Outgoing {
+                    topic: self.settings.topics.name(*topic).to_owned(),
+                    key: event.subject.clone(),
+                    payload,
+                    event_type: event.event_type.clone(),
+                });
+            }
+        }
+        messages
+    }
+
+    async fn purge(&self) {
+        let Ok(retention) = chrono::TimeDelta::from_std(self.settings.retention) else {
+            return;
+        };
+        match self
+            .store
+            .purge_outbox(self.clock.now() - retention, true)
+            .await
+        {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged published outbox records"),
+            Err(error) => tracing::warn!(%error, "cannot purge the outbox"),
+        }
+    }
+}

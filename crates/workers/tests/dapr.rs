@@ -1,0 +1,282 @@
+//! The relay and the Dapr adapter against Dapr's documented HTTP contract. Dapr's runtime
+//! cannot run on the machines this is built on, so a fake sidecar (a real HTTP server speaking
+//! the publish API) stands in for it, and subscription deliveries are POSTed the way the
+//! sidecar posts them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tickler_app::{OutboxSignal, SystemClock};
+use tickler_domain::{EventId, User};
+use tickler_store::testing::register;
+use tickler_store::{AuditQuery, ChangeSet, DeadLetterQuery, OutboxMessage, Store};
+use tickler_store_sqlite::{SqliteConfig, SqliteStore};
+use tickler_workers::consumer::{Processor, RetryPolicy};
+use tickler_workers::consumers::AuditConsumer;
+use tickler_workers::dapr::{DaprPublisher, router};
+use tickler_workers::relay::{Relay, RelayPass, RelaySettings};
+use tickler_workers::topic::TopicNames;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Published {
+    pubsub: String,
+    topic: String,
+    partition_key: Option<String>,
+    content_type: String,
+    body: Value,
+}
+
+#[derive(Clone, Default)]
+struct Sidecar {
+    published: Arc<Mutex<Vec<Published>>>,
+    failing: Arc<AtomicBool>,
+}
+
+async fn publish(
+    State(sidecar): State<Sidecar>,
+    Path((pubsub, topic)): Path<(String, String)>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    if sidecar.failing.load(Ordering::SeqCst) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    sidecar.published.lock().await.push(Published {
+        pubsub,
+        topic,
+        partition_key: query.get("metadata.partitionKey").cloned(),
+        content_type: headers["content-type"].to_str().unwrap().to_owned(),
+        body: serde_json::from_slice(&body).unwrap(),
+    });
+    StatusCode::NO_CONTENT
+}
+
+async fn start_sidecar() -> (Sidecar, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sidecar = Sidecar::default();
+    let app = Router::new()
+        .route("/v1.0/publish/{pubsub}/{topic}", post(publish))
+        .with_state(sidecar.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (sidecar, format!("http://{address}"))
+}
+
+async fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(SqliteConfig::new(dir.path().join("t.db")))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    (dir, Arc::new(store))
+}
+
+fn event(user: &User, task: &str, version: i64) -> OutboxMessage {
+    let id = EventId::from_uuid(uuid::Uuid::now_v7());
+    let payload = json!({
+        "specversion": "1.0", "id": id.to_string(), "source": "urn:tickler:test",
+        "type": "tickler.task.updated", "subject": task, "time": "2026-11-21T12:00:00Z",
+        "datacontenttype": "application/json", "dataschema": "urn:tickler:events:task.v1.json",
+        "userid": user.id.to_string(),
+        "data": {"task": {"id": task, "version": version, "status": "todo"},
+                 "changed_fields": ["title"]}
+    });
+    OutboxMessage {
+        id,
+        event_type: "tickler.task.updated".into(),
+        subject: task.into(),
+        owner: user.id,
+        occurred_at: tickler_store::testing::instant(version),
+        payload: payload.to_string(),
+    }
+}
+
+fn relay(store: &Arc<dyn Store>, base: String) -> Relay {
+    Relay::new(
+        store.clone(),
+        Arc::new(DaprPublisher::new(base, "tickler-pubsub".into()).unwrap()),
+        Arc::new(SystemClock),
+        OutboxSignal::default(),
+        RelaySettings::default(),
+    )
+}
+
+#[tokio::test]
+async fn the_relay_publishes_in_order_through_the_sidecar_and_marks_only_acknowledged_records() {
+    let (_dir, store) = store().await;
+    let user = register(store.as_ref(), "ada@example.org").await;
+    let task = uuid::Uuid::now_v7().to_string();
+    let events: Vec<OutboxMessage> = (1..=3)
+        .map(|version| event(&user, &task, version))
+        .collect();
+    store
+        .commit(ChangeSet {
+            events: events.clone(),
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    let (sidecar, base) = start_sidecar().await;
+    let relay = relay(&store, base);
+
+    sidecar.failing.store(true, Ordering::SeqCst);
+    assert!(relay.run_once().await.is_err());
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        3,
+        "nothing is marked on failure"
+    );
+
+    sidecar.failing.store(false, Ordering::SeqCst);
+    assert_eq!(relay.run_once().await.unwrap(), RelayPass::Published(3));
+    assert_eq!(store.outbox_backlog().await.unwrap(), 0);
+    assert_eq!(relay.run_once().await.unwrap(), RelayPass::Idle);
+
+    let published = sidecar.published.lock().await.clone();
+    // Three events, each to task-events, task-updates and audit-events.
+    assert_eq!(published.len(), 9);
+    for message in &published {
+        assert_eq!(message.pubsub, "tickler-pubsub");
+        assert_eq!(message.partition_key.as_deref(), Some(task.as_str()));
+        assert_eq!(message.content_type, "application/cloudevents+json");
+    }
+    let versions = |topic: &str, path: &str| -> Vec<i64> {
+        published
+            .iter()
+            .filter(|m| m.topic == topic)
+            .map(|m| m.body.pointer(path).unwrap().as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(versions("task-events", "/data/task/version"), [1, 2, 3]);
+    assert_eq!(versions("task-updates", "/data/version"), [1, 2, 3]);
+    let ids: Vec<&str> = published
+        .iter()
+        .filter(|m| m.topic == "audit-events")
+        .map(|m| m.body["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn only_one_relay_is_active_at_a_time() {
+    let (_dir, store) = store().await;
+    let (_sidecar, base) = start_sidecar().await;
+    let first = relay(&store, base.clone());
+    let second = relay(&store, base);
+    assert_eq!(first.run_once().await.unwrap(), RelayPass::Idle);
+    assert_eq!(second.run_once().await.unwrap(), RelayPass::Standby);
+}
+
+async fn subscriptions(store: &Arc<dyn Store>) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let processor = Processor::new(
+        Arc::new(AuditConsumer),
+        store.clone(),
+        Arc::new(SystemClock),
+        RetryPolicy::default(),
+        OutboxSignal::default(),
+    );
+    let app = router(
+        "tickler-pubsub".into(),
+        TopicNames::default(),
+        vec![processor],
+        CancellationToken::new(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn deliveries_from_the_sidecar_are_handled_once_and_poison_is_dropped() {
+    let (_dir, store) = store().await;
+    let user = register(store.as_ref(), "ada@example.org").await;
+    let base = subscriptions(&store).await;
+    let client = reqwest::Client::new();
+
+    let listed: Value = client
+        .get(format!("{base}/dapr/subscribe"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        json!([{"pubsubname": "tickler-pubsub", "topic": "audit-events",
+                "route": "/dapr/events/audit/audit-events"}])
+    );
+
+    let task = uuid::Uuid::now_v7().to_string();
+    let mut delivered: Value = serde_json::from_str(&event(&user, &task, 1).payload).unwrap();
+    // The sidecar adds attributes of its own.
+    delivered["pubsubname"] = json!("tickler-pubsub");
+    delivered["topic"] = json!("audit-events");
+    delivered["traceid"] = json!("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    let route = format!("{base}/dapr/events/audit/audit-events");
+    for _ in 0..2 {
+        let answer: Value = client
+            .post(&route)
+            .header("content-type", "application/cloudevents+json")
+            .body(delivered.to_string())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"status": "SUCCESS"}));
+    }
+    let trail = store
+        .list_audit(
+            user.id,
+            &AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1, "a redelivery had a second effect");
+
+    let answer: Value = client
+        .post(&route)
+        .body("garbage")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"status": "DROP"}));
+    let letters = store
+        .list_dead_letters(&DeadLetterQuery {
+            limit: 10,
+            ..DeadLetterQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    let unknown = client
+        .post(format!("{base}/dapr/events/nobody/audit-events"))
+        .body(delivered.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
