@@ -1,0 +1,848 @@
+//! Configuration: embedded defaults, an optional TOML file, `TICKLER_*` environment variables
+//! and flags, validated once at start-up.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+use tickler_app::RegistrationPolicy;
+
+/// The defaults, with a comment on every setting.
+pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// The effective configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Config {
+    /// Local state directory.
+    pub data_dir: PathBuf,
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Database URL; empty for SQLite in `data_dir`.
+    #[serde(serialize_with = "redact_url")]
+    pub database_url: SecretString,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// Authentication settings.
+    pub auth: AuthConfig,
+    /// HTTP settings.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Event envelopes.
+    pub events: EventsConfig,
+    /// The services this process runs.
+    pub roles: Roles,
+    /// The event transport.
+    pub bus: BusConfig,
+    /// Consumer retries.
+    pub consumers: ConsumersConfig,
+    /// The MCP endpoint.
+    pub mcp: McpConfig,
+    /// The chat assistant's optional language model.
+    pub llm: LlmConfig,
+    /// Notifications: delivery, retries, SMTP, the webhook guard.
+    pub notifier: NotifierConfig,
+}
+
+/// A service a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The HTTP API.
+    Api,
+    /// The outbox relay.
+    Relay,
+    /// The audit consumer.
+    Audit,
+    /// Notifications: the notifier consumer and the delivery worker.
+    Notifier,
+}
+
+impl Role {
+    /// Every role this build has, which `all` stands for.
+    pub const ALL: [Role; 4] = [Role::Api, Role::Relay, Role::Audit, Role::Notifier];
+
+    /// Returns the role's name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Api => "api",
+            Role::Relay => "relay",
+            Role::Audit => "audit",
+            Role::Notifier => "notifier",
+        }
+    }
+}
+
+/// The roles of a process: written as a list or as a comma-separated string, `all` for every
+/// role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "Vec<String>")]
+pub struct Roles(Vec<Role>);
+
+impl Roles {
+    /// Returns whether `role` is among them.
+    pub fn has(&self, role: Role) -> bool {
+        self.0.contains(&role)
+    }
+
+    /// Parses role names.
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Self, String> {
+        let mut roles = Vec::new();
+        for name in names
+            .iter()
+            .flat_map(|name| name.as_ref().split(','))
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            let parsed: Vec<Role> = match name {
+                "all" => Role::ALL.to_vec(),
+                "api" => vec![Role::Api],
+                "relay" => vec![Role::Relay],
+                "audit" => vec![Role::Audit],
+                "notifier" => vec![Role::Notifier],
+                "recurring" | "reminders" | "realtime" => {
+                    return Err(format!("role {name:?} is not available in this version"));
+                }
+                other => {
+                    return Err(format!(
+                        "unknown role {other:?}; use all, api, relay, audit or notifier"
+                    ));
+                }
+            };
+            for role in parsed {
+                if !roles.contains(&role) {
+                    roles.push(role);
+                }
+            }
+        }
+        if roles.is_empty() {
+            return Err("no role given".to_owned());
+        }
+        Ok(Self(roles))
+    }
+}
+
+impl From<Roles> for Vec<String> {
+    fn from(roles: Roles) -> Self {
+        roles
+            .0
+            .iter()
+            .map(|role| role.as_str().to_owned())
+            .collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for Roles {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let names = match Raw::deserialize(deserializer)? {
+            Raw::One(text) => vec![text],
+            Raw::Many(list) => list,
+        };
+        Roles::parse(&names).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[bus]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BusConfig {
+    /// The transport.
+    pub kind: BusKind,
+    /// Kafka bootstrap servers.
+    pub kafka_brokers: String,
+    /// Whether to create topics.
+    pub create_topics: bool,
+    /// Partitions of created topics.
+    pub topic_partitions: i32,
+    /// Replication factor of created topics.
+    pub replication_factor: i32,
+    /// Consumer group prefix.
+    pub consumer_group_prefix: String,
+    /// Dapr sidecar HTTP port.
+    pub dapr_http_port: u16,
+    /// Dapr pub/sub component.
+    pub dapr_pubsub: String,
+    /// Idle polling interval.
+    pub poll_interval_ms: u64,
+    /// Relay batch size.
+    pub relay_batch: u32,
+    /// Outbox retention.
+    pub outbox_retention_hours: u64,
+    /// Topic names.
+    pub topics: tickler_workers::topic::TopicNames,
+    /// Extra librdkafka settings.
+    #[serde(default)]
+    pub kafka_options: std::collections::BTreeMap<String, String>,
+}
+
+/// The event transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum BusKind {
+    /// Consumers read the outbox in the database.
+    Embedded,
+    /// Kafka.
+    Kafka,
+    /// A Dapr sidecar.
+    Dapr,
+}
+
+/// `[consumers]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ConsumersConfig {
+    /// Attempts before dead-lettering.
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay.
+    pub backoff_max_ms: u64,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DatabaseConfig {
+    /// SQLite durability.
+    pub sync: SyncMode,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// SQLite `synchronous` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Survives power loss.
+    Full,
+    /// Survives process crashes only.
+    Normal,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuthConfig {
+    /// Signing key; empty means generated into the data directory.
+    #[serde(serialize_with = "redact")]
+    pub jwt_secret: SecretString,
+    /// Registration policy.
+    pub registration: RegistrationPolicy,
+    /// Access token lifetime.
+    pub access_token_ttl_seconds: u64,
+    /// Failed logins per account per 15 minutes.
+    pub login_failures_per_account: u32,
+    /// Login attempts per address per minute.
+    pub login_attempts_per_address: u32,
+    /// Operator accounts.
+    pub admin_emails: Vec<String>,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct HttpConfig {
+    /// Request timeout.
+    pub request_timeout_seconds: u64,
+    /// Graceful shutdown deadline.
+    pub shutdown_grace_seconds: u64,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LogConfig {
+    /// `json` or `pretty`.
+    pub format: LogFormat,
+    /// Tracing filter.
+    pub level: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// `[events]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct EventsConfig {
+    /// CloudEvents source.
+    pub source: String,
+}
+
+/// `[mcp]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct McpConfig {
+    /// Host names accepted in the `Host` header of `/mcp` requests.
+    pub allowed_hosts: Vec<String>,
+}
+
+/// `[llm]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LlmConfig {
+    /// Base URL of an OpenAI-compatible endpoint; empty disables the model.
+    pub url: String,
+    /// Model name.
+    pub model: String,
+    /// Bearer key, if the endpoint needs one.
+    #[serde(serialize_with = "redact")]
+    pub api_key: SecretString,
+    /// How long one completion may take.
+    pub timeout_seconds: u64,
+}
+
+/// `[notifier]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct NotifierConfig {
+    /// Deliveries in flight at most.
+    pub concurrency: usize,
+    /// Deliveries of one channel in flight at most.
+    pub per_channel_concurrency: usize,
+    /// Delays between attempts (`250ms`, `5s`, `5m`, `2h`, `1d`).
+    pub retry_schedule: Vec<String>,
+    /// Spread of each delay, as a fraction.
+    pub retry_jitter: f64,
+    /// Longest `Retry-After` honoured.
+    pub max_retry_after_seconds: u64,
+    /// How long a claim on a delivery holds.
+    pub lease_seconds: u64,
+    /// Idle polling interval.
+    pub poll_interval_ms: u64,
+    /// Most channels per user.
+    pub max_channels_per_user: u32,
+    /// How long a rotated-out webhook secret keeps signing.
+    pub secret_rotation_overlap_hours: u64,
+    /// Hosts and networks webhooks may reach although not public.
+    #[serde(deserialize_with = "string_or_list")]
+    pub webhook_allow_hosts: Vec<String>,
+    /// Webhook connect timeout.
+    pub webhook_connect_timeout_ms: u64,
+    /// Webhook exchange timeout.
+    pub webhook_timeout_ms: u64,
+    /// Most bytes of a webhook answer read.
+    pub webhook_max_response_bytes: usize,
+    /// `smtp://HOST:PORT` or `smtps://HOST:PORT`; empty: no e-mail.
+    pub smtp_url: String,
+    /// How `smtp://` is secured.
+    pub smtp_tls: tickler_workers::delivery::email::SmtpTls,
+    /// SMTP login.
+    pub smtp_username: String,
+    /// SMTP password.
+    #[serde(serialize_with = "redact")]
+    pub smtp_password: SecretString,
+    /// The sender.
+    pub smtp_from: String,
+    /// SMTP exchange timeout.
+    pub smtp_timeout_seconds: u64,
+    /// SMTP connections kept open.
+    pub smtp_connections: u32,
+}
+
+impl NotifierConfig {
+    /// Returns the retry delays.
+    pub fn retry_delays(&self) -> anyhow::Result<Vec<Duration>> {
+        self.retry_schedule
+            .iter()
+            .map(|text| {
+                parse_duration(text).with_context(|| {
+                    format!("notifier.retry_schedule: {text:?} is not a duration like 5s, 5m or 2h")
+                })
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.concurrency == 0 || self.per_channel_concurrency == 0 {
+            bail!("notifier.concurrency and notifier.per_channel_concurrency must be positive");
+        }
+        self.retry_delays()?;
+        if !(0.0..=0.5).contains(&self.retry_jitter) {
+            bail!("notifier.retry_jitter must be between 0 and 0.5");
+        }
+        tickler_app::notifications::AllowList::parse(&self.webhook_allow_hosts)
+            .map_err(|error| anyhow::anyhow!("notifier.webhook_allow_hosts: {error}"))?;
+        if self.webhook_timeout_ms == 0 || self.webhook_connect_timeout_ms == 0 {
+            bail!("notifier.webhook_timeout_ms and webhook_connect_timeout_ms must be positive");
+        }
+        let smtp_timeout_ms = if self.smtp_url.trim().is_empty() {
+            0
+        } else {
+            self.smtp_timeout_seconds.saturating_mul(1_000)
+        };
+        let longest_attempt = self.webhook_timeout_ms.max(smtp_timeout_ms);
+        if self.lease_seconds.saturating_mul(1_000) < longest_attempt.saturating_mul(2) {
+            bail!(
+                "notifier.lease_seconds must be at least twice the longest attempt (webhook or SMTP timeout)"
+            );
+        }
+        let smtp = self.smtp_url.trim();
+        if !smtp.is_empty() {
+            if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+                bail!("notifier.smtp_url must be an smtp:// or smtps:// URL (or empty: no e-mail)");
+            }
+            if self.smtp_from.trim().is_empty() {
+                bail!("notifier.smtp_from must be set with notifier.smtp_url (--smtp-from)");
+            }
+            if self.smtp_timeout_seconds == 0 {
+                bail!("notifier.smtp_timeout_seconds must be positive");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `250ms`, `5s`, `5m`, `2h` or `1d`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let millis = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    Some(Duration::from_millis(number.checked_mul(millis)?))
+}
+
+/// Reads a list written as a list or as one comma-separated string (environment variables).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::One(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Raw::Many(list) => list,
+    })
+}
+
+/// Values given as flags, which override every other layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlagOverrides {
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--sync`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseOverrides>,
+    /// `--roles`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// `--bus`, `--kafka-brokers`, `--dapr-http-port`.
+    #[serde(skip_serializing_if = "BusOverrides::is_empty")]
+    pub bus: BusOverrides,
+    /// `--llm-url`, `--llm-model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmOverrides>,
+    /// `--smtp-url`, `--smtp-from`, `--webhook-allow-hosts`.
+    #[serde(skip_serializing_if = "NotifierOverrides::is_empty")]
+    pub notifier: NotifierOverrides,
+}
+
+/// Flag overrides of `[notifier]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NotifierOverrides {
+    /// `--smtp-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
+    /// `--smtp-from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_from: Option<String>,
+    /// `--webhook-allow-hosts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_allow_hosts: Option<Vec<String>>,
+}
+
+impl NotifierOverrides {
+    fn is_empty(&self) -> bool {
+        self.smtp_url.is_none() && self.smtp_from.is_none() && self.webhook_allow_hosts.is_none()
+    }
+}
+
+/// Flag overrides of `[bus]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BusOverrides {
+    /// `--bus`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<BusKind>,
+    /// `--kafka-brokers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka_brokers: Option<String>,
+    /// `--dapr-http-port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dapr_http_port: Option<u16>,
+}
+
+impl BusOverrides {
+    fn is_empty(&self) -> bool {
+        self.kind.is_none() && self.kafka_brokers.is_none() && self.dapr_http_port.is_none()
+    }
+}
+
+/// Flag overrides of `[llm]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LlmOverrides {
+    /// `--llm-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `--llm-model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// Flag overrides of `[database]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseOverrides {
+    /// `--sync`.
+    pub sync: SyncMode,
+}
+
+impl Config {
+    /// Loads the layers and validates the result.
+    pub fn load(file: Option<&Path>, flags: &FlagOverrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(path) = file {
+            if !path.is_file() {
+                bail!("configuration file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("TICKLER_").split("__"))
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Returns the built-in defaults alone (no file, no environment), for tests and tools
+    /// that configure a server programmatically.
+    pub fn defaults() -> anyhow::Result<Self> {
+        let config: Config = Figment::from(Toml::string(DEFAULTS))
+            .extract()
+            .context("invalid built-in defaults")?;
+        Ok(config)
+    }
+
+    /// Checks the invariants every configuration must satisfy.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let url = self.database_url.expose_secret();
+        if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("database_url must be empty (SQLite in data_dir) or a postgres:// URL");
+        }
+        let secret = self.auth.jwt_secret.expose_secret();
+        if !secret.is_empty() && secret.len() < 32 {
+            bail!("auth.jwt_secret must be at least 32 bytes");
+        }
+        if self.auth.access_token_ttl_seconds == 0 {
+            bail!("auth.access_token_ttl_seconds must be positive");
+        }
+        if self.database.max_connections == 0 {
+            bail!("database.max_connections must be positive");
+        }
+        if self.bus.relay_batch == 0
+            || self.bus.topic_partitions < 1
+            || self.bus.replication_factor < 1
+        {
+            bail!(
+                "bus.relay_batch, bus.topic_partitions and bus.replication_factor must be positive"
+            );
+        }
+        if self.consumers.max_attempts == 0 {
+            bail!("consumers.max_attempts must be at least 1");
+        }
+        if self.bus.kind == BusKind::Dapr
+            && !self.roles.has(Role::Api)
+            && (self.roles.has(Role::Audit) || self.roles.has(Role::Notifier))
+        {
+            bail!(
+                "with the dapr bus, consumers receive events over HTTP: run them with the api role"
+            );
+        }
+        if self
+            .mcp
+            .allowed_hosts
+            .iter()
+            .any(|host| host.trim().is_empty())
+        {
+            bail!("mcp.allowed_hosts must not contain empty names");
+        }
+        let llm = self.llm.url.trim();
+        if !llm.is_empty() {
+            if !(llm.starts_with("http://") || llm.starts_with("https://")) {
+                bail!("llm.url must be an http:// or https:// URL (or empty to disable the model)");
+            }
+            if self.llm.model.trim().is_empty() {
+                bail!("llm.model must name the model when llm.url is set (--llm-model)");
+            }
+            if self.llm.timeout_seconds == 0 {
+                bail!("llm.timeout_seconds must be positive");
+            }
+        }
+        if self.http.request_timeout_seconds == 0 {
+            bail!("http.request_timeout_seconds must be positive");
+        }
+        self.notifier.validate()?;
+        Ok(())
+    }
+
+    /// Returns whether the database is PostgreSQL.
+    pub fn uses_postgres(&self) -> bool {
+        !self.database_url.expose_secret().is_empty()
+    }
+
+    /// Returns the language model's settings, or `None` when no model is configured.
+    pub fn llm_settings(&self) -> Option<tickler_llm::LlmSettings> {
+        let url = self.llm.url.trim();
+        (!url.is_empty()).then(|| tickler_llm::LlmSettings {
+            url: url.to_owned(),
+            model: self.llm.model.trim().to_owned(),
+            api_key: Some(self.llm.api_key.clone()).filter(|key| !key.expose_secret().is_empty()),
+            timeout: Duration::from_secs(self.llm.timeout_seconds),
+        })
+    }
+
+    /// Returns the request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.http.request_timeout_seconds)
+    }
+
+    /// Renders the configuration as TOML with secrets redacted.
+    pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
+        toml::to_string_pretty(self).context("failed to render the configuration")
+    }
+}
+
+fn redact<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    if secret.expose_secret().is_empty() {
+        serializer.serialize_str("")
+    } else {
+        serializer.serialize_str("[redacted]")
+    }
+}
+
+/// Shows a database URL without its password.
+fn redact_url<S: Serializer>(url: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&redacted_url(url.expose_secret()))
+}
+
+/// Returns the URL with any password replaced by `[redacted]`.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:[redacted]@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_load_and_validate() {
+        let config: Config = Figment::from(Toml::string(DEFAULTS)).extract().unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database.sync, SyncMode::Full);
+        assert!(!config.uses_postgres());
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tickler.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\n[auth]\nregistration = \"closed\"\n",
+        )
+        .unwrap();
+        let flags = FlagOverrides {
+            listen: Some("127.0.0.1:9100".into()),
+            database: Some(DatabaseOverrides {
+                sync: SyncMode::Normal,
+            }),
+            ..FlagOverrides::default()
+        };
+        let config = Config::load(Some(&file), &flags).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(config.auth.registration, RegistrationPolicy::Closed);
+        assert_eq!(config.database.sync, SyncMode::Normal);
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_printed() {
+        let mut config: Config = Figment::from(Toml::string(DEFAULTS)).extract().unwrap();
+        config.auth.jwt_secret = SecretString::from("x".repeat(40));
+        config.database_url = SecretString::from("postgres://app:hunter2@db.internal/tickler");
+        let printed = config.to_redacted_toml().unwrap();
+        assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains(&"x".repeat(40)));
+        assert!(printed.contains("postgres://app:[redacted]@db.internal/tickler"));
+        assert!(printed.contains("jwt_secret = \"[redacted]\""));
+    }
+
+    #[test]
+    fn roles_read_from_lists_and_comma_separated_text() {
+        assert_eq!(
+            Roles::parse(&["api,relay"]).unwrap(),
+            Roles(vec![Role::Api, Role::Relay])
+        );
+        assert_eq!(Roles::parse(&["all"]).unwrap(), Roles(Role::ALL.to_vec()));
+        assert!(
+            Roles::parse(&["api", "bogus"])
+                .unwrap_err()
+                .contains("unknown role")
+        );
+        assert!(
+            Roles::parse(&["recurring"])
+                .unwrap_err()
+                .contains("not available")
+        );
+        assert!(Roles::parse::<&str>(&[]).is_err());
+        let flags = FlagOverrides {
+            roles: Some(vec!["audit".into()]),
+            bus: BusOverrides {
+                kind: Some(BusKind::Kafka),
+                kafka_brokers: Some("10.0.0.1:9092".into()),
+                dapr_http_port: None,
+            },
+            ..FlagOverrides::default()
+        };
+        let config = Config::load(None, &flags).unwrap();
+        assert!(config.roles.has(Role::Audit) && !config.roles.has(Role::Api));
+        assert_eq!(config.bus.kind, BusKind::Kafka);
+        assert_eq!(config.bus.kafka_brokers, "10.0.0.1:9092");
+        assert_eq!(config.bus.topics.audit_events, "audit-events");
+    }
+
+    #[test]
+    fn a_language_model_needs_a_url_and_a_model_name() {
+        let mut config: Config = Figment::from(Toml::string(DEFAULTS)).extract().unwrap();
+        assert!(config.llm_settings().is_none());
+        config.llm.url = "http://127.0.0.1:11434".into();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--llm-model")
+        );
+        config.llm.model = "llama3.1".into();
+        config.validate().unwrap();
+        let settings = config.llm_settings().unwrap();
+        assert_eq!(settings.model, "llama3.1");
+        assert!(settings.api_key.is_none());
+        config.llm.url = "ftp://x".into();
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_a_clear_message() {
+        let mut config: Config = Figment::from(Toml::string(DEFAULTS)).extract().unwrap();
+        config.database_url = SecretString::from("mysql://x");
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("postgres://")
+        );
+        config.database_url = SecretString::from("");
+        config.auth.jwt_secret = SecretString::from("short");
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("32 bytes")
+        );
+    }
+
+    #[test]
+    fn notifier_settings_read_durations_lists_and_flags() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
+        for bad in ["", "5", "m5", "5 weeks", "-1s"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+        let config = Config::defaults().unwrap();
+        assert_eq!(config.notifier.retry_delays().unwrap().len(), 9);
+        assert!(config.roles.has(Role::Notifier));
+        let flags = FlagOverrides {
+            notifier: NotifierOverrides {
+                smtp_url: Some("smtp://127.0.0.1:2525".into()),
+                smtp_from: Some("tickler <t@example.org>".into()),
+                webhook_allow_hosts: Some(vec!["127.0.0.1".into(), "10.0.0.0/8".into()]),
+            },
+            ..FlagOverrides::default()
+        };
+        let config = Config::load(None, &flags).unwrap();
+        assert_eq!(config.notifier.smtp_url, "smtp://127.0.0.1:2525");
+        assert_eq!(
+            config.notifier.webhook_allow_hosts,
+            ["127.0.0.1", "10.0.0.0/8"]
+        );
+    }
+
+    #[test]
+    fn invalid_notifier_settings_are_refused_and_the_smtp_password_redacted() {
+        let mut config = Config::defaults().unwrap();
+        config.notifier.smtp_url = "smtp://mail.example.org".into();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--smtp-from")
+        );
+        config.notifier.smtp_from = "t@example.org".into();
+        config.validate().unwrap();
+        config.notifier.smtp_password = SecretString::from("hunter2");
+        assert!(!config.to_redacted_toml().unwrap().contains("hunter2"));
+        config.notifier.retry_schedule = vec!["soon".into()];
+        assert!(config.validate().is_err());
+        config.notifier.retry_schedule = vec!["5s".into()];
+        config.notifier.webhook_allow_hosts = vec!["10.0.0.0/99".into()];
+        assert!(config.validate().is_err());
+        config.notifier.webhook_allow_hosts = Vec::new();
+        config.notifier.lease_seconds = 10;
+        assert!(config.validate().unwrap_err().to_string().contains("lease"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The wiring of the `tickler` binary: configuration layers, storage selection, the server
+//! secret, logging, and the server's start-up and shutdown. The binary (`main.rs`) only parses
+//! arguments; integration tests start the server through [`serve::start`], exactly as the
+//! binary does.
+//!
+//! Business rules live in `tickler-app`; HTTP in `tickler-api`; SQL in the store crates.
+
+pub mod config;
+pub mod dlq;
+pub mod mcp;
+pub mod parse;
+pub mod roles;
+pub mod secret;
+pub mod serve;
+pub mod storage;
+pub mod telemetry;

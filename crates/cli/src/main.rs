@@ -1,0 +1,251 @@
+//! `tickler`: the one binary. `serve` runs the product (SQLite in a data directory by
+//! default, PostgreSQL with `--database-url`), `migrate` applies database migrations,
+//! `config` prints the effective configuration.
+//!
+//! Argument parsing only; the wiring lives in the `tickler_cli` library so integration tests
+//! start exactly what the binary starts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tickler_cli::config::{
+    self, BusKind, BusOverrides, Config, DatabaseOverrides, FlagOverrides, LlmOverrides,
+    NotifierOverrides, SyncMode,
+};
+use tickler_cli::{dlq, serve, storage, telemetry};
+
+/// tickler: a self-hosted task manager.
+#[derive(Debug, Parser)]
+#[command(name = "tickler", version, about, long_about = None)]
+struct Cli {
+    /// A TOML configuration file (see `tickler config --defaults`).
+    #[arg(long, global = true, env = "TICKLER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory for the embedded database and local state [default: ./tickler-data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://...); SQLite in the data directory when absent.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// List dead letters, oldest first.
+    List {
+        /// Only this consumer's.
+        #[arg(long)]
+        consumer: Option<String>,
+        /// Include those already replayed.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Hand a dead letter to its consumer again.
+    Replay {
+        /// The dead letter's id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: migrations, then the HTTP API until SIGTERM or Ctrl-C.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
+        /// SQLite durability: full (survives power loss) or normal (survives crashes only).
+        #[arg(long, value_enum)]
+        sync: Option<SyncMode>,
+        /// Services to run: all, or a comma-separated list of api, relay, audit, notifier.
+        #[arg(long, value_delimiter = ',')]
+        roles: Option<Vec<String>>,
+        /// Event transport: embedded (no broker), kafka or dapr.
+        #[arg(long, value_enum)]
+        bus: Option<BusKind>,
+        /// Kafka bootstrap servers, HOST:PORT[,HOST:PORT...] (with --bus kafka).
+        #[arg(long)]
+        kafka_brokers: Option<String>,
+        /// The Dapr sidecar's HTTP port (with --bus dapr).
+        #[arg(long)]
+        dapr_http_port: Option<u16>,
+        /// An OpenAI-compatible endpoint (e.g. Ollama's http://127.0.0.1:11434) for chat
+        /// messages the rules do not understand.
+        #[arg(long)]
+        llm_url: Option<String>,
+        /// The model to use at --llm-url.
+        #[arg(long)]
+        llm_model: Option<String>,
+        /// The SMTP server for e-mail notifications: smtp://HOST[:PORT] (STARTTLS, see
+        /// notifier.smtp_tls) or smtps://HOST[:PORT]; credentials from the configuration.
+        #[arg(long)]
+        smtp_url: Option<String>,
+        /// The sender of e-mail notifications, e.g. "tickler <tickler@example.org>".
+        #[arg(long)]
+        smtp_from: Option<String>,
+        /// Hosts, addresses and CIDR networks webhooks may reach although they are not public
+        /// (comma-separated), e.g. 127.0.0.1 for a receiver on this machine.
+        #[arg(long, value_delimiter = ',')]
+        webhook_allow_hosts: Option<Vec<String>>,
+    },
+    /// Inspect and re-drive events consumers gave up on.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Read one sentence with the natural-language parser and print the JSON object (offline).
+    Parse {
+        /// The RFC 3339 instant calendar words are read at [default: now].
+        #[arg(long)]
+        now: Option<String>,
+        /// The IANA time zone calendar words are read in [default: $TZ, else UTC].
+        #[arg(long)]
+        tz: Option<String>,
+        /// The sentence (several arguments are joined with spaces).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Serve MCP on stdin/stdout for a local client, relaying to a running server's /mcp.
+    Mcp {
+        /// The server's base URL.
+        #[arg(long, env = "TICKLER_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// An access token or personal API token of the user the tools act for.
+        #[arg(long, env = "TICKLER_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration (secrets redacted).
+    Config {
+        /// Print the defaults, with a comment on every setting, instead.
+        #[arg(long)]
+        defaults: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    // One TLS provider for every outbound client (webhooks, Dapr, SMTP): ring, no OpenSSL.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tickler: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut flags = FlagOverrides {
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        ..FlagOverrides::default()
+    };
+    if let Command::Serve {
+        listen,
+        sync,
+        roles,
+        bus,
+        kafka_brokers,
+        dapr_http_port,
+        llm_url,
+        llm_model,
+        smtp_url,
+        smtp_from,
+        webhook_allow_hosts,
+    } = &cli.command
+    {
+        flags.notifier = NotifierOverrides {
+            smtp_url: smtp_url.clone(),
+            smtp_from: smtp_from.clone(),
+            webhook_allow_hosts: webhook_allow_hosts.clone(),
+        };
+        flags.listen.clone_from(listen);
+        flags.database = sync.map(|sync| DatabaseOverrides { sync });
+        flags.roles.clone_from(roles);
+        flags.bus = BusOverrides {
+            kind: *bus,
+            kafka_brokers: kafka_brokers.clone(),
+            dapr_http_port: *dapr_http_port,
+        };
+        if llm_url.is_some() || llm_model.is_some() {
+            flags.llm = Some(LlmOverrides {
+                url: llm_url.clone(),
+                model: llm_model.clone(),
+            });
+        }
+    }
+    if let Command::Parse { now, tz, text } = &cli.command {
+        let output = tickler_cli::parse::run(now.as_deref(), tz.as_deref(), &text.join(" "))?;
+        print_out(&format!("{output}\n"));
+        return Ok(());
+    }
+    if let Command::Mcp { server, token } = &cli.command {
+        // stdout carries the protocol: nothing else may be printed there.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = tickler_client::Client::new(server, token)?;
+        return runtime()?.block_on(tickler_cli::mcp::bridge(
+            &client,
+            tokio::io::BufReader::new(tokio::io::stdin()),
+            tokio::io::stdout(),
+        ));
+    }
+    if let Command::Config { defaults: true } = cli.command {
+        print_out(config::DEFAULTS);
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref(), &flags)?;
+    match cli.command {
+        Command::Config { .. } => {
+            print_out(&config.to_redacted_toml()?);
+            Ok(())
+        }
+        Command::Serve { .. } => runtime()?.block_on(serve::serve(config)),
+        Command::Dlq { command } => runtime()?.block_on(async {
+            let report = match command {
+                DlqCommand::List {
+                    consumer,
+                    all,
+                    limit,
+                } => dlq::list(&config, consumer, all, limit).await?,
+                DlqCommand::Replay { id } => dlq::replay(&config, &id).await?,
+            };
+            print_out(&report);
+            Ok(())
+        }),
+        // Handled above: they need no configuration.
+        Command::Parse { .. } | Command::Mcp { .. } => Ok(()),
+        Command::Migrate => runtime()?.block_on(async {
+            #[allow(clippy::print_stdout)]
+            fn done() {
+                println!("migrations applied");
+            }
+            telemetry::init(&config.log)?;
+            let store = storage::open(&config).await?;
+            store.migrate().await?;
+            store.close().await;
+            done();
+            Ok(())
+        }),
+    }
+}
+
+#[allow(clippy::print_stdout)] // printing is what these commands do
+fn print_out(text: &str) {
+    print!("{text}");
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tickler")
+        .build()?)
+}

@@ -1,0 +1,234 @@
+//! `tickler serve`: opens and migrates the store, builds the application and serves HTTP until
+//! SIGTERM or Ctrl-C, then drains in-flight requests and closes the store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tickler_api::mcp::McpSettings;
+use tickler_api::{ApiExtensions, ApiSettings};
+use tickler_app::auth::throttle::ThrottleSettings;
+use tickler_app::notifications::{AllowList, NotificationSettings};
+use tickler_app::{App, AppSettings, AuthSettings, DeadLetterReplayer, EventSettings, SystemClock};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Role};
+use crate::{roles, secret, storage, telemetry};
+
+/// Runs the server until a shutdown signal.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log)?;
+    let server = start(config).await?;
+    announce(server.address);
+    tokio::spawn(cancel_on_signal(server.shutdown.clone()));
+    server.finished().await
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address it listens on.
+    pub address: SocketAddr,
+    /// Cancel to shut it down gracefully.
+    pub shutdown: CancellationToken,
+    /// The store it uses (shared with tests that inspect it).
+    pub store: storage::OpenStore,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Waits until the server has shut down (after [`RunningServer::shutdown`] is cancelled).
+    pub async fn finished(self) -> anyhow::Result<()> {
+        self.task.await.context("server task failed")?
+    }
+
+    /// Shuts down gracefully and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.finished().await
+    }
+}
+
+/// Opens and migrates the store, binds the listener and runs the configured roles in the
+/// background.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let store = storage::open(&config).await?;
+    store.migrate().await?;
+    let secret = secret::load_or_generate(&config)?;
+    let mut app = App::new(
+        store.as_store(),
+        Arc::new(SystemClock),
+        app_settings(&config)?,
+        &secret,
+    );
+    if let Some(settings) = config.llm_settings() {
+        // The model is reached over HTTPS as often as not: reqwest needs the crypto provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        tracing::info!(
+            url = %crate::config::redacted_url(&settings.url),
+            model = %settings.model,
+            "chat falls back to a language model"
+        );
+        let model = tickler_llm::OpenAiChatModel::new(settings)
+            .context("cannot set up the language model client")?;
+        app = app.with_chat_model(Arc::new(model));
+    }
+    let app = Arc::new(app);
+    let shutdown = CancellationToken::new();
+    let workers = roles::build(&config, &app, &shutdown).await?;
+    let router = tickler_api::router(
+        app,
+        &ApiSettings {
+            request_timeout: config.request_timeout(),
+            serve_api: config.roles.has(Role::Api),
+            mcp: McpSettings {
+                allowed_hosts: config.mcp.allowed_hosts.clone(),
+            },
+        },
+        ApiExtensions {
+            replayer: workers
+                .replayer
+                .map(|replayer| Arc::new(replayer) as Arc<dyn DeadLetterReplayer>),
+            routes: workers.routes,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let mut tasks = workers.tasks;
+    tasks.push((
+        "http",
+        Box::pin(async move { server.into_future().await.context("http server failed") }),
+    ));
+    let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
+    let task = tokio::spawn(supervise(tasks, shutdown.clone(), grace, store.clone()));
+    Ok(RunningServer {
+        address,
+        shutdown,
+        store,
+        task,
+    })
+}
+
+/// Runs the roles until shutdown. A role that stops on its own (an error, or a bug) is logged
+/// by name and stops the others, and the process exits non-zero; after shutdown, roles get
+/// `grace` to finish before they are aborted. The store is closed last.
+async fn supervise(
+    tasks: Vec<roles::RoleTask>,
+    shutdown: CancellationToken,
+    grace: Duration,
+    store: storage::OpenStore,
+) -> anyhow::Result<()> {
+    let mut running = tokio::task::JoinSet::new();
+    for (name, task) in tasks {
+        running.spawn(async move { (name, task.await) });
+    }
+    let mut failure: Option<anyhow::Error> = None;
+    loop {
+        tokio::select! {
+            joined = running.join_next() => {
+                let Some(joined) = joined else { break };
+                let (name, result) = match joined {
+                    Ok(outcome) => outcome,
+                    Err(error) => ("unknown", Err(anyhow::anyhow!("role task failed: {error}"))),
+                };
+                if shutdown.is_cancelled() {
+                    if let Err(error) = result {
+                        tracing::warn!(role = name, error = %format!("{error:#}"), "role failed while stopping");
+                    }
+                    continue;
+                }
+                let error = result.err().unwrap_or_else(|| anyhow::anyhow!("stopped unexpectedly"));
+                tracing::error!(role = name, error = %format!("{error:#}"), "role stopped; shutting down");
+                failure = Some(error.context(format!("role {name} stopped")));
+                shutdown.cancel();
+            }
+            () = shutdown.cancelled(), if failure.is_none() => {
+                // Give the roles the grace period, then abort what is left.
+                if tokio::time::timeout(grace, async {
+                    while running.join_next().await.is_some() {}
+                })
+                .await
+                .is_err()
+                {
+                    tracing::warn!("roles did not stop within the grace period; aborting them");
+                    running.abort_all();
+                }
+                break;
+            }
+        }
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    failure.map_or(Ok(()), Err)
+}
+
+#[allow(clippy::print_stdout)] // the one line a person starting the server reads
+fn announce(address: SocketAddr) {
+    println!("tickler listening on http://{address}");
+    tracing::info!(%address, "listening");
+}
+
+fn app_settings(config: &Config) -> anyhow::Result<AppSettings> {
+    let notifier = &config.notifier;
+    Ok(AppSettings {
+        auth: AuthSettings {
+            registration: config.auth.registration,
+            access_token_ttl: Duration::from_secs(config.auth.access_token_ttl_seconds),
+            user_cache_ttl: Duration::from_secs(5),
+            throttle: ThrottleSettings {
+                failures_per_account: config.auth.login_failures_per_account,
+                attempts_per_address: config.auth.login_attempts_per_address,
+                ..ThrottleSettings::default()
+            },
+            admin_emails: config.auth.admin_emails.clone(),
+        },
+        events: EventSettings {
+            source: config.events.source.clone(),
+        },
+        notifications: NotificationSettings {
+            webhook_allow_hosts: AllowList::parse(&notifier.webhook_allow_hosts)
+                .map_err(|error| anyhow::anyhow!("notifier.webhook_allow_hosts: {error}"))?,
+            max_channels_per_user: notifier.max_channels_per_user,
+            secret_rotation_overlap: Duration::from_secs(
+                notifier.secret_rotation_overlap_hours * 3600,
+            ),
+        },
+    })
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}

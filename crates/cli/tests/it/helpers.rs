@@ -1,0 +1,270 @@
+//! The test harness: a server started exactly as `tickler serve` starts it, and a client.
+
+use std::sync::Once;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tickler_cli::config::Config;
+use tickler_cli::serve::RunningServer;
+use tickler_store_postgres::testing::TestDatabase;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from an `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+
+/// A running server and an HTTP client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub _server: RunningServer,
+    _data_dir: tempfile::TempDir,
+    _database: Option<TestDatabase>,
+}
+
+/// A registered user and their access token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub token: String,
+}
+
+static CRYPTO: Once = Once::new();
+
+/// Installs the TLS provider reqwest needs and, with `TEST_LOG`, a log subscriber.
+pub fn init() {
+    CRYPTO.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+impl TestApp {
+    /// Starts a server on `backend` with default settings; `None` (after a notice) when the
+    /// backend is not available in this environment.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server with adjusted settings.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        init();
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults().unwrap();
+        config.data_dir = data_dir.path().to_path_buf();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let base_url = TestDatabase::base_url_from_env()?;
+                let database = TestDatabase::create(&base_url).await.unwrap();
+                config.database_url = database.url().to_owned().into();
+                Some(database)
+            }
+        };
+        adjust(&mut config);
+        let server = tickler_cli::serve::start(config).await.unwrap();
+        let base = format!("http://{}", server.address);
+        Some(TestApp {
+            base,
+            client: reqwest::Client::new(),
+            _server: server,
+            _data_dir: data_dir,
+            _database: database,
+        })
+    }
+
+    /// The server's store, for checks the API does not expose (the outbox).
+    pub fn store(&self) -> std::sync::Arc<dyn tickler_store::Store> {
+        self._server.store.as_store()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request with the user's bearer token.
+    pub fn request(&self, user: &TestUser, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&user.token)
+    }
+
+    pub async fn get(&self, user: &TestUser, path: &str) -> Response {
+        self.request(user, Method::GET, path).send().await.unwrap()
+    }
+
+    pub async fn post(&self, user: &TestUser, path: &str, body: &Value) -> Response {
+        self.request(user, Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, user: &TestUser, path: &str, body: &Value) -> Response {
+        self.request(user, Method::PATCH, path)
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, user: &TestUser, path: &str) -> Response {
+        self.request(user, Method::DELETE, path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers a user (time zone UTC unless given) and returns it with its token.
+    pub async fn register(&self, email: &str) -> TestUser {
+        self.register_in(email, "UTC").await
+    }
+
+    pub async fn register_in(&self, email: &str, timezone: &str) -> TestUser {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/register"))
+            .json(
+                &json!({"email": email, "password": "correct horse battery", "timezone": timezone}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "registering {email}"
+        );
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            token: body["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates a task and returns its JSON.
+    pub async fn create_task(&self, user: &TestUser, body: Value) -> Value {
+        let response = self.post(user, "/api/v1/tasks", &body).await;
+        let status = response.status();
+        let json: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "creating {body}: {json}");
+        json
+    }
+}
+
+/// Reads a problem response: asserts the status and media type, returns the body.
+pub async fn problem(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "body: {body}");
+    assert_eq!(content_type, "application/problem+json", "body: {body}");
+    assert_eq!(body["status"], json!(status.as_u16()));
+    assert!(body["code"].is_string(), "problem without code: {body}");
+    assert!(body["type"].is_string(), "problem without type: {body}");
+    body
+}
+
+/// Returns the fields named by a validation problem's errors.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Returns the ids of a page of tasks.
+pub fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls `probe` every 20 ms until it returns `Some`, for at most `seconds`.
+pub async fn eventually<T, F, Fut>(seconds: u64, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not reached within {seconds} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (up to ten seconds) until an event written through front door `origin` is readable in
+/// the outbox; returns the origins of every readable event. PostgreSQL makes an outbox record
+/// readable only once every older transaction on the server has ended, so it may lag a moment.
+pub async fn outbox_origins_eventually(app: &TestApp, origin: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let records = app
+            .store()
+            .outbox_after(Default::default(), 1_000)
+            .await
+            .unwrap();
+        let origins: Vec<String> = records
+            .iter()
+            .map(|record| {
+                let event: Value = serde_json::from_str(&record.message.payload).unwrap();
+                event["origin"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        if origins.iter().any(|o| o == origin) || std::time::Instant::now() > deadline {
+            return origins;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

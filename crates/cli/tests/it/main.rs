@@ -1,0 +1,27 @@
+//! End-to-end tests of the tickler server over real HTTP on a random port. Every API test
+//! runs twice: against embedded SQLite (a temporary data directory) and against PostgreSQL
+//! (a fresh database per test on the server named by `TICKLER_TEST_DATABASE_URL`; skipped
+//! with a notice when it is unset).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod process;
+
+mod accounts;
+mod audit;
+mod chat;
+mod contracts;
+mod crash;
+mod durability;
+mod isolation;
+mod kafka;
+mod listing;
+mod mcp;
+mod nl;
+mod notifications;
+mod occurrences;
+mod operations;
+mod tags;
+mod tasks;
+mod validation;

@@ -1,0 +1,199 @@
+//! `tickler-loadtest`: drives a running tickler server over real HTTP/1.1 connections and prints
+//! throughput and latency percentiles as Markdown table rows.
+//!
+//! Each worker owns one keep-alive connection and sends requests back to back, so
+//! `--connections 64` means exactly 64 concurrent connections. Scenarios:
+//!
+//! * `create`: POST /api/v1/tasks for `--seconds`;
+//! * `get`: GET /api/v1/tasks/{id} over tasks created first;
+//! * `scale`: seeds `--users` users with `--tasks-per-user` tasks each (varied titles, tags,
+//!   priorities, statuses and due dates), then measures filtered lists and full-text searches
+//!   of the first user;
+//! * `webhook-receiver`: a webhook endpoint that verifies signatures and reports how late each
+//!   reminder arrived after its fire time (it can register the users and their channels).
+//!
+//! `scripts/bench` starts servers on SQLite and PostgreSQL and runs every scenario.
+
+#![allow(clippy::print_stdout)] // the report is the program's output
+
+mod client;
+mod report;
+mod scenarios;
+mod webhooks;
+
+use clap::{Parser, Subcommand};
+
+/// Load benchmark for a running tickler server.
+#[derive(Debug, Parser)]
+struct Cli {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    /// A label for the report rows (e.g. "sqlite", "postgres").
+    #[arg(long, default_value = "")]
+    label: String,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Task creation throughput and latency.
+    Create {
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Measured seconds (after a 2-second warm-up).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// GET-by-id throughput and latency.
+    Get {
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Measured seconds (after a 2-second warm-up).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Tasks created first and read at random.
+        #[arg(long, default_value_t = 10_000)]
+        tasks: usize,
+    },
+    /// End-to-end event latency: creates tasks at a fixed rate, then reads the audit trail
+    /// and reports commit-to-audited latency percentiles.
+    Events {
+        /// Creations per second.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Concurrent connections used to keep the rate.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+    /// Relay throughput: watches a relay's `/metrics` until the outbox backlog is empty.
+    Drain {
+        /// The relay process's base URL (its `/metrics` is read).
+        #[arg(long)]
+        metrics: String,
+    },
+    /// A webhook endpoint: verifies Standard Webhooks signatures and reports the fire-time to
+    /// received latency of reminders (taken from each payload's `data.fire_at`).
+    WebhookReceiver {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:9900")]
+        listen: std::net::SocketAddr,
+        /// A channel's `whsec_...` secret (repeatable; any may match).
+        #[arg(long)]
+        secret: Vec<String>,
+        /// Registers this many users on --base, each with a webhook channel to this receiver
+        /// (the server needs the receiver's host in --webhook-allow-hosts).
+        #[arg(long, default_value_t = 0)]
+        register: usize,
+        /// The URL the server reaches this receiver at [default: http://<listen>].
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Writes the registered users' access tokens here, one per line.
+        #[arg(long)]
+        tokens_file: Option<std::path::PathBuf>,
+        /// Stops after this many distinct webhooks (fails if fewer arrive).
+        #[arg(long)]
+        expect: Option<usize>,
+        /// Stops after this many seconds without a webhook.
+        #[arg(long, default_value_t = 30)]
+        idle_seconds: u64,
+        /// The HTTP status to answer with.
+        #[arg(long, default_value_t = 200)]
+        answer: u16,
+    },
+    /// List and search latency for one user among many.
+    Scale {
+        /// Users seeded (the first one is measured).
+        #[arg(long, default_value_t = 10)]
+        users: usize,
+        /// Tasks per user.
+        #[arg(long, default_value_t = 100_000)]
+        tasks_per_user: usize,
+        /// Connections used for seeding.
+        #[arg(long, default_value_t = 64)]
+        seed_connections: usize,
+        /// Concurrent connections while measuring queries.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Requests per query shape.
+        #[arg(long, default_value_t = 400)]
+        requests: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let target = client::Target::parse(&cli.base)?;
+    match cli.scenario {
+        Scenario::Create {
+            connections,
+            seconds,
+        } => scenarios::create(&target, &cli.label, connections, seconds).await,
+        Scenario::Get {
+            connections,
+            seconds,
+            tasks,
+        } => scenarios::get(&target, &cli.label, connections, seconds, tasks).await,
+        Scenario::Events {
+            rate,
+            seconds,
+            connections,
+        } => scenarios::events(&target, &cli.label, rate, seconds, connections).await,
+        Scenario::Drain { metrics } => {
+            scenarios::drain(&client::Target::parse(&metrics)?, &cli.label).await
+        }
+        Scenario::WebhookReceiver {
+            listen,
+            secret,
+            register,
+            public_url,
+            tokens_file,
+            expect,
+            idle_seconds,
+            answer,
+        } => {
+            webhooks::receive_webhooks(
+                &target,
+                &cli.label,
+                webhooks::ReceiverOptions {
+                    listen,
+                    secrets: secret,
+                    register,
+                    public_url,
+                    tokens_file,
+                    expect,
+                    idle: std::time::Duration::from_secs(idle_seconds),
+                    answer,
+                },
+            )
+            .await
+        }
+        Scenario::Scale {
+            users,
+            tasks_per_user,
+            seed_connections,
+            connections,
+            requests,
+        } => {
+            scenarios::scale(
+                &target,
+                &cli.label,
+                scenarios::ScaleShape {
+                    users,
+                    tasks_per_user,
+                    seed_connections,
+                    connections,
+                    requests,
+                },
+            )
+            .await
+        }
+    }
+}
