@@ -1,6 +1,9 @@
-//! Timing-sensitive notification tests, run alone: reminders reaching webhooks while the
-//! notifier is busy (thousands fired at a steady rate to many users' webhooks, measured from
-//! each reminder's fire time in the payload to its arrival), and a notifier killed mid-send.
+//! Notification tests that load the machine or kill processes, run alone: reminders reaching
+//! webhooks while the notifier is busy (thousands fired at a steady rate to many users'
+//! webhooks; each must arrive exactly once, and the test prints fire-to-receipt latency from
+//! each reminder's fire time in the payload to its arrival, a figure that depends on the
+//! machine and is judged by the benchmark in docs/benchmarks.md, not here), and a notifier
+//! killed mid-send.
 
 use std::time::Duration;
 
@@ -10,13 +13,13 @@ use tickler_app::{Clock as _, SystemClock};
 use super::peers::{WebhookReceiver, fire_reminder, local_notifier};
 use crate::helpers::{Backend, TestApp, TestUser, eventually};
 
-crate::on_both_backends!(reminders_reach_webhooks_within_ten_seconds_of_firing_under_load);
+crate::on_both_backends!(every_reminder_fired_under_load_reaches_its_webhook_once);
 
 const USERS: usize = 50;
 const RATE_PER_SECOND: usize = 400;
 const SECONDS: usize = 5;
 
-async fn reminders_reach_webhooks_within_ten_seconds_of_firing_under_load(backend: Backend) {
+async fn every_reminder_fired_under_load_reaches_its_webhook_once(backend: Backend) {
     let receiver = WebhookReceiver::start(|_, _| 200).await;
     let Some(app) = TestApp::spawn_with(backend, local_notifier).await else {
         return;
@@ -77,10 +80,11 @@ async fn reminders_reach_webhooks_within_ten_seconds_of_firing_under_load(backen
         100.0 * within as f64 / total as f64,
     );
     assert_eq!(received.len(), total, "no reminder delivered twice");
-    assert!(
-        at(95.0) <= 10.0,
-        "95 % of reminders must arrive within 10 s"
-    );
+    let ids: std::collections::HashSet<&str> = received
+        .iter()
+        .filter_map(|request| request.headers.get("webhook-id").map(String::as_str))
+        .collect();
+    assert_eq!(ids.len(), total, "every reminder has its own webhook-id");
 }
 
 /// RELIABILITY #27: a notifier killed (`kill -9`) while a webhook is in flight loses nothing;
