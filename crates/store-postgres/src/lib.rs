@@ -35,6 +35,7 @@ mod list;
 mod notifications;
 mod outbox;
 mod rows;
+mod series;
 mod store;
 mod tasks;
 #[cfg(feature = "testing")]

@@ -215,7 +215,11 @@ impl Broker {
 
     /// Lets clients reach the broker again after [`Broker::cut`].
     pub async fn restore(&self) {
-        self.link.as_ref().expect("a broker behind a link").restore().await;
+        self.link
+            .as_ref()
+            .expect("a broker behind a link")
+            .restore()
+            .await;
     }
 
     /// Kills the broker; the memory engine forgets every topic and record.
