@@ -343,3 +343,47 @@ mod kill_9 {
         burst_then_kill(&["--database-url", database.url()]).await;
     }
 }
+
+/// The recurring role on the Kafka bus (consumer group `<prefix>-recurring` on `task-events`):
+/// each completed instance still makes exactly one next instance.
+mod on_kafka {
+    use super::*;
+    use crate::kafka::{on_kafka, shared_broker};
+
+    crate::on_both_backends!(the_kafka_bus_creates_one_next_instance_per_completion);
+
+    async fn the_kafka_bus_creates_one_next_instance_per_completion(backend: Backend) {
+        let Some(brokers) = shared_broker() else {
+            return;
+        };
+        let prefix = format!("r{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let Some(app) =
+            TestApp::spawn_with(backend, |config| on_kafka(config, &brokers, &prefix)).await
+        else {
+            return;
+        };
+        let user = app.register("ada@example.org").await;
+        let mut ids = Vec::new();
+        for _ in 0..5 {
+            let task = app.create_task(&user, weekly_task()).await;
+            let id = task["id"].as_str().unwrap().to_owned();
+            complete(&app, &user, &id).await;
+            app.post(&user, &format!("/api/v1/tasks/{id}/reopen"), &json!({}))
+                .await;
+            complete(&app, &user, &id).await;
+            ids.push(id);
+        }
+        for id in &ids {
+            let items = eventually(60, || async {
+                let items = series(&app, &user, id).await;
+                (items.len() >= 2).then_some(items)
+            })
+            .await;
+            assert_eq!(items[1]["sequence"], 2);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for id in &ids {
+            assert_eq!(series(&app, &user, id).await.len(), 2);
+        }
+    }
+}
