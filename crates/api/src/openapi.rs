@@ -66,6 +66,7 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(tasks::complete_task))
         .routes(routes!(tasks::reopen_task))
         .routes(routes!(tasks::occurrences))
+        .routes(routes!(tasks::series))
         .routes(routes!(parse::parse))
         .routes(routes!(parse::quick_add))
         .routes(routes!(chat::chat))

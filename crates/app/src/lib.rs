@@ -19,6 +19,7 @@ mod listing;
 mod merge_patch;
 pub mod nl;
 pub mod notifications;
+pub mod recurring;
 mod signal;
 mod tags;
 mod tasks;

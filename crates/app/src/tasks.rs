@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use tickler_domain::{
     DomainEvent, FieldError, Task, TaskChange, TaskChangeKind, TaskId, TaskInput,
 };
-use tickler_protocol::task::{TaskBody, TaskRequest};
+use tickler_protocol::task::{DeleteScope, TaskBody, TaskRequest};
 use tickler_store::{ChangeSet, Conflict, IdempotentResponse, StoreError, TaskWrite};
 
 use crate::error::{AppError, AppResult};
@@ -213,16 +213,16 @@ impl App {
             .await
     }
 
-    /// Deletes a task.
+    /// Deletes a task; for a recurring one, `scope` skips this occurrence (the next one is
+    /// created) or ends the series (see `recurring`).
     pub async fn delete_task(
         &self,
         actor: &Actor,
         id: TaskId,
         if_match: Option<i64>,
+        scope: DeleteScope,
     ) -> AppResult<()> {
-        self.change_task(actor, id, if_match, |task, now| Ok(Some(task.delete(now))))
-            .await
-            .map(|_| ())
+        self.delete_in_scope(actor, id, if_match, scope).await
     }
 
     /// Reads a task, computes a change with `decide` and commits it with its event, retrying
@@ -242,15 +242,7 @@ impl App {
             if attempt > 0 {
                 backoff(attempt).await;
             }
-            let task = self.store.get_task(actor.user.id, id).await?;
-            if let Some(expected) = if_match
-                && expected != task.version
-            {
-                return Err(AppError::VersionMismatch {
-                    expected,
-                    current: task.version,
-                });
-            }
+            let task = self.read_for_change(actor, id, if_match).await?;
             let now = self.now();
             let Some(change) = decide(&task, now)? else {
                 return Ok(task);
@@ -284,9 +276,29 @@ impl App {
     }
 }
 
+impl App {
+    /// Reads one of the caller's tasks to change it; [`AppError::VersionMismatch`] when the
+    /// client pinned another version with `If-Match`.
+    pub(crate) async fn read_for_change(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        if_match: Option<i64>,
+    ) -> AppResult<Task> {
+        let task = self.store.get_task(actor.user.id, id).await?;
+        match if_match {
+            Some(expected) if expected != task.version => Err(AppError::VersionMismatch {
+                expected,
+                current: task.version,
+            }),
+            _ => Ok(task),
+        }
+    }
+}
+
 /// Waits a little before retrying a change that lost a race, so that concurrent writers of one
 /// task spread out instead of colliding again: 1 to 2^attempt ms, at most 64 ms.
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     let ceiling = 1u64 << attempt.min(6);
     let mut byte = [0u8; 1];
     let jitter = match getrandom::fill(&mut byte) {

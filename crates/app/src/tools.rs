@@ -58,6 +58,18 @@ struct TaskIdArguments {
     id: String,
 }
 
+/// The arguments of `delete_task`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DeleteTaskArguments {
+    /// The task's id, as returned by create_task or list_tasks.
+    id: String,
+    /// For a recurring task: `this` (default) skips this occurrence and creates the next one,
+    /// `series` ends the whole series.
+    #[serde(default)]
+    scope: Option<tickler_protocol::task::DeleteScope>,
+}
+
 /// The arguments of `update_task`: the task's id and the fields to change.
 #[derive(Debug, Deserialize, JsonSchema)]
 struct UpdateTaskArguments {
@@ -138,9 +150,9 @@ static REGISTRY: LazyLock<Vec<ToolDefinition>> = LazyLock::new(|| {
             "Puts a done task back to todo (no change if it is not done).",
             Access::Write,
         ),
-        tool::<TaskIdArguments>(
+        tool::<DeleteTaskArguments>(
             "delete_task",
-            "Deletes a task permanently.",
+            "Deletes a task permanently. For a recurring task, scope this (default) skips this occurrence and creates the next one; scope series ends the series.",
             Access::Destroy,
         ),
         tool::<ListTagsArguments>(
@@ -282,8 +294,10 @@ impl App {
             }
             "reopen_task" => task_value(&self.reopen_task(actor, task_id(arguments)?, None).await?),
             "delete_task" => {
-                let id = task_id(arguments)?;
-                self.delete_task(actor, id, None).await?;
+                let arguments: DeleteTaskArguments = decode::from_value(arguments)?;
+                let id = parse_id(&arguments.id)?;
+                let scope = arguments.scope.unwrap_or_default();
+                self.delete_task(actor, id, None, scope).await?;
                 json!({"deleted": true, "id": id})
             }
             "list_tags" => {

@@ -61,11 +61,19 @@ pub enum Role {
     Audit,
     /// Notifications: the notifier consumer and the delivery worker.
     Notifier,
+    /// Recurring tasks: the consumer that creates the next instance of a completed one.
+    Recurring,
 }
 
 impl Role {
     /// Every role this build has, which `all` stands for.
-    pub const ALL: [Role; 4] = [Role::Api, Role::Relay, Role::Audit, Role::Notifier];
+    pub const ALL: [Role; 5] = [
+        Role::Api,
+        Role::Relay,
+        Role::Audit,
+        Role::Notifier,
+        Role::Recurring,
+    ];
 
     /// Returns the role's name.
     pub fn as_str(&self) -> &'static str {
@@ -74,6 +82,7 @@ impl Role {
             Role::Relay => "relay",
             Role::Audit => "audit",
             Role::Notifier => "notifier",
+            Role::Recurring => "recurring",
         }
     }
 }
@@ -105,12 +114,13 @@ impl Roles {
                 "relay" => vec![Role::Relay],
                 "audit" => vec![Role::Audit],
                 "notifier" => vec![Role::Notifier],
-                "recurring" | "reminders" | "realtime" => {
+                "recurring" => vec![Role::Recurring],
+                "reminders" | "realtime" => {
                     return Err(format!("role {name:?} is not available in this version"));
                 }
                 other => {
                     return Err(format!(
-                        "unknown role {other:?}; use all, api, relay, audit or notifier"
+                        "unknown role {other:?}; use all, api, relay, audit, notifier or recurring"
                     ));
                 }
             };
@@ -583,7 +593,9 @@ impl Config {
         }
         if self.bus.kind == BusKind::Dapr
             && !self.roles.has(Role::Api)
-            && (self.roles.has(Role::Audit) || self.roles.has(Role::Notifier))
+            && (self.roles.has(Role::Audit)
+                || self.roles.has(Role::Notifier)
+                || self.roles.has(Role::Recurring))
         {
             bail!(
                 "with the dapr bus, consumers receive events over HTTP: run them with the api role"
@@ -730,9 +742,13 @@ mod tests {
                 .contains("unknown role")
         );
         assert!(
-            Roles::parse(&["recurring"])
+            Roles::parse(&["realtime"])
                 .unwrap_err()
                 .contains("not available")
+        );
+        assert_eq!(
+            Roles::parse(&["recurring"]).unwrap(),
+            Roles(vec![Role::Recurring])
         );
         assert!(Roles::parse::<&str>(&[]).is_err());
         let flags = FlagOverrides {

@@ -63,7 +63,8 @@ enum Command {
         /// SQLite durability: full (survives power loss) or normal (survives crashes only).
         #[arg(long, value_enum)]
         sync: Option<SyncMode>,
-        /// Services to run: all, or a comma-separated list of api, relay, audit, notifier.
+        /// Services to run: all, or a comma-separated list of api, relay, audit, notifier,
+        /// recurring.
         #[arg(long, value_delimiter = ',')]
         roles: Option<Vec<String>>,
         /// Event transport: embedded (no broker), kafka or dapr.

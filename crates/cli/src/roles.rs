@@ -13,7 +13,9 @@ use tickler_app::{App, Clock, SystemClock};
 use tickler_domain::RetrySchedule;
 use tickler_store::Store;
 use tickler_workers::consumer::{Consumer, Processor, RetryPolicy};
-use tickler_workers::consumers::{AuditConsumer, DeliveryRedrive, NotifierConsumer};
+use tickler_workers::consumers::{
+    AuditConsumer, DeliveryRedrive, NotifierConsumer, RecurringConsumer,
+};
 use tickler_workers::delivery::email::{EmailSender, EmailSettings};
 use tickler_workers::delivery::outcome::OutcomePolicy;
 use tickler_workers::delivery::webhook::{WebhookSender, WebhookSettings};
@@ -67,6 +69,11 @@ fn consumers(config: &Config, app: &App) -> Vec<Arc<dyn Consumer>> {
             app.event_settings().clone(),
         )));
     }
+    if config.roles.has(Role::Recurring) {
+        consumers.push(Arc::new(RecurringConsumer::new(
+            app.event_settings().clone(),
+        )));
+    }
     consumers
 }
 
@@ -80,6 +87,7 @@ pub fn all_consumers(app: &App) -> Vec<Arc<dyn Consumer>> {
             app.event_settings().clone(),
         )),
         Arc::new(DeliveryRedrive),
+        Arc::new(RecurringConsumer::new(app.event_settings().clone())),
     ]
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{TaskId, UserId};
 use crate::recurrence::Recurrence;
 use crate::reminder::{MAX_REMINDERS_PER_TASK, ReminderSpec};
+use crate::series::SeriesPosition;
 use crate::tag::Tags;
 use crate::time::{TimeZone, truncate_to_micros};
 use crate::validation::{FieldError, ValidationErrors};
@@ -453,6 +454,8 @@ pub struct Task {
     pub completed_at: Option<DateTime<Utc>>,
     /// Incremented by every change; the basis of ETags and optimistic concurrency.
     pub version: i64,
+    /// Its place in its recurring series (a task the user created starts its own series).
+    pub series: SeriesPosition,
 }
 
 /// What kind of change happened to a task.
@@ -508,6 +511,7 @@ impl Task {
             updated_at: now,
             completed_at,
             version: 1,
+            series: SeriesPosition::first(id),
         };
         TaskChange {
             kind: TaskChangeKind::Created,

@@ -8,6 +8,10 @@
 //! change at an hour that change skips or repeats. `dateutil_oracle.py` expands all of them in
 //! one `python3` process and the first 25 instances (40 for HOURLY) are compared exactly.
 //! `TICKLER_DIFFERENTIAL_SEED` and `TICKLER_DIFFERENTIAL_CASES` widen the search.
+//! For rules without COUNT, the recurring role's "next instance after a given instant"
+//! (`Recurrence::next_after_ignoring_count`, used when a `from_due` instance's next occurrence
+//! is already past) is also checked against dateutil's first instant after three instants
+//! inside each series.
 //!
 //! dateutil departs from RFC 5545, or is wrong, in known ways; each is handled explicitly:
 //!
@@ -74,6 +78,7 @@ fn the_engine_agrees_with_python_dateutil_on_generated_rules() {
     let mut mismatches = Vec::new();
     let mut oracle_errors = Vec::new();
     let (mut compared, mut instants, mut gaps, mut ambiguous) = (0, 0, 0_u64, 0_u64);
+    let mut after_now_checks = 0_usize;
     let mut modes = std::collections::BTreeMap::<String, usize>::new();
     for (case, result) in cases.iter().zip(&results) {
         assert_eq!(
@@ -120,12 +125,39 @@ fn the_engine_agrees_with_python_dateutil_on_generated_rules() {
         if actual != expected {
             mismatches.push(describe_mismatch(case, &expected, &actual));
         }
+        // The recurring role's "first occurrence after now" (COUNT is applied by sequence
+        // number there, so only rules without COUNT compare): for a few instants inside the
+        // series, the next instance must be dateutil's first instant after it.
+        if let (Ok(rule), false) = (Recurrence::parse(&case.rule), case.rule.contains("COUNT")) {
+            let instants: Vec<DateTime<Utc>> =
+                expected.iter().map(|t| t.parse().unwrap()).collect();
+            for index in [0, instants.len() / 2, instants.len().saturating_sub(2)] {
+                let Some(floor) = instants
+                    .get(index)
+                    .map(|t| *t + chrono::TimeDelta::minutes(1))
+                else {
+                    continue;
+                };
+                let Some(expected_next) = instants.iter().find(|t| **t > floor) else {
+                    continue;
+                };
+                let actual_next = rule.next_after_ignoring_count(case.dtstart, zone, floor);
+                after_now_checks += 1;
+                if actual_next != Some(*expected_next) {
+                    mismatches.push(format!(
+                        "#{} {} in {} from {}: first after {floor}: dateutil {expected_next}, \
+                         engine {actual_next:?}",
+                        case.id, case.rule, case.zone, case.dtstart
+                    ));
+                }
+            }
+        }
     }
 
     eprintln!(
         "dateutil differential: {compared} rules compared ({modes:?}), {instants} instants, \
-         {gaps} gap times skipped, {ambiguous} repeated times resolved, {} mismatches, {} \
-         oracle errors",
+         {gaps} gap times skipped, {ambiguous} repeated times resolved, {after_now_checks} \
+         first-after-now checks, {} mismatches, {} oracle errors",
         mismatches.len(),
         oracle_errors.len()
     );
@@ -142,6 +174,10 @@ fn the_engine_agrees_with_python_dateutil_on_generated_rules() {
     );
     // Guard the guard: the comparison must have covered enough ground to mean something.
     assert!(compared >= 300, "only {compared} rules compared");
+    assert!(
+        after_now_checks >= 300,
+        "only {after_now_checks} first-after-now checks"
+    );
     assert!(instants >= 5000, "only {instants} instants compared");
     assert!(
         gaps > 0 && ambiguous > 0,

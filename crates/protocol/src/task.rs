@@ -41,6 +41,15 @@ pub struct TaskBody {
     pub completed_at: Option<DateTime<Utc>>,
     /// Incremented by every change; the ETag is `"<version>"`.
     pub version: i64,
+    /// The recurring series the task belongs to: the id of its first instance (a task the
+    /// user created starts its own series, so this is its own id). Always sent; absent only
+    /// in events written before series existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<TaskId>,
+    /// The task's number in its series, from 1 (same presence as `series_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub sequence: Option<u32>,
 }
 
 impl From<&Task> for TaskBody {
@@ -67,8 +76,51 @@ impl From<&Task> for TaskBody {
             updated_at: task.updated_at,
             completed_at: task.completed_at,
             version: task.version,
+            series_id: Some(task.series.id),
+            sequence: Some(task.series.sequence),
         }
     }
+}
+
+/// What `DELETE /api/v1/tasks/{id}?scope=...` deletes of a recurring task (a task that does not
+/// recur is simply deleted, whatever the scope).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteScope {
+    /// This occurrence only: it is skipped and the next one is created (the default).
+    #[default]
+    This,
+    /// The whole series: this instance and its other open instances are deleted, done ones
+    /// stay as history, and no instance is created any more.
+    Series,
+}
+
+impl DeleteScope {
+    /// Returns the wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeleteScope::This => "this",
+            DeleteScope::Series => "series",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "this" => Some(DeleteScope::This),
+            "series" => Some(DeleteScope::Series),
+            _ => None,
+        }
+    }
+}
+
+/// The instances of a recurring series (`GET /api/v1/tasks/{id}/series`), by sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SeriesBody {
+    /// Every instance still stored, done ones included, ordered by `sequence`.
+    pub items: Vec<TaskBody>,
 }
 
 /// The body of `POST /api/v1/tasks`, and the shape a JSON merge patch (`PATCH`) is applied

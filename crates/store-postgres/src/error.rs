@@ -8,6 +8,8 @@ const UNIQUE_CONFLICTS: &[(&str, Conflict)] = &[
     ("idempotent_responses_pkey", Conflict::IdempotencyKeyUsed),
     ("users_pkey", Conflict::AlreadyExists),
     ("tasks_pkey", Conflict::AlreadyExists),
+    // One instance per sequence number of a recurring series.
+    ("tasks_series_sequence", Conflict::AlreadyExists),
     ("api_tokens_pkey", Conflict::AlreadyExists),
     ("api_tokens_secret_hash_key", Conflict::AlreadyExists),
     ("outbox_event_id_key", Conflict::AlreadyExists),

@@ -23,6 +23,11 @@
 //! stamping a lease and a fencing token, so replicas pass each other's rows by and a crashed
 //! worker's rows come back when the lease expires; finishing requires the token.
 //!
+//! Recurring series (`migrations/0006_recurring_series.sql`): `tasks (series_id, sequence)` is
+//! unique, and `recurring_series` holds one row per series; an advance is an upsert that takes
+//! the row's lock and updates it only while the series is open and behind the new sequence
+//! number, so of two racing transactions the second waits and then finds nothing to update.
+//!
 //! Owns all SQL against PostgreSQL. Depends on the storage contract and the domain only; no
 //! sqlx type appears in its public API.
 
@@ -35,6 +40,7 @@ mod list;
 mod notifications;
 mod outbox;
 mod rows;
+mod series;
 mod store;
 mod tasks;
 #[cfg(feature = "testing")]

@@ -14,7 +14,7 @@ macro_rules! task_columns {
     () => {
         "t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_at, t.all_day, \
          t.timezone, t.tags, t.recurrence, t.recurrence_mode, t.reminders, t.created_at, \
-         t.updated_at, t.completed_at, t.version"
+         t.updated_at, t.completed_at, t.version, t.series_id, t.sequence"
     };
 }
 pub(crate) use task_columns;
@@ -23,7 +23,7 @@ pub(crate) use task_columns;
 pub(crate) const TASK_COLUMNS: &str = task_columns!();
 
 /// How many columns [`TASK_COLUMNS`] has.
-pub(crate) const TASK_COLUMN_COUNT: usize = 17;
+pub(crate) const TASK_COLUMN_COUNT: usize = 19;
 
 /// Reads a task selected with [`TASK_COLUMNS`].
 pub(crate) fn task(row: &PgRow) -> Result<Task, StoreError> {
@@ -45,6 +45,8 @@ pub(crate) fn task(row: &PgRow) -> Result<Task, StoreError> {
         updated_at: row.try_get(14).store()?,
         completed_at: row.try_get(15).store()?,
         version: row.try_get(16).store()?,
+        series_id: row.try_get(17).store()?,
+        sequence: i64::from(row.try_get::<i32, _>(18).store()?),
     }
     .into_task()
 }

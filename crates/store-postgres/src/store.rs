@@ -297,11 +297,13 @@ impl Store for PostgresStore {
             consumer_position: Some(position),
             audit,
             notifications,
+            series,
         } = &changes
             && tasks.is_empty()
             && appended.is_empty()
             && audit.is_empty()
             && notifications.is_empty()
+            && series.is_empty()
         {
             return events::save_position(&self.pool, position).await;
         }
@@ -569,5 +571,9 @@ impl Store for PostgresStore {
 
     async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError> {
         deliveries::finish(&self.pool, outcome).await
+    }
+
+    async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError> {
+        crate::series::list(&self.pool, owner, series).await
     }
 }

@@ -19,6 +19,9 @@ pub(crate) async fn apply(
     if let Some(processed) = &changes.processed {
         events::mark_processed(connection, processed).await?;
     }
+    for write in &changes.series {
+        crate::series::apply(connection, write).await?;
+    }
     for write in &changes.tasks {
         match write {
             TaskWrite::Insert(task) => insert(connection, task).await?,
@@ -71,8 +74,9 @@ async fn insert(connection: &mut PgConnection, task: &Task) -> Result<(), StoreE
     sqlx::query(
         "INSERT INTO tasks (id, user_id, title, title_sort, description, status, priority,
              due_at, all_day, timezone, tags, recurrence, recurrence_mode, reminders,
-             created_at, updated_at, completed_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             created_at, updated_at, completed_at, version, series_id, sequence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+             $19, $20)",
     )
     .bind(columns.id)
     .bind(columns.owner)
@@ -92,6 +96,8 @@ async fn insert(connection: &mut PgConnection, task: &Task) -> Result<(), StoreE
     .bind(columns.updated_at)
     .bind(columns.completed_at)
     .bind(columns.version)
+    .bind(columns.series_id)
+    .bind(i32::try_from(columns.sequence).map_err(StoreError::internal)?)
     .execute(&mut *connection)
     .await
     .store()?;

@@ -39,10 +39,10 @@ fn column<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> Result<T,
 /// The task columns every task query selects, in the order [`task_from_row`] reads them.
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.priority, \
      t.due_at, t.all_day, t.timezone, t.tags, t.recurrence, t.recurrence_mode, t.reminders, \
-     t.created_at, t.updated_at, t.completed_at, t.version";
+     t.created_at, t.updated_at, t.completed_at, t.version, t.series_id, t.sequence";
 
 /// How many columns [`TASK_COLUMNS`] has.
-pub(crate) const TASK_COLUMN_COUNT: usize = 16;
+pub(crate) const TASK_COLUMN_COUNT: usize = 18;
 
 /// Reads a task selected with [`TASK_COLUMNS`] (from column 0); `owner` is known to the query.
 pub(crate) fn task_from_row(
@@ -67,6 +67,8 @@ pub(crate) fn task_from_row(
         updated_at: instant(column(row, 13)?)?,
         completed_at: optional_instant(column(row, 14)?)?,
         version: column(row, 15)?,
+        series_id: column(row, 16)?,
+        sequence: column(row, 17)?,
     }
     .into_task()
 }

@@ -12,6 +12,8 @@ const UNIQUE_CONFLICTS: &[(&str, Conflict)] = &[
     ),
     ("users.id", Conflict::AlreadyExists),
     ("tasks.id", Conflict::AlreadyExists),
+    // One instance per sequence number of a recurring series.
+    ("tasks.series_id, tasks.sequence", Conflict::AlreadyExists),
     ("api_tokens.id", Conflict::AlreadyExists),
     ("api_tokens.secret_hash", Conflict::AlreadyExists),
     ("outbox.event_id", Conflict::AlreadyExists),

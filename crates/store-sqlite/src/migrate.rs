@@ -35,6 +35,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/0005_notifications.sql"),
     },
+    Migration {
+        version: 6,
+        name: "recurring_series",
+        sql: include_str!("../migrations/0006_recurring_series.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

@@ -662,6 +662,12 @@ impl Store for SqliteStore {
             .write(move |connection| deliveries::finish(connection, &outcome))
             .await
     }
+
+    async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError> {
+        self.readers
+            .read(move |connection| crate::series::list(connection, owner, series))
+            .await
+    }
 }
 
 fn token_from_row(row: &rusqlite::Row<'_>) -> Result<ApiToken, StoreError> {

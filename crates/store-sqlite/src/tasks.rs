@@ -38,6 +38,9 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
     if let Some(processed) = &changes.processed {
         events::mark_processed(connection, processed)?;
     }
+    for write in &changes.series {
+        crate::series::apply(connection, write)?;
+    }
     for write in &changes.tasks {
         match write {
             TaskWrite::Insert(task) => insert(connection, task)?,
@@ -106,9 +109,9 @@ fn insert(connection: &Connection, task: &Task) -> Result<(), StoreError> {
         .prepare_cached(
             "INSERT INTO tasks (seq, id, owner, title, title_sort, description, status, priority,
                  due_at, all_day, timezone, tags, recurrence, recurrence_mode, reminders,
-                 created_at, updated_at, completed_at, version)
+                 created_at, updated_at, completed_at, version, series_id, sequence)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19)",
+                 ?18, ?19, ?20, ?21)",
         )
         .store()?
         .execute(params![
@@ -131,6 +134,8 @@ fn insert(connection: &Connection, task: &Task) -> Result<(), StoreError> {
             micros(columns.updated_at),
             columns.completed_at.map(micros),
             columns.version,
+            columns.series_id,
+            columns.sequence,
         ])
         .store()?;
     queue_search(connection, seq, Some(&columns), false)

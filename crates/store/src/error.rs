@@ -46,6 +46,9 @@ pub enum Conflict {
     /// The claim on a job expired and another worker holds (or finished) it.
     #[error("the claim was lost to another worker")]
     ClaimLost,
+    /// The recurring series ended, or already made this instance (or a later one).
+    #[error("the series ended or already has this instance")]
+    SeriesClosed,
 }
 
 impl StoreError {

@@ -35,8 +35,8 @@ pub use notifications::{
 pub use query::{Cursor, CursorValue, SortField, SortKey, TaskPage, TaskQuery};
 pub use records::{
     ApiToken, ChangeSet, Conversation, ConversationMessage, IdempotentResponse, MessageRole,
-    NewApiToken, OutboxMessage, OutboxPosition, OutboxRecord, RegistrationRule, TagCount,
-    TaskWrite, UserCredentials,
+    NewApiToken, OutboxMessage, OutboxPosition, OutboxRecord, RegistrationRule, SeriesWrite,
+    TagCount, TaskWrite, UserCredentials,
 };
 
 /// Durable storage for users, tokens, tasks and the outbox.
@@ -314,4 +314,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records an attempt's outcome, if the claim still holds the delivery
     /// ([`Conflict::ClaimLost`] otherwise, and nothing is written).
     async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError>;
+
+    // --- Recurring series --------------------------------------------------------------------
+
+    /// Reads the user's tasks of a series (`series` is its first instance's id), ordered by
+    /// sequence number; empty when the user has none.
+    async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError>;
 }

@@ -160,6 +160,39 @@ pub struct ChangeSet {
     pub audit: Vec<crate::events::AuditRecord>,
     /// Notifications with their deliveries, and re-armed deliveries (the notifier's effects).
     pub notifications: Vec<crate::notifications::NotificationWrite>,
+    /// Changes of recurring series (a next instance made, a series ended), applied before
+    /// the task writes.
+    pub series: Vec<SeriesWrite>,
+}
+
+/// A change of a recurring series inside a [`ChangeSet`]. The store keeps one row per series
+/// that ever made a next instance or ended: the last sequence number it made and whether it
+/// ended. Serialising these writes on that row is what keeps a series from making the same
+/// next instance twice, or any after it ended, whichever replica or event asks. The row
+/// belongs to the owner that first wrote it (series ids are the owner's task ids), and writes
+/// naming another owner change nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeriesWrite {
+    /// Records that the series makes its instance `sequence`:
+    /// [`crate::Conflict::SeriesClosed`] (and nothing of the change set is written) when the
+    /// series ended or already made an instance with this or a later sequence number.
+    Advance {
+        /// Whose series.
+        owner: UserId,
+        /// The series (its first instance's id).
+        series: TaskId,
+        /// The sequence number of the instance being made.
+        sequence: u32,
+    },
+    /// Ends the series: it makes no instance any more. Ending an ended series changes nothing.
+    End {
+        /// Whose series.
+        owner: UserId,
+        /// The series.
+        series: TaskId,
+        /// When it ended.
+        at: DateTime<Utc>,
+    },
 }
 
 /// How many of a user's tasks carry a tag.

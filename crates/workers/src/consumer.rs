@@ -263,6 +263,24 @@ impl Processor {
                 Ok(Outcome::Handled)
             }
             Err(StoreError::Conflict(Conflict::AlreadyProcessed)) => Ok(Outcome::Duplicate),
+            // The effect was already made by another event (a recurring series already made
+            // this instance, or ended): record the event as handled, with no effect.
+            Err(StoreError::Conflict(Conflict::SeriesClosed)) => {
+                let marker = ChangeSet {
+                    processed: Some(ProcessedEvent {
+                        consumer: self.consumer.name().to_owned(),
+                        event_id: event.id,
+                        processed_at: now,
+                    }),
+                    ..ChangeSet::default()
+                };
+                match self.store.commit(marker).await {
+                    Ok(()) | Err(StoreError::Conflict(Conflict::AlreadyProcessed)) => {
+                        Ok(Outcome::Duplicate)
+                    }
+                    Err(error) => Err(error.into()),
+                }
+            }
             Err(error) => Err(error.into()),
         }
     }

@@ -5,9 +5,11 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use tickler_app::{AppError, CreatedTask, IdempotencyKey, ListTasksParams};
-use tickler_domain::{Task, TaskId};
+use tickler_domain::{FieldError, Task, TaskId};
 use tickler_protocol::problem::Problem;
-use tickler_protocol::task::{Occurrences, TaskBody, TaskPage, TaskPatchDoc, TaskRequest};
+use tickler_protocol::task::{
+    DeleteScope, Occurrences, SeriesBody, TaskBody, TaskPage, TaskPatchDoc, TaskRequest,
+};
 
 use crate::ApiState;
 use crate::error::ApiError;
@@ -202,17 +204,20 @@ pub async fn patch_task(
     Ok(task_response(StatusCode::OK, &task))
 }
 
-/// Deletes a task.
+/// Deletes a task. For a recurring task, `scope=this` (the default) skips this occurrence
+/// and creates the next one, `scope=series` ends the series.
 #[utoipa::path(
     delete, path = "/api/v1/tasks/{id}", tag = "tasks",
     params(
         ("id" = String, Path, description = "Task id"),
+        ("scope" = Option<DeleteScope>, Query, description = "For a recurring task: `this` (default) deletes this occurrence and creates the next one; `series` also deletes the series' other open instances and ends the series (done instances stay as history). Ignored for a task that does not recur"),
         ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on"),
     ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The task changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -220,14 +225,46 @@ pub async fn delete_task(
     State(state): State<ApiState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
+    query: QueryPairs,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let scope = match query.one("scope") {
+        None => DeleteScope::default(),
+        Some(text) => DeleteScope::parse(&text).ok_or_else(|| {
+            ApiError(AppError::from(FieldError::new(
+                "scope",
+                "invalid_value",
+                "scope must be this or series",
+            )))
+        })?,
+    };
     let id = parse_id(&id)?;
     state
         .app
-        .delete_task(&actor, id, if_match(&headers))
+        .delete_task(&actor, id, if_match(&headers), scope)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Lists the instances of the recurring series a task belongs to.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{id}/series", tag = "tasks",
+    params(("id" = String, Path, description = "Any instance's id")),
+    responses(
+        (status = 200, description = "The series' instances still stored (done ones included), ordered by sequence", body = SeriesBody),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn series(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let instances = state.app.list_series(&actor, id).await?;
+    let items = instances.iter().map(TaskBody::from).collect();
+    Ok(json(StatusCode::OK, &SeriesBody { items }))
 }
 
 /// Marks a task done (a no-op if it already is).

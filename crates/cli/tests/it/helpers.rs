@@ -109,6 +109,13 @@ impl TestApp {
         self._server.store.as_store()
     }
 
+    /// The URL of this test's PostgreSQL database, to start another server on it.
+    pub fn database_url(&self) -> Option<String> {
+        self._database
+            .as_ref()
+            .map(|database| database.url().to_owned())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -22,6 +22,7 @@ mod nl;
 mod notifications;
 mod occurrences;
 mod operations;
+mod recurring;
 mod tags;
 mod tasks;
 mod validation;

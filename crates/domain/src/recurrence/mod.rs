@@ -106,6 +106,31 @@ impl Recurrence {
         self.rule.frequency.is_sub_daily()
     }
 
+    /// Returns the rule's COUNT, if given: how many instances the series has.
+    pub fn count(&self) -> Option<u32> {
+        self.rule.count
+    }
+
+    /// Returns the first instance of the rule started at `dtstart` strictly after `after`,
+    /// ignoring COUNT (UNTIL still ends the series), or `None` when the series ends first.
+    ///
+    /// A recurring task counts its instances by their sequence numbers rather than by
+    /// expanding from the first instance, so the caller applies COUNT; `dtstart` is then the
+    /// due date of the instance the next one follows.
+    pub fn next_after_ignoring_count(
+        &self,
+        dtstart: DateTime<Utc>,
+        zone: TimeZone,
+        after: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let occurrences = Occurrences {
+            remaining: None,
+            ..self.occurrences(dtstart, zone)
+        };
+        let mut occurrences = occurrences;
+        occurrences.find(|t| *t > after)
+    }
+
     /// Returns whether the series can go on forever (neither COUNT nor UNTIL is given).
     pub fn is_unbounded(&self) -> bool {
         self.rule.count.is_none() && self.rule.until.is_none()

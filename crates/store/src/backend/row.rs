@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use tickler_domain::{
-    Due, Email, Priority, Recurrence, RecurrenceMode, ReminderSpec, Tags, Task, TaskFields, TaskId,
-    TaskStatus, TimeZone, Title, User, UserId,
+    Due, Email, Priority, Recurrence, RecurrenceMode, ReminderSpec, SeriesPosition, Tags, Task,
+    TaskFields, TaskId, TaskStatus, TimeZone, Title, User, UserId,
 };
 use uuid::Uuid;
 
@@ -49,6 +49,10 @@ pub struct TaskColumns {
     pub completed_at: Option<DateTime<Utc>>,
     /// `version`.
     pub version: i64,
+    /// `series_id`: the series' first instance.
+    pub series_id: Uuid,
+    /// `sequence`: the instance's number in its series, from 1.
+    pub sequence: i64,
 }
 
 impl TaskColumns {
@@ -77,6 +81,8 @@ impl TaskColumns {
             updated_at: task.updated_at,
             completed_at: task.completed_at,
             version: task.version,
+            series_id: *task.series.id.as_uuid(),
+            sequence: i64::from(task.series.sequence),
         }
     }
 
@@ -105,6 +111,8 @@ impl TaskColumns {
             .map_err(|e| corrupt("recurrence", &e))?;
         let recurrence_mode = RecurrenceMode::parse(&self.recurrence_mode)
             .ok_or_else(|| corrupt("recurrence mode", &self.recurrence_mode))?;
+        let sequence =
+            u32::try_from(self.sequence).map_err(|_| corrupt("sequence", &self.sequence))?;
         let reminders = self
             .reminders
             .iter()
@@ -133,6 +141,10 @@ impl TaskColumns {
             updated_at: self.updated_at,
             completed_at: self.completed_at,
             version: self.version,
+            series: SeriesPosition {
+                id: TaskId::from_uuid(self.series_id),
+                sequence,
+            },
         })
     }
 }
@@ -250,6 +262,8 @@ mod tests {
             updated_at: at,
             completed_at: None,
             version: 1,
+            series_id: Uuid::nil(),
+            sequence: 1,
         };
         assert!(matches!(
             columns.clone().into_task(),

@@ -41,8 +41,9 @@ pub async fn register(store: &dyn Store, email: &str) -> User {
 
 /// Returns a task (not stored yet) with only a title, created at [`instant`]`(0)`.
 pub fn new_task(owner: UserId, title: &str) -> Task {
+    let id = TaskId::from_uuid(Uuid::now_v7());
     Task {
-        id: TaskId::from_uuid(Uuid::now_v7()),
+        id,
         owner,
         fields: TaskFields {
             title: Title::parse(title).unwrap(),
@@ -60,6 +61,7 @@ pub fn new_task(owner: UserId, title: &str) -> Task {
         updated_at: instant(0),
         completed_at: None,
         version: 1,
+        series: tickler_domain::SeriesPosition::first(id),
     }
 }
 

@@ -21,6 +21,7 @@ mod listing;
 mod notifications;
 mod outbox;
 mod search;
+mod series;
 mod tasks;
 mod users;
 
@@ -37,6 +38,7 @@ pub use listing::*;
 pub use notifications::*;
 pub use outbox::*;
 pub use search::*;
+pub use series::*;
 pub use tasks::*;
 pub use users::*;
 
@@ -130,6 +132,11 @@ macro_rules! conformance_tests {
             due_deliveries_are_claimed_once_until_their_lease_expires,
             a_finished_attempt_is_recorded_with_everything_it_causes,
             racing_claims_hand_each_delivery_to_one_claimant,
+            a_series_lists_its_instances_by_sequence_for_their_owner_only,
+            a_second_instance_with_the_same_sequence_number_is_refused,
+            a_series_makes_each_next_instance_once,
+            racing_advances_of_a_series_make_one_instance,
+            an_ended_series_makes_no_further_instance,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {

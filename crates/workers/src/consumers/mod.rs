@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod notifier;
+pub mod recurring;
 
 pub use audit::AuditConsumer;
 pub use notifier::{DeliveryRedrive, NotifierConsumer};
+pub use recurring::RecurringConsumer;
