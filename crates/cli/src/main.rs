@@ -83,8 +83,8 @@ enum Command {
         /// The model to use at --llm-url.
         #[arg(long)]
         llm_model: Option<String>,
-        /// The SMTP server for e-mail notifications: smtp://HOST[:PORT] (STARTTLS, see
-        /// notifier.smtp_tls) or smtps://HOST[:PORT]; credentials from the configuration.
+        /// The SMTP server for e-mail notifications: `smtp://HOST[:PORT]` (STARTTLS, see
+        /// notifier.smtp_tls) or `smtps://HOST[:PORT]`; credentials from the configuration.
         #[arg(long)]
         smtp_url: Option<String>,
         /// The sender of e-mail notifications, e.g. "tickler <tickler@example.org>".

@@ -263,7 +263,7 @@ impl KafkaConsumer {
         })
     }
 
-    /// Runs until `shutdown`: receives what is available (up to [`MAX_BATCH`] records, waiting
+    /// Runs until `shutdown`: receives what is available (up to `MAX_BATCH` records, waiting
     /// at most a few milliseconds for more after the first), processes the batch (one key in
     /// order, keys concurrently), then commits each partition's offset past the batch.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
