@@ -19,6 +19,8 @@ mod listing;
 mod merge_patch;
 pub mod nl;
 pub mod notifications;
+mod query;
+pub mod reminders;
 mod signal;
 mod tags;
 mod tasks;

@@ -34,6 +34,7 @@ mod events;
 mod list;
 mod notifications;
 mod outbox;
+mod reminders;
 mod rows;
 mod store;
 mod tasks;

@@ -35,6 +35,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/0005_notifications.sql"),
     },
+    Migration {
+        version: 7,
+        name: "scheduled_reminders",
+        sql: include_str!("../migrations/0007_scheduled_reminders.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

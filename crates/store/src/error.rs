@@ -46,6 +46,9 @@ pub enum Conflict {
     /// The claim on a job expired and another worker holds (or finished) it.
     #[error("the claim was lost to another worker")]
     ClaimLost,
+    /// The reminder was cancelled or its task is done: it cannot be snoozed.
+    #[error("the reminder's task is closed")]
+    ReminderClosed,
 }
 
 impl StoreError {

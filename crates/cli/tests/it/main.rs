@@ -22,6 +22,8 @@ mod nl;
 mod notifications;
 mod occurrences;
 mod operations;
+mod reminder_crash;
+mod reminders;
 mod tags;
 mod tasks;
 mod validation;

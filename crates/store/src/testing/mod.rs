@@ -20,6 +20,7 @@ mod fixtures;
 mod listing;
 mod notifications;
 mod outbox;
+mod reminders;
 mod search;
 mod tasks;
 mod users;
@@ -36,6 +37,7 @@ pub use fixtures::*;
 pub use listing::*;
 pub use notifications::*;
 pub use outbox::*;
+pub use reminders::*;
 pub use search::*;
 pub use tasks::*;
 pub use users::*;
@@ -130,6 +132,10 @@ macro_rules! conformance_tests {
             due_deliveries_are_claimed_once_until_their_lease_expires,
             a_finished_attempt_is_recorded_with_everything_it_causes,
             racing_claims_hand_each_delivery_to_one_claimant,
+            task_writes_schedule_reschedule_and_cancel_reminders,
+            due_reminders_fire_once_with_their_events,
+            racing_firings_fire_each_reminder_once,
+            snoozing_moves_or_rearms_a_reminder,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
