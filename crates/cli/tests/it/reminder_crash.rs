@@ -62,18 +62,21 @@ mod serial {
     /// Counts the `tickler.reminder.due` events of each reminder id in the outbox.
     async fn due_events_per_reminder(store: &dyn Store) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
-        for record in store
-            .outbox_after(Default::default(), 100_000)
-            .await
-            .unwrap()
-        {
-            if record.message.event_type == "tickler.reminder.due" {
-                let event: Value = serde_json::from_str(&record.message.payload).unwrap();
-                let id = event["data"]["reminder_id"].as_str().unwrap().to_owned();
-                *counts.entry(id).or_insert(0) += 1;
+        let mut position = Default::default();
+        loop {
+            let records = store.outbox_after(position, 1_000).await.unwrap();
+            let Some(last) = records.last() else {
+                return counts;
+            };
+            position = last.position;
+            for record in &records {
+                if record.message.event_type == "tickler.reminder.due" {
+                    let event: Value = serde_json::from_str(&record.message.payload).unwrap();
+                    let id = event["data"]["reminder_id"].as_str().unwrap().to_owned();
+                    *counts.entry(id).or_insert(0) += 1;
+                }
             }
         }
-        counts
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
