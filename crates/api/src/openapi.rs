@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::ApiState;
-use crate::http::{audit, auth, chat, notifications, parse, tags, tasks, tokens};
+use crate::http::{audit, auth, chat, notifications, parse, reminders, tags, tasks, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,7 @@ use crate::http::{audit, auth, chat, notifications, parse, tags, tasks, tokens};
         (name = "natural language", description = "Reading sentences and creating the tasks they describe"),
         (name = "chat", description = "The chat assistant and its conversations"),
         (name = "notifications", description = "Notification channels (in-app, webhook, e-mail), in-app notifications and their deliveries"),
+        (name = "reminders", description = "Scheduled reminders: the upcoming list and snoozing"),
     )
 )]
 struct ApiDoc;
@@ -91,4 +92,6 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(notifications::list_notifications))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(notifications::deliveries))
+        .routes(routes!(reminders::list_reminders))
+        .routes(routes!(reminders::snooze_reminder))
 }

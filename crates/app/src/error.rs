@@ -119,6 +119,12 @@ pub enum AppError {
     /// A bug or corrupted data; details are logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
+    /// No such reminder for this user.
+    #[error("reminder not found")]
+    ReminderNotFound,
+    /// The reminder was cancelled or its task is done: it cannot be snoozed.
+    #[error("the reminder's task is done or the reminder was cancelled")]
+    ReminderClosed,
 }
 
 impl AppError {
@@ -148,6 +154,8 @@ impl AppError {
             AppError::TooManyAttempts { .. } => ErrorKind::TooManyRequests,
             AppError::Unavailable(_) => ErrorKind::Unavailable,
             AppError::Internal(_) => ErrorKind::Internal,
+            AppError::ReminderNotFound => ErrorKind::NotFound,
+            AppError::ReminderClosed => ErrorKind::Conflict,
         }
     }
 
@@ -179,6 +187,8 @@ impl AppError {
             AppError::TooManyAttempts { .. } => "too_many_attempts",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
+            AppError::ReminderNotFound => "reminder_not_found",
+            AppError::ReminderClosed => "reminder_closed",
         }
     }
 

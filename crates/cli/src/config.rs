@@ -47,6 +47,8 @@ pub struct Config {
     pub llm: LlmConfig,
     /// Notifications: delivery, retries, SMTP, the webhook guard.
     pub notifier: NotifierConfig,
+    /// The reminder scheduler.
+    pub reminders: RemindersConfig,
 }
 
 /// A service a process can run.
@@ -63,16 +65,19 @@ pub enum Role {
     Notifier,
     /// Recurring tasks: the consumer that creates the next instance of a completed one.
     Recurring,
+    /// The reminder scheduler: fires scheduled reminders at their time.
+    Reminders,
 }
 
 impl Role {
     /// Every role this build has, which `all` stands for.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Api,
         Role::Relay,
         Role::Audit,
         Role::Notifier,
         Role::Recurring,
+        Role::Reminders,
     ];
 
     /// Returns the role's name.
@@ -83,6 +88,7 @@ impl Role {
             Role::Audit => "audit",
             Role::Notifier => "notifier",
             Role::Recurring => "recurring",
+            Role::Reminders => "reminders",
         }
     }
 }
@@ -115,12 +121,13 @@ impl Roles {
                 "audit" => vec![Role::Audit],
                 "notifier" => vec![Role::Notifier],
                 "recurring" => vec![Role::Recurring],
-                "reminders" | "realtime" => {
+                "reminders" => vec![Role::Reminders],
+                "realtime" => {
                     return Err(format!("role {name:?} is not available in this version"));
                 }
                 other => {
                     return Err(format!(
-                        "unknown role {other:?}; use all, api, relay, audit, notifier or recurring"
+                        "unknown role {other:?}; use all, api, relay, audit, notifier, recurring or reminders"
                     ));
                 }
             };
@@ -309,6 +316,37 @@ pub struct LlmConfig {
     pub api_key: SecretString,
     /// How long one completion may take.
     pub timeout_seconds: u64,
+}
+
+/// `[reminders]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RemindersConfig {
+    /// Reminders found later than this (`30s`, `24h`) are recorded missed instead of sent.
+    pub missed_after: String,
+    /// Longest sleep between looks at the schedule, in milliseconds.
+    pub max_sleep_ms: u64,
+    /// Reminders fired per transaction.
+    pub batch: u32,
+}
+
+impl RemindersConfig {
+    /// Returns the catch-up horizon.
+    pub fn missed_after(&self) -> anyhow::Result<Duration> {
+        parse_duration(&self.missed_after).with_context(|| {
+            format!(
+                "reminders.missed_after: {:?} is not a duration like 30s, 24h or 2d",
+                self.missed_after
+            )
+        })
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.missed_after()?;
+        if self.max_sleep_ms == 0 || self.batch == 0 {
+            bail!("reminders.max_sleep_ms and reminders.batch must be positive");
+        }
+        Ok(())
+    }
 }
 
 /// `[notifier]`.
@@ -625,6 +663,7 @@ impl Config {
             bail!("http.request_timeout_seconds must be positive");
         }
         self.notifier.validate()?;
+        self.reminders.validate()?;
         Ok(())
     }
 
@@ -834,6 +873,39 @@ mod tests {
         assert_eq!(
             config.notifier.webhook_allow_hosts,
             ["127.0.0.1", "10.0.0.0/8"]
+        );
+    }
+
+    #[test]
+    fn the_reminders_role_and_its_horizon_are_configurable() {
+        let mut config = Config::defaults().unwrap();
+        assert!(config.roles.has(Role::Reminders));
+        assert_eq!(
+            config.reminders.missed_after().unwrap(),
+            Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(
+            Roles::parse(&["reminders"]).unwrap(),
+            Roles(vec![Role::Reminders])
+        );
+        assert!(
+            config
+                .to_redacted_toml()
+                .unwrap()
+                .contains("missed_after = \"24h\"")
+        );
+        config.reminders.missed_after = "30s".into();
+        assert_eq!(
+            config.reminders.missed_after().unwrap(),
+            Duration::from_secs(30)
+        );
+        config.reminders.missed_after = "a day".into();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("reminders.missed_after")
         );
     }
 

@@ -22,6 +22,7 @@ use tickler_workers::delivery::webhook::{WebhookSender, WebhookSettings};
 use tickler_workers::delivery::{DeliveryParts, DeliverySettings, DeliveryWorker};
 use tickler_workers::embedded::{EmbeddedConsumer, EmbeddedSettings};
 use tickler_workers::relay::{Publisher, Relay, RelaySettings};
+use tickler_workers::reminders::{ReminderScheduler, SchedulerSettings};
 use tickler_workers::replay::Replayer;
 use tokio_util::sync::CancellationToken;
 
@@ -147,6 +148,12 @@ pub async fn build(
             Box::pin(delivery_worker(config, app)?.run(shutdown.child_token())),
         ));
     }
+    if config.roles.has(Role::Reminders) {
+        workers.tasks.push((
+            "reminders",
+            Box::pin(reminder_scheduler(config, app)?.run(shutdown.child_token())),
+        ));
+    }
     let poll_interval = Duration::from_millis(config.bus.poll_interval_ms.max(10));
     match config.bus.kind {
         BusKind::Embedded => {
@@ -250,6 +257,21 @@ pub fn delivery_worker(config: &Config, app: &App) -> anyhow::Result<DeliveryWor
             per_channel: notifier.per_channel_concurrency,
             lease: Duration::from_secs(notifier.lease_seconds),
             poll_interval: Duration::from_millis(notifier.poll_interval_ms.max(10)),
+        },
+    ))
+}
+
+/// Builds the reminder scheduler from `[reminders]`.
+pub fn reminder_scheduler(config: &Config, app: &App) -> anyhow::Result<ReminderScheduler> {
+    Ok(ReminderScheduler::new(
+        app.store().clone(),
+        Arc::new(SystemClock),
+        app.outbox_signal().clone(),
+        app.event_settings().clone(),
+        SchedulerSettings {
+            missed_after: config.reminders.missed_after()?,
+            max_sleep: Duration::from_millis(config.reminders.max_sleep_ms),
+            batch: config.reminders.batch,
         },
     ))
 }

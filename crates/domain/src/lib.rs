@@ -10,6 +10,7 @@ pub mod ids;
 pub mod notification;
 pub mod recurrence;
 pub mod reminder;
+pub mod schedule;
 pub mod series;
 pub mod tag;
 pub mod task;
@@ -24,6 +25,7 @@ pub use ids::{
 pub use notification::{ChannelKind, DeliveryStatus, RetrySchedule};
 pub use recurrence::{Recurrence, RecurrenceError};
 pub use reminder::{Offset, ReminderError, ReminderSpec};
+pub use schedule::{PlannedReminder, ReminderState};
 pub use series::SeriesPosition;
 pub use tag::{Tag, TagError, Tags};
 pub use task::{

@@ -9,6 +9,8 @@
 //! * `scale`: seeds `--users` users with `--tasks-per-user` tasks each (varied titles, tags,
 //!   priorities, statuses and due dates), then measures filtered lists and full-text searches
 //!   of the first user;
+//! * `reminders`: schedules `--total` reminders due within `--window-seconds` and reports
+//!   their lateness (p50/p99/max), missed ones and the server's peak memory;
 //! * `webhook-receiver`: a webhook endpoint that verifies signatures and reports how late each
 //!   reminder arrived after its fire time (it can register the users and their channels).
 //!
@@ -17,6 +19,7 @@
 #![allow(clippy::print_stdout)] // the report is the program's output
 
 mod client;
+mod reminders;
 mod report;
 mod scenarios;
 mod webhooks;
@@ -107,6 +110,31 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         answer: u16,
     },
+    /// Reminder firing: schedules `--total` reminders due within one window and reports how
+    /// late they fired, how many were missed, and the server's peak resident memory.
+    Reminders {
+        /// Users the reminders are spread over (at most 500 reminders each).
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        /// Reminders in all.
+        #[arg(long, default_value_t = 100_000)]
+        total: usize,
+        /// Seconds the fire times are spread over.
+        #[arg(long, default_value_t = 60)]
+        window_seconds: u64,
+        /// Seconds from now until the window starts (scheduling must be done by then).
+        #[arg(long, default_value_t = 180)]
+        lead_seconds: u64,
+        /// Connections used to create the tasks.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Use these users' tokens (one per line) instead of registering new users.
+        #[arg(long)]
+        tokens_file: Option<std::path::PathBuf>,
+        /// The server's process id, for its peak resident memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
     /// List and search latency for one user among many.
     Scale {
         /// Users seeded (the first one is measured).
@@ -171,6 +199,30 @@ async fn main() -> anyhow::Result<()> {
                     expect,
                     idle: std::time::Duration::from_secs(idle_seconds),
                     answer,
+                },
+            )
+            .await
+        }
+        Scenario::Reminders {
+            users,
+            total,
+            window_seconds,
+            lead_seconds,
+            connections,
+            tokens_file,
+            server_pid,
+        } => {
+            reminders::reminders(
+                &target,
+                &cli.label,
+                reminders::ReminderShape {
+                    users,
+                    total,
+                    window_seconds,
+                    lead_seconds,
+                    connections,
+                    tokens_file,
+                    server_pid,
                 },
             )
             .await

@@ -209,7 +209,7 @@ fn task_body(rng: &mut Rng) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-async fn register(target: &Target, tag: &str) -> anyhow::Result<String> {
+pub(crate) async fn register(target: &Target, tag: &str) -> anyhow::Result<String> {
     let mut connection = Connection::open(target).await?;
     let nonce = std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64;
     let body = json!({

@@ -14,6 +14,7 @@ pub mod event;
 pub mod nl;
 pub mod notification;
 pub mod problem;
+pub mod reminder;
 pub mod tag;
 pub mod task;
 

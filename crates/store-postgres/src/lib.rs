@@ -39,6 +39,7 @@ mod events;
 mod list;
 mod notifications;
 mod outbox;
+mod reminders;
 mod rows;
 mod series;
 mod store;

@@ -20,10 +20,14 @@ use tickler_store::{
     StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
 };
 
+use tickler_store::{
+    FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
+};
+
 use crate::config::PostgresConfig;
 use crate::error::ResultExt;
 use crate::rows::{self, token_columns, user_columns};
-use crate::{conversations, deliveries, events, list, notifications, outbox, tasks};
+use crate::{conversations, deliveries, events, list, notifications, outbox, reminders, tasks};
 
 /// The advisory lock that serializes registrations, so "first user only" holds under races.
 const REGISTRATION_LOCK: i64 = 0x7469_636b_6c65_7201;
@@ -575,5 +579,32 @@ impl Store for PostgresStore {
 
     async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError> {
         crate::series::list(&self.pool, owner, series).await
+    }
+
+    async fn next_reminder_due_in(&self) -> Result<Option<std::time::Duration>, StoreError> {
+        let micros = reminders::next_due_in(&self.pool).await?;
+        Ok(micros.map(|micros| std::time::Duration::from_micros(micros.max(0).unsigned_abs())))
+    }
+
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError> {
+        reminders::fire(&self.pool, firing).await
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError> {
+        reminders::list(&self.pool, owner, query).await
+    }
+
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+    ) -> Result<ScheduledReminder, StoreError> {
+        reminders::snooze(&self.pool, snooze).await
     }
 }

@@ -35,6 +35,11 @@ pub(crate) async fn apply(
                 expected_version,
             } => delete(connection, *owner, *id, *expected_version).await?,
         }
+        // The task's reminders follow it in the same transaction: never stale. A deleted
+        // task's go with it (foreign key, on delete cascade).
+        if let TaskWrite::Insert(task) | TaskWrite::Update { task, .. } = write {
+            crate::reminders::plan(connection, task).await?;
+        }
     }
     for event in &changes.events {
         append_event(connection, event).await?;

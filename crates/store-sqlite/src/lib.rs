@@ -21,6 +21,7 @@ mod migrate;
 mod notifications;
 mod outbox;
 mod reader;
+mod reminders;
 mod series;
 mod store;
 mod tasks;

@@ -40,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "recurring_series",
         sql: include_str!("../migrations/0006_recurring_series.sql"),
     },
+    Migration {
+        version: 7,
+        name: "scheduled_reminders",
+        sql: include_str!("../migrations/0007_scheduled_reminders.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

@@ -16,6 +16,9 @@ use tickler_store::{
     NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
     StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
 };
+use tickler_store::{
+    FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
+};
 use uuid::Uuid;
 
 use crate::codec::{self, USER_COLUMN_COUNT, USER_COLUMNS, micros};
@@ -23,6 +26,7 @@ use crate::config::SqliteConfig;
 use crate::connection::{self, Role};
 use crate::error::ResultExt;
 use crate::reader::ReadPool;
+use crate::reminders;
 use crate::writer::{Writer, WriterStats};
 use crate::{conversations, deliveries, events, list, migrate, notifications, outbox, tasks};
 
@@ -666,6 +670,47 @@ impl Store for SqliteStore {
     async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError> {
         self.readers
             .read(move |connection| crate::series::list(connection, owner, series))
+            .await
+    }
+
+    async fn next_reminder_due_in(&self) -> Result<Option<std::time::Duration>, StoreError> {
+        let micros = self.readers.read_now(reminders::next_due_in).await?;
+        Ok(micros.map(|micros| std::time::Duration::from_micros(micros.max(0).unsigned_abs())))
+    }
+
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError> {
+        // An idle queue is a read; only a firing that can succeed takes the writer.
+        match self.next_reminder_due_in().await? {
+            Some(wait) if wait.is_zero() => {}
+            _ => return Ok(Vec::new()),
+        }
+        let firing = firing.clone();
+        self.writer
+            .write(move |connection| reminders::fire(connection, &firing))
+            .await
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError> {
+        let query = *query;
+        self.readers
+            .read(move |connection| reminders::list(connection, owner, &query))
+            .await
+    }
+
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+    ) -> Result<ScheduledReminder, StoreError> {
+        let snooze = snooze.clone();
+        self.writer
+            .write(move |connection| reminders::snooze(connection, &snooze))
             .await
     }
 }

@@ -54,6 +54,13 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
                 expected_version,
             } => delete(connection, *owner, *id, *expected_version)?,
         }
+        // The task's reminders follow it in the same transaction: never stale.
+        match write {
+            TaskWrite::Insert(task) | TaskWrite::Update { task, .. } => {
+                crate::reminders::plan(connection, task)?
+            }
+            TaskWrite::Delete { id, .. } => crate::reminders::remove(connection, *id)?,
+        }
     }
     for event in &changes.events {
         append_event(connection, event)?;

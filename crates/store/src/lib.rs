@@ -14,8 +14,11 @@ pub mod events;
 pub mod notifications;
 pub mod query;
 pub mod records;
+pub mod reminders;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -37,6 +40,10 @@ pub use records::{
     ApiToken, ChangeSet, Conversation, ConversationMessage, IdempotentResponse, MessageRole,
     NewApiToken, OutboxMessage, OutboxPosition, OutboxRecord, RegistrationRule, SeriesWrite,
     TagCount, TaskWrite, UserCredentials,
+};
+pub use reminders::{
+    FiredReminder, ReminderEventBuilder, ReminderFiring, ReminderQuery, ReminderSnooze,
+    ScheduledReminder,
 };
 
 /// Durable storage for users, tokens, tasks and the outbox.
@@ -320,4 +327,37 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Reads the user's tasks of a series (`series` is its first instance's id), ordered by
     /// sequence number; empty when the user has none.
     async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError>;
+
+    // --- Scheduled reminders ---------------------------------------------------------------
+    //
+    // Task writes keep them (see [`reminders`]); firing is the scheduler's, across all users.
+    // Whether a reminder is due is decided by the database's clock, never a process's.
+
+    /// Returns how long until the earliest pending reminder is due by the database's clock
+    /// (zero when one is due already), or `None` when nothing is pending.
+    async fn next_reminder_due_in(&self) -> Result<Option<Duration>, StoreError>;
+
+    /// Fires due pending reminders, earliest first, in one transaction: each is marked fired
+    /// (or missed, beyond `missed_after`) with the database's time and its lateness, and its
+    /// event is appended to the outbox. Concurrent callers never fire the same reminder.
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError>;
+
+    /// Lists the user's reminders (see [`ReminderQuery`]).
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError>;
+
+    /// Snoozes one of the user's reminders: a pending one moves to `until` (same id), a fired
+    /// or missed one gets a new pending reminder at `until` with id `new_id`. `NotFound` for
+    /// another user's reminder, [`Conflict::ReminderClosed`] when the reminder was cancelled
+    /// or its task is done. Returns the reminder that will fire.
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+    ) -> Result<ScheduledReminder, StoreError>;
 }

@@ -20,6 +20,9 @@
 //! notifications and pending deliveries) and a worker ([`delivery::DeliveryWorker`]: sends
 //! the deliveries by webhook and e-mail, with retries, backoff and dead letters).
 //!
+//! The `reminders` role is the [`reminders::ReminderScheduler`]: it fires scheduled reminders
+//! at their time, appending `tickler.reminder.due` to the outbox for the notifier.
+//!
 //! This crate must not depend on `tickler-api`; it reaches storage only through the `Store`
 //! trait.
 
@@ -32,5 +35,6 @@ pub mod event;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod relay;
+pub mod reminders;
 pub mod replay;
 pub mod topic;

@@ -339,29 +339,8 @@ impl App {
         actor: &Actor,
         params: NotificationParams,
     ) -> AppResult<(Vec<Notification>, Option<String>)> {
-        let unread = match params.unread.as_deref() {
-            None | Some("false") => Ok(false),
-            Some("true") => Ok(true),
-            Some(_) => Err(FieldError::new(
-                "unread",
-                "invalid_format",
-                "unread must be true or false",
-            )),
-        };
-        let limit = match params.limit.as_deref() {
-            None => Ok(DEFAULT_PAGE),
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "limit",
-                        "out_of_range",
-                        format!("limit must be an integer from 1 to {MAX_PAGE}"),
-                    )
-                }),
-        };
+        let unread = crate::query::flag("unread", params.unread.as_deref());
+        let limit = crate::query::page_size(params.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE);
         let (unread, limit) = tickler_domain::all_valid!(unread, limit)?;
         let after = params
             .cursor

@@ -23,6 +23,8 @@ mod notifications;
 mod occurrences;
 mod operations;
 mod recurring;
+mod reminder_crash;
+mod reminders;
 mod tags;
 mod tasks;
 mod validation;

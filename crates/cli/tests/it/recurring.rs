@@ -94,6 +94,14 @@ async fn completing_a_recurring_task_creates_exactly_one_next_instance_with_the_
         )
         .await;
     assert_eq!(created.status(), StatusCode::OK);
+    // It has its own reminder; the completed instance's was cancelled.
+    let response = app.get(&user, "/api/v1/reminders?upcoming=true").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let upcoming = body["items"].as_array().unwrap();
+    assert_eq!(upcoming.len(), 1, "{upcoming:#?}");
+    assert_eq!(upcoming[0]["task_id"], next["id"]);
+    assert_eq!(upcoming[0]["fire_at"], "2099-11-30T07:30:00Z");
 }
 
 async fn complete_reopen_complete_creates_one_next_instance(backend: Backend) {

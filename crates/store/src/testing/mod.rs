@@ -20,6 +20,7 @@ mod fixtures;
 mod listing;
 mod notifications;
 mod outbox;
+mod reminders;
 mod search;
 mod series;
 mod tasks;
@@ -37,6 +38,7 @@ pub use fixtures::*;
 pub use listing::*;
 pub use notifications::*;
 pub use outbox::*;
+pub use reminders::*;
 pub use search::*;
 pub use series::*;
 pub use tasks::*;
@@ -137,6 +139,10 @@ macro_rules! conformance_tests {
             a_series_makes_each_next_instance_once,
             racing_advances_of_a_series_make_one_instance,
             an_ended_series_makes_no_further_instance,
+            task_writes_schedule_reschedule_and_cancel_reminders,
+            due_reminders_fire_once_with_their_events,
+            racing_firings_fire_each_reminder_once,
+            snoozing_moves_or_rearms_a_reminder,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {

@@ -652,7 +652,7 @@ pub async fn racing_claims_hand_each_delivery_to_one_claimant(backend: &dyn Test
 }
 
 /// Runs futures concurrently on the runtime and returns their outputs in order.
-async fn futures_join_all<F, T>(futures: impl IntoIterator<Item = F>) -> Vec<T>
+pub(super) async fn futures_join_all<F, T>(futures: impl IntoIterator<Item = F>) -> Vec<T>
 where
     F: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,

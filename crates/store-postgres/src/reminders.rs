@@ -1,0 +1,247 @@
+//! Scheduled reminders (`migrations/0007`): kept in step with task writes inside the change's
+//! transaction, fired by replicas that claim due rows with `FOR UPDATE SKIP LOCKED` and mark
+//! them in the same statement, so each reminder fires in exactly one transaction. "Now" is the
+//! server's clock (`now()`, the transaction's start), never a replica's.
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+use tickler_domain::schedule::{SNOOZE_SPEC, planned_reminders, specified_reminder_ids};
+use tickler_domain::{ReminderState, Task, TaskId, TaskStatus, UserId};
+use tickler_store::{
+    Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
+    StoreError,
+};
+use uuid::Uuid;
+
+use crate::error::ResultExt;
+
+/// The columns every reminder query selects, in the order [`reminder`] reads them.
+const REMINDER_COLUMNS: &str = "r.id, r.user_id, r.task_id, r.spec, r.fire_at, r.state, \
+     r.snoozed, r.fired_at, r.lateness_ms";
+
+fn reminder(row: &PgRow) -> Result<ScheduledReminder, StoreError> {
+    let state: String = row.try_get(5).store()?;
+    Ok(ScheduledReminder {
+        id: row.try_get(0).store()?,
+        owner: UserId::from_uuid(row.try_get(1).store()?),
+        task_id: TaskId::from_uuid(row.try_get(2).store()?),
+        spec: row.try_get(3).store()?,
+        fire_at: row.try_get(4).store()?,
+        state: ReminderState::parse(&state)
+            .ok_or_else(|| StoreError::Internal(format!("stored reminder state {state:?}")))?,
+        snoozed: row.try_get(6).store()?,
+        fired_at: row.try_get(7).store()?,
+        lateness_ms: row.try_get(8).store()?,
+    })
+}
+
+/// Replaces the task's pending reminders with those planned for it as written (see the
+/// SQLite backend's `plan`, which follows the same rules).
+pub(crate) async fn plan(connection: &mut PgConnection, task: &Task) -> Result<(), StoreError> {
+    let task_id = *task.id.as_uuid();
+    if task.fields.status == TaskStatus::Done {
+        sqlx::query(
+            "UPDATE scheduled_reminders SET state = 'cancelled'
+             WHERE task_id = $1 AND state = 'pending'",
+        )
+        .bind(task_id)
+        .execute(&mut *connection)
+        .await
+        .store()?;
+        return Ok(());
+    }
+    let planned = planned_reminders(task, task.updated_at);
+    let keep: Vec<Uuid> = specified_reminder_ids(task);
+    sqlx::query(
+        "DELETE FROM scheduled_reminders
+         WHERE task_id = $1 AND state = 'pending' AND NOT snoozed AND NOT (id = ANY($2))",
+    )
+    .bind(task_id)
+    .bind(&keep)
+    .execute(&mut *connection)
+    .await
+    .store()?;
+    if planned.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = planned.iter().map(|r| r.id).collect();
+    let specs: Vec<String> = planned.iter().map(|r| r.spec.clone()).collect();
+    let fire_times: Vec<chrono::DateTime<chrono::Utc>> =
+        planned.iter().map(|r| r.fire_at).collect();
+    sqlx::query(
+        "INSERT INTO scheduled_reminders (id, user_id, task_id, spec, fire_at, state)
+         SELECT id, $2, $3, spec, fire_at, 'pending'
+         FROM unnest($1::uuid[], $4::text[], $5::timestamptz[]) AS p (id, spec, fire_at)
+         ON CONFLICT (id) DO UPDATE SET state = 'pending'
+         WHERE scheduled_reminders.state = 'cancelled'",
+    )
+    .bind(ids)
+    .bind(*task.owner.as_uuid())
+    .bind(task_id)
+    .bind(specs)
+    .bind(fire_times)
+    .execute(&mut *connection)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// Returns how long until the earliest pending reminder is due, in microseconds (zero or
+/// less: due now).
+pub(crate) async fn next_due_in(pool: &PgPool) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT (extract(epoch FROM min(fire_at) - clock_timestamp()) * 1000000)::bigint
+         FROM scheduled_reminders WHERE state = 'pending'",
+    )
+    .fetch_one(pool)
+    .await
+    .store()
+}
+
+/// Fires due reminders and appends their events, in one transaction.
+pub(crate) async fn fire(
+    pool: &PgPool,
+    firing: &ReminderFiring,
+) -> Result<Vec<FiredReminder>, StoreError> {
+    let limit = firing
+        .limit
+        .clamp(1, tickler_store::reminders::MAX_FIRING_BATCH);
+    let horizon_ms = i64::try_from(firing.missed_after.as_millis()).unwrap_or(i64::MAX);
+    let mut transaction = pool.begin().await.store()?;
+    let sql = format!(
+        "WITH due AS (
+             SELECT id FROM scheduled_reminders
+             WHERE state = 'pending' AND fire_at <= now()
+             ORDER BY fire_at, id LIMIT $1
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE scheduled_reminders r SET
+             state = CASE WHEN now() - r.fire_at > $2 * interval '1 millisecond'
+                 THEN 'missed' ELSE 'fired' END,
+             fired_at = now(),
+             lateness_ms = (extract(epoch FROM now() - r.fire_at) * 1000)::bigint
+         FROM due, tasks t
+         WHERE r.id = due.id AND t.id = r.task_id
+         RETURNING {REMINDER_COLUMNS}, t.title, t.due_at"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(i64::from(limit))
+        .bind(horizon_ms)
+        .fetch_all(&mut *transaction)
+        .await
+        .store()?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut fired = Vec::with_capacity(rows.len());
+    for row in &rows {
+        fired.push(FiredReminder {
+            reminder: reminder(row)?,
+            task_title: row.try_get(9).store()?,
+            due_at: row.try_get(10).store()?,
+        });
+    }
+    fired.sort_by_key(|fired| (fired.reminder.fire_at, fired.reminder.id));
+    for reminder in &fired {
+        let event = (firing.build_event)(reminder)?;
+        crate::tasks::append_event(&mut transaction, &event).await?;
+    }
+    transaction.commit().await.store()?;
+    Ok(fired)
+}
+
+/// Lists a user's reminders.
+pub(crate) async fn list(
+    pool: &PgPool,
+    owner: UserId,
+    query: &ReminderQuery,
+) -> Result<Vec<ScheduledReminder>, StoreError> {
+    let sql = if query.upcoming_only {
+        format!(
+            "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders r
+             WHERE r.user_id = $1 AND r.state = 'pending' ORDER BY r.fire_at, r.id LIMIT $2"
+        )
+    } else {
+        format!(
+            "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders r
+             WHERE r.user_id = $1 ORDER BY r.fire_at DESC, r.id DESC LIMIT $2"
+        )
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(*owner.as_uuid())
+        .bind(i64::from(query.page_size()))
+        .fetch_all(pool)
+        .await
+        .store()?;
+    rows.iter().map(reminder).collect()
+}
+
+async fn get(
+    connection: &mut PgConnection,
+    owner: UserId,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<ScheduledReminder>, StoreError> {
+    let sql = format!(
+        "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders r
+         WHERE r.id = $1 AND r.user_id = $2{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(*owner.as_uuid())
+        .fetch_optional(&mut *connection)
+        .await
+        .store()?;
+    row.as_ref().map(reminder).transpose()
+}
+
+/// Snoozes one of a user's reminders, in one transaction.
+pub(crate) async fn snooze(
+    pool: &PgPool,
+    snooze: &ReminderSnooze,
+) -> Result<ScheduledReminder, StoreError> {
+    let mut transaction = pool.begin().await.store()?;
+    let reminder = get(&mut transaction, snooze.owner, snooze.id, true)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    // Locks the task too, so a completion cannot slip between the check and the write.
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1 FOR SHARE")
+            .bind(*reminder.task_id.as_uuid())
+            .fetch_optional(&mut *transaction)
+            .await
+            .store()?;
+    let open = status.is_some_and(|status| status != TaskStatus::Done.as_str());
+    if !open || reminder.state == ReminderState::Cancelled {
+        return Err(StoreError::Conflict(Conflict::ReminderClosed));
+    }
+    let id = if reminder.state == ReminderState::Pending {
+        sqlx::query("UPDATE scheduled_reminders SET fire_at = $2, snoozed = true WHERE id = $1")
+            .bind(reminder.id)
+            .bind(snooze.until)
+            .execute(&mut *transaction)
+            .await
+            .store()?;
+        reminder.id
+    } else {
+        sqlx::query(
+            "INSERT INTO scheduled_reminders (id, user_id, task_id, spec, fire_at, state, snoozed)
+             VALUES ($1, $2, $3, $4, $5, 'pending', true)",
+        )
+        .bind(snooze.new_id)
+        .bind(*snooze.owner.as_uuid())
+        .bind(*reminder.task_id.as_uuid())
+        .bind(SNOOZE_SPEC)
+        .bind(snooze.until)
+        .execute(&mut *transaction)
+        .await
+        .store()?;
+        snooze.new_id
+    };
+    let snoozed = get(&mut transaction, snooze.owner, id, false)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    transaction.commit().await.store()?;
+    Ok(snoozed)
+}
