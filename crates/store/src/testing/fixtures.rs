@@ -209,9 +209,20 @@ pub async fn outbox_eventually(
     position: crate::OutboxPosition,
     expected: usize,
 ) -> Vec<crate::OutboxRecord> {
+    outbox_eventually_where(store, position, expected, |_| true).await
+}
+
+/// [`outbox_eventually`] counting only the records `keep` accepts.
+pub async fn outbox_eventually_where(
+    store: &dyn Store,
+    position: crate::OutboxPosition,
+    expected: usize,
+    keep: impl Fn(&crate::OutboxRecord) -> bool,
+) -> Vec<crate::OutboxRecord> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let records = store.outbox_after(position, 10_000).await.unwrap();
+        let mut records = store.outbox_after(position, 10_000).await.unwrap();
+        records.retain(&keep);
         if records.len() >= expected || std::time::Instant::now() > deadline {
             assert_eq!(records.len(), expected, "outbox records after {position:?}");
             return records;

@@ -14,7 +14,7 @@ use tickler_domain::{Due, ReminderSpec, ReminderState, Task, TaskStatus};
 use uuid::Uuid;
 
 use super::TestBackend;
-use super::fixtures::{event, new_task, outbox_eventually, register};
+use super::fixtures::{event, new_task, outbox_eventually, outbox_eventually_where, register};
 use super::notifications::futures_join_all;
 use crate::{
     ChangeSet, Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze,
@@ -277,7 +277,14 @@ pub async fn due_reminders_fire_once_with_their_events(backend: &dyn TestBackend
     let wait = store.next_reminder_due_in().await.unwrap().unwrap();
     assert!(wait > Duration::from_secs(3000) && wait <= Duration::from_secs(3600));
 
-    let events = reminder_events_eventually(&*store, 3).await;
+    let events: Vec<(String, String)> =
+        outbox_eventually_where(&*store, Default::default(), 3, |r| {
+            r.message.event_type.starts_with("tickler.reminder.")
+        })
+        .await
+        .into_iter()
+        .map(|r| (r.message.event_type, r.message.payload))
+        .collect();
     assert_eq!(events[0].0, "tickler.reminder.missed");
     assert!(events[1].1.contains(&fired[1].reminder.id.to_string()));
     let listed = all(&*store, ada.id).await;
@@ -445,26 +452,4 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
         closed,
         Err(StoreError::Conflict(Conflict::ReminderClosed))
     ));
-}
-
-/// Reads the outbox's reminder events (type, payload) until there are `expected`, or fails
-/// after ten seconds: PostgreSQL makes a record readable only once every older transaction of
-/// the server has ended (see [`outbox_eventually`]).
-async fn reminder_events_eventually(store: &dyn Store, expected: usize) -> Vec<(String, String)> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let events: Vec<(String, String)> = store
-            .outbox_after(Default::default(), 1_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.message.event_type.starts_with("tickler.reminder."))
-            .map(|r| (r.message.event_type, r.message.payload))
-            .collect();
-        if events.len() >= expected || std::time::Instant::now() > deadline {
-            assert_eq!(events.len(), expected, "reminder events in the outbox");
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
