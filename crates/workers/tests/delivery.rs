@@ -635,10 +635,11 @@ mod serial {
         eprintln!(
             "healthy delivery latency: alone p50 {p50:.1} ms p99 {p99:.1} ms; beside 100 dead endpoints p50 {dead_p50:.1} ms p99 {dead_p99:.1} ms"
         );
-        // The dead endpoints hold connections for their whole 2 s timeout; healthy deliveries
-        // must not wait for them.
+        // The dead endpoints hold connections for their whole 2 s timeout: healthy deliveries
+        // queued behind them would be late by about that much, so the bound is half of it
+        // above the latency measured without them, whatever the machine's speed.
         assert!(
-            dead_p99 < p99 + 500.0,
+            dead_p99 < p99 + 1_000.0,
             "healthy p99 {dead_p99:.1} ms beside dead endpoints"
         );
     }

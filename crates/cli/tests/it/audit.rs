@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, TestUser, eventually, problem};
+use crate::helpers::{Backend, TestApp, TestUser, consumer_caught_up, eventually, problem};
 
 crate::on_both_backends!(
     a_tasks_history_records_every_change_with_its_origin_and_request_id,
@@ -194,8 +194,8 @@ async fn every_event_of_a_burst_is_audited_exactly_once(backend: Backend) {
         (items.len() >= 60).then_some(items)
     })
     .await;
-    // Give a duplicate the chance to show up before counting.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Once the audit consumer has handled every event, a duplicate would show.
+    consumer_caught_up(&app, "audit").await;
     let page: Value = app
         .get(&user, "/api/v1/audit?limit=500")
         .await

@@ -275,3 +275,80 @@ pub async fn outbox_origins_eventually(app: &TestApp, origin: &str) -> Vec<Strin
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Waits (up to twenty seconds) until the embedded consumer `consumer` has handled the outbox
+/// record at `position` and every record before it: a barrier after which the absence of an
+/// effect means the consumer decided against it, not that it has not got there yet.
+pub async fn consumer_reached(
+    app: &TestApp,
+    consumer: &str,
+    position: tickler_store::OutboxPosition,
+) {
+    store_consumer_reached(app.store().as_ref(), consumer, position).await;
+}
+
+/// [`consumer_reached`] on any store, for servers running in another process.
+pub async fn store_consumer_reached(
+    store: &dyn tickler_store::Store,
+    consumer: &str,
+    position: tickler_store::OutboxPosition,
+) {
+    eventually(20, || async {
+        let reached = store.consumer_position(consumer).await.unwrap();
+        (reached >= position).then_some(())
+    })
+    .await;
+}
+
+/// Waits until the embedded consumer `consumer` has handled every outbox record readable now.
+/// On PostgreSQL a record becomes readable a moment after its commit (once older transactions
+/// of the whole server have ended, see [`outbox_origins_eventually`]), so a record committed
+/// just before the call may be left to after the barrier; callers that must cover one given
+/// write wait for its record first and use [`consumer_reached`].
+pub async fn consumer_caught_up(app: &TestApp, consumer: &str) {
+    let head = app.store().outbox_head().await.unwrap();
+    consumer_reached(app, consumer, head).await;
+}
+
+/// Waits (up to sixty seconds) until this process's consumer `consumer` has handled every
+/// outbox record published to `topic` so far (as counted by `tickler_events_consumed_total`,
+/// redeliveries included): the barrier for the Kafka bus, where positions live in the broker.
+/// Call it after the records are readable; the relay publishes every record of the outbox.
+pub async fn consumed_eventually(
+    app: &TestApp,
+    consumer: &str,
+    topic: tickler_workers::topic::Topic,
+) {
+    let records = app
+        .store()
+        .outbox_after(Default::default(), 100_000)
+        .await
+        .unwrap();
+    let expected = records
+        .iter()
+        .filter(|record| {
+            tickler_workers::topic::Topic::routes(&record.message.event_type).contains(&topic)
+        })
+        .count() as f64;
+    let label = format!("consumer=\"{consumer}\"");
+    eventually(60, || async {
+        let metrics = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let consumed: f64 = metrics
+            .lines()
+            .filter(|line| {
+                line.starts_with("tickler_events_consumed_total{") && line.contains(&label)
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        (consumed >= expected).then_some(())
+    })
+    .await;
+}

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tickler_cli::config::{BusKind, Config};
 
-use crate::helpers::{Backend, TestApp, TestUser, eventually};
+use tickler_workers::topic::Topic;
+
+use crate::helpers::{Backend, TestApp, TestUser, consumed_eventually, eventually};
 use crate::process::Broker;
 
 crate::on_both_backends!(
@@ -88,7 +90,8 @@ async fn the_kafka_bus_delivers_every_event_to_the_audit_trail_once(backend: Bac
         (audited.len() >= 25).then_some(audited)
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Once the audit consumer has handled every event, a duplicate would show.
+    consumed_eventually(&app, "audit", Topic::AuditEvents).await;
     assert_eq!(
         audited_creations(&app, &user).await.len(),
         25,

@@ -60,6 +60,17 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Opens, beside a running server, the store that `tickler serve --data-dir DATA_DIR ARGS`
+/// uses (as `tickler dlq` does), for checks the API does not expose.
+pub async fn open_store(data_dir: &Path, args: &[&str]) -> tickler_cli::storage::OpenStore {
+    let mut config = tickler_cli::config::Config::defaults().unwrap();
+    config.data_dir = data_dir.to_path_buf();
+    if let Some(at) = args.iter().position(|arg| *arg == "--database-url") {
+        config.database_url = args[at + 1].to_owned().into();
+    }
+    tickler_cli::storage::open(&config).await.unwrap()
+}
+
 /// Registers `email` and returns its access token.
 pub async fn register(base: &str, email: &str) -> String {
     let response = reqwest::Client::new()

@@ -7,7 +7,11 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, TestUser, error_fields, eventually, problem};
+use crate::helpers::{
+    Backend, TestApp, TestUser, consumed_eventually, consumer_caught_up, error_fields, eventually,
+    problem,
+};
+use tickler_workers::topic::Topic;
 
 crate::on_both_backends!(
     completing_a_recurring_task_creates_exactly_one_next_instance_with_the_same_fields,
@@ -24,15 +28,15 @@ async fn series(app: &TestApp, user: &TestUser, id: &str) -> Vec<Value> {
     body["items"].as_array().unwrap().clone()
 }
 
-/// Waits until the series of `id` has `count` instances, then a moment more to show that no
-/// further one appears.
+/// Waits until the series of `id` has `count` instances, then until the recurring consumer has
+/// handled every event written so far, to show that no further one appears.
 async fn series_settles_at(app: &TestApp, user: &TestUser, id: &str, count: usize) -> Vec<Value> {
     eventually(10, || async {
         let items = series(app, user, id).await;
         (items.len() >= count).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    consumer_caught_up(app, "recurring").await;
     let items = series(app, user, id).await;
     assert_eq!(items.len(), count, "{items:#?}");
     items
@@ -269,7 +273,8 @@ mod kill_9 {
     use tickler_store_postgres::testing::TestDatabase;
 
     use super::*;
-    use crate::process::{ServerProcess, all_pages, register};
+    use crate::helpers::store_consumer_reached;
+    use crate::process::{ServerProcess, all_pages, open_store, register};
 
     const TASKS: usize = 40;
 
@@ -313,21 +318,30 @@ mod kill_9 {
             server.kill();
         }
         let server = ServerProcess::start(data_dir.path(), extra, &[]);
-        let counts = eventually(60, || async {
+        let per_series = || async {
             let tasks = all_pages(&server.base, &token, "/api/v1/tasks?limit=200").await;
-            let mut per_series: HashMap<String, usize> = HashMap::new();
+            let mut counts: HashMap<String, usize> = HashMap::new();
             for task in &tasks {
-                *per_series
+                *counts
                     .entry(task["series_id"].as_str().unwrap().to_owned())
                     .or_default() += 1;
             }
-            let done = ids
-                .iter()
-                .all(|id| per_series.get(id).copied().unwrap_or(0) >= 2);
-            done.then_some(per_series)
+            counts
+        };
+        eventually(60, || async {
+            let counts = per_series().await;
+            ids.iter()
+                .all(|id| counts.get(id).copied().unwrap_or(0) >= 2)
+                .then_some(())
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Every completion handled (the recurring consumer reached the head of the outbox):
+        // no further instance can appear.
+        let store = open_store(data_dir.path(), extra).await;
+        let head = store.as_store().outbox_head().await.unwrap();
+        store_consumer_reached(store.as_store().as_ref(), "recurring", head).await;
+        store.close().await;
+        let counts = per_series().await;
         let duplicated = counts.values().filter(|count| **count > 2).count();
         assert_eq!(counts.len(), TASKS);
         assert_eq!(duplicated, 0, "{counts:?}");
@@ -389,7 +403,8 @@ mod on_kafka {
             .await;
             assert_eq!(items[1]["sequence"], 2);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Every completion (the repeated ones too) handled: still one next instance each.
+        consumed_eventually(&app, "recurring", Topic::TaskEvents).await;
         for id in &ids {
             assert_eq!(series(&app, &user, id).await.len(), 2);
         }

@@ -13,7 +13,7 @@ use tickler_app::{Clock, EventSettings, OutboxSignal, SystemClock};
 use tickler_cli::config::Roles;
 use tickler_workers::reminders::{ReminderScheduler, SchedulerSettings};
 
-use crate::helpers::{Backend, TestApp, TestUser, eventually, problem};
+use crate::helpers::{Backend, TestApp, TestUser, consumer_reached, eventually, problem};
 use crate::on_both_backends;
 
 fn now() -> DateTime<Utc> {
@@ -220,16 +220,24 @@ async fn reminders_due_during_downtime_fire_late_or_are_missed_beyond_the_horizo
         json!({"title": "Feed cat", "reminders": [rfc3339(recent)]}),
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    // Back up with a 5 s horizon: the first is ~6.7 s late (missed), the second ~3 s (late).
-    fire_with_another_scheduler(&app, Duration::from_secs(5)).await;
+    // Down until the second reminder is more than a second late, so it must be marked late.
+    let down_until = recent + TimeDelta::milliseconds(1_500);
+    tokio::time::sleep((down_until - now()).to_std().unwrap_or_default()).await;
+    // Back up with a horizon halfway between the two reminders' lateness as measured now: the
+    // first is beyond it (missed), the second within it (fired late), however long the
+    // machine took to get here.
+    let restarted_at = now();
+    let midpoint = long_ago + (recent - long_ago) / 2;
+    let horizon = (restarted_at - midpoint).to_std().unwrap();
+    fire_with_another_scheduler(&app, horizon).await;
     let all = reminders(&app, &ada, "").await;
     let states: Vec<(&str, bool)> = all
         .iter()
         .map(|r| (r["state"].as_str().unwrap(), r["late"].as_bool().unwrap()))
         .collect();
     assert_eq!(states, [("fired", true), ("missed", true)], "{all:?}");
-    assert!(all[0]["late_ms"].as_i64().unwrap() >= 2_500, "{all:?}");
+    let fired_at: DateTime<Utc> = all[0]["fired_at"].as_str().unwrap().parse().unwrap();
+    assert!(fired_at >= restarted_at, "{all:?}");
     let [notification] = notifications(&app, &ada, 1).await.try_into().unwrap();
     assert_eq!(notification["title"], "Feed cat");
     assert_eq!(
@@ -237,7 +245,16 @@ async fn reminders_due_during_downtime_fire_late_or_are_missed_beyond_the_horizo
         1
     );
     assert_eq!(reminder_events(&app, "tickler.reminder.due").await.len(), 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once the notifier has handled the missed reminder's event, it still made no notification.
+    let missed = app
+        .store()
+        .outbox_after(Default::default(), 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|record| record.message.event_type == "tickler.reminder.missed")
+        .unwrap();
+    consumer_reached(&app, "notifier", missed.position).await;
     assert_eq!(
         notifications(&app, &ada, 1).await.len(),
         1,

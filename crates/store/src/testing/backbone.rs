@@ -620,15 +620,29 @@ pub async fn a_lease_is_held_by_one_holder_until_it_expires_or_is_released(
     assert!(acquire("outbox-relay", "a", 60).await, "after expiry");
     assert!(!acquire("outbox-relay", "b", 60).await);
 
-    // Renewing extends the lease from the time of the renewal.
+    // Renewing extends the lease from the time of the renewal. What may be asserted follows
+    // from the instants measured around each call, not from the sleeps: a lease taken in a
+    // call that started at `t` lasts at least until `t + ttl`, and has expired once `ttl` has
+    // passed since that call returned.
+    let ttl = Duration::from_secs(2);
     assert!(acquire("scheduler", "c", 2).await);
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let taken_by = std::time::Instant::now();
+    tokio::time::sleep(ttl * 2 / 3).await;
+    let renewing = std::time::Instant::now();
     assert!(acquire("scheduler", "c", 2).await);
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let renewed_by = std::time::Instant::now();
+    // Past the first expiry (measured), then try to take it while the renewal must still hold.
+    tokio::time::sleep((taken_by + ttl).saturating_duration_since(std::time::Instant::now())).await;
+    let taken_by_d = acquire("scheduler", "d", 60).await;
+    if renewing.elapsed() < ttl {
+        assert!(!taken_by_d, "past the first expiry, before the renewed one");
+    } else {
+        eprintln!("lease renewal: the machine was too slow to check the renewed lease in time");
+    }
+    tokio::time::sleep((renewed_by + ttl).saturating_duration_since(std::time::Instant::now()))
+        .await;
     assert!(
-        !acquire("scheduler", "d", 60).await,
-        "past the first expiry, before the renewed one"
+        acquire("scheduler", "d", 60).await,
+        "after the renewed expiry"
     );
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
-    assert!(acquire("scheduler", "d", 60).await);
 }
