@@ -2,11 +2,14 @@
 # A throwaway Kafka-compatible broker (tansu, memory engine) for the test command.
 # Exports TICKLER_TANSU_BIN and TICKLER_TEST_KAFKA_BROKERS. Sourced by scripts/test after common.sh.
 #
-# tansu 0.6.0 keeps its memory engine behind the `dynostore` feature, so the binary is built from
-# crates.io once per machine (10-30 minutes on 2 cores) into the cache directory and reused.
+# tansu 0.6.0 keeps its memory engine behind the `dynostore` feature and its PostgreSQL engine
+# (used by the relay benchmark, whose batches the memory engine mis-numbers) behind `postgres`,
+# so the binary is built from crates.io once per machine (20-30 minutes on 2 cores) into the
+# cache directory and reused.
 
 TANSU_VERSION=0.6.0
-TANSU_ROOT="$TICKLER_CACHE_DIR/tansu-$TANSU_VERSION"
+TANSU_FEATURES=dynostore,postgres
+TANSU_ROOT="$TICKLER_CACHE_DIR/tansu-$TANSU_VERSION-pg"
 
 # Waits for a `cargo install tansu` into our cache root that some other process already runs.
 tansu_wait_for_foreign_build() {
@@ -20,8 +23,8 @@ tansu_wait_for_foreign_build() {
 
 tansu_build() {
     local log_file="$TICKLER_CACHE_DIR/tansu-build.log" started=$SECONDS status=0
-    log "building tansu $TANSU_VERSION with the memory engine (once per machine; 10-30 minutes on 2 cores; log: $log_file)"
-    cargo install tansu --locked --version "$TANSU_VERSION" --features dynostore \
+    log "building tansu $TANSU_VERSION with the memory and PostgreSQL engines (once per machine; 20-30 minutes on 2 cores; log: $log_file)"
+    cargo install tansu --locked --version "$TANSU_VERSION" --features "$TANSU_FEATURES" \
         --root "$TANSU_ROOT" >"$log_file" 2>&1 || status=$?
     echo "exit $status" >>"$log_file"
     if ((status != 0)); then
