@@ -25,6 +25,8 @@ mod operations;
 mod recurring;
 mod reminder_crash;
 mod reminders;
+mod sessions;
 mod tags;
 mod tasks;
 mod validation;
+mod web_app;
