@@ -8,16 +8,17 @@ import { h, icon, replace } from './dom.js';
 import { t } from './i18n.js';
 import { emit, loadTags, showError } from './store.js';
 
-const TOOL_WORDS = {
-  create_task: '＋', quick_add: '＋', update_task: '✎', complete_task: '✓', reopen_task: '↺',
-  delete_task: '✕', list_tasks: '☰', get_task: '☰', list_tags: '#', get_task_history: '⏱', parse: '…',
+const TOOL_ICONS = {
+  create_task: 'plus', quick_add: 'plus', update_task: 'settings', complete_task: 'done', reopen_task: 'history',
+  delete_task: 'trash', list_tasks: 'all', get_task: 'all', list_tags: 'tag', get_task_history: 'history', parse: 'sparkle',
 };
 
 /** Renders the assistant screen; `conversationId` opens a past conversation. */
 export function renderChat(main, { zone, conversationId, navigate }) {
   let conversation = conversationId || null;
-  const log = h('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions' });
-  const region = h('section', { class: 'conversation', 'aria-label': t('conversation') }, log);
+  const log = h('ol', { class: 'messages' });
+  const region = h('section', { class: 'conversation', 'aria-label': t('conversation'), tabindex: '0' },
+    h('div', { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions' }, log));
   const input = h('textarea', {
     id: 'chat-message', rows: 1, dir: 'auto', maxlength: 4000, autocomplete: 'off',
     placeholder: t('message_placeholder'), enterkeyhint: 'send',
@@ -38,7 +39,7 @@ export function renderChat(main, { zone, conversationId, navigate }) {
       item.appendChild(h('ul', { class: 'actions' }, extra.actions.map((action) => {
         const result = action.result || {};
         const titleText = result.title || (result.items ? `${result.items.length}` : '');
-        return h('li', { class: 'chip', dir: 'auto' }, `${TOOL_WORDS[action.tool] || '•'} ${action.tool.replace(/_/g, ' ')}${titleText ? `: ${titleText}` : ''}`);
+        return h('li', { class: 'chip', dir: 'auto' }, icon(TOOL_ICONS[action.tool] || 'sparkle'), `${action.tool.replace(/_/g, ' ')}${titleText ? `: ${titleText}` : ''}`);
       })));
     }
     if (extra.clarification) {

@@ -29,4 +29,5 @@ mod sessions;
 mod tags;
 mod tasks;
 mod validation;
+mod web;
 mod web_app;
