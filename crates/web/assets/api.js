@@ -138,12 +138,16 @@ export async function endSession(everywhere = false) {
 }
 
 /** Renews the session a minute before the access cookie expires, for as long as the page is open. */
+let keeping = false;
 export function keepSessionFresh() {
   const tick = async () => {
     if (hasSession() && accessExpiresIn() < 90_000) await refreshSession();
   };
-  setInterval(tick, 30_000);
-  document.addEventListener('visibilitychange', () => { if (!document.hidden) tick(); });
+  if (!keeping) {
+    keeping = true;
+    setInterval(tick, 30_000);
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) tick(); });
+  }
   return tick();
 }
 

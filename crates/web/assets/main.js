@@ -1,7 +1,7 @@
 // The app: boots the session, lays out the shell (header, navigation, main area), routes
 // between screens with the History API, connects the live stream and handles the keyboard.
 
-import { api, endSession, hasSession, keepSessionFresh, onSignedOut } from './api.js';
+import { api, endSession, hasSession, keepSessionFresh, onSignedOut, refreshSession } from './api.js';
 import { renderAuth } from './auth.js';
 import { renderChat } from './chat.js';
 import { startOfDay } from './dates.js';
@@ -186,6 +186,7 @@ function route() {
 /** Starts the signed-in app: shell, data, live stream. */
 function start() {
   applyDocumentLanguage();
+  keepSessionFresh();
   shell = null;
   route();
   loadTags();
@@ -275,18 +276,20 @@ document.addEventListener('keydown', (event) => {
 async function boot() {
   applyDocumentLanguage();
   const path = location.pathname;
-  if (!hasSession()) {
+  const showAuth = () => {
     renderAuth(root, path === '/signup' ? 'signup' : 'signin', { onSignedIn, navigate });
     root.classList.remove('app-loading');
     root.removeAttribute('aria-busy');
-    return;
+  };
+  if (path === '/signup' || path === '/signin') return showAuth();
+  // The session's cookies are HttpOnly: only the server can tell whether there is one.
+  if (hasSession()) await keepSessionFresh();
+  let response = await fetch('/api/v1/me', { credentials: 'same-origin', headers: { accept: 'application/json' } }).catch(() => null);
+  if (response && response.status === 401 && hasSession() && await refreshSession()) {
+    response = await fetch('/api/v1/me', { credentials: 'same-origin', headers: { accept: 'application/json' } }).catch(() => null);
   }
-  await keepSessionFresh();
-  try {
-    state.user = await api('GET', '/api/v1/me');
-  } catch {
-    if (!state.user) return signedOut();
-  }
+  if (!response || !response.ok) return showAuth();
+  state.user = await response.json();
   start();
 }
 
