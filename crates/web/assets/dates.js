@@ -4,6 +4,18 @@
 import { locale, t } from './i18n.js';
 
 const partsFormatters = new Map();
+const formatters = new Map();
+
+/** A cached Intl.DateTimeFormat (creating one costs more than formatting with it). */
+function formatter(options) {
+  const key = `${locale()}|${JSON.stringify(options)}`;
+  let cached = formatters.get(key);
+  if (!cached) {
+    cached = new Intl.DateTimeFormat(locale(), options);
+    formatters.set(key, cached);
+  }
+  return cached;
+}
 
 function partsFormatter(zone) {
   let formatter = partsFormatters.get(zone);
@@ -17,11 +29,20 @@ function partsFormatter(zone) {
   return formatter;
 }
 
-/** The wall-clock parts of `instant` (a Date) in `zone`. */
+const partsCache = new Map();
+
+/** The wall-clock parts of `instant` (a Date) in `zone` (memoised: lists ask for the same
+ * instants, "now" above all, many times per render). */
 export function zonedParts(instant, zone) {
+  const key = `${zone}|${Math.floor(instant.getTime() / 1000)}`;
+  const cached = partsCache.get(key);
+  if (cached) return cached;
   const parts = {};
   for (const { type, value } of partsFormatter(zone).formatToParts(instant)) parts[type] = Number(value);
-  return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour % 24, minute: parts.minute, second: parts.second };
+  const result = { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour % 24, minute: parts.minute, second: parts.second };
+  if (partsCache.size > 5000) partsCache.clear();
+  partsCache.set(key, result);
+  return result;
 }
 
 function offsetAt(utcMillis, zone) {
@@ -75,7 +96,7 @@ export function dueLabel(task, zone) {
   else if (distance === -1) day = t('yesterday');
   else {
     const sameYear = zonedParts(due, shownZone).year === zonedParts(new Date(), shownZone).year;
-    day = new Intl.DateTimeFormat(locale(), {
+    day = formatter({
       timeZone: shownZone, weekday: Math.abs(distance) < 7 ? 'short' : undefined,
       day: 'numeric', month: 'short', year: sameYear ? undefined : 'numeric',
     }).format(due);
@@ -86,12 +107,12 @@ export function dueLabel(task, zone) {
 
 /** The time of an instant in `zone`, in the interface's locale. */
 export function formatTime(instant, zone) {
-  return new Intl.DateTimeFormat(locale(), { timeZone: zone, hour: 'numeric', minute: '2-digit' }).format(instant);
+  return formatter({ timeZone: zone, hour: 'numeric', minute: '2-digit' }).format(instant);
 }
 
 /** A full date and time in `zone`. */
 export function formatDateTime(instant, zone) {
-  return new Intl.DateTimeFormat(locale(), {
+  return formatter({
     timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: 'numeric', minute: '2-digit',
   }).format(instant);
 }
@@ -99,7 +120,7 @@ export function formatDateTime(instant, zone) {
 /** A day heading: "Friday 3 December". */
 export function dayHeading(instant, zone) {
   const distance = dayDistance(instant, zone);
-  const long = new Intl.DateTimeFormat(locale(), { timeZone: zone, weekday: 'long', day: 'numeric', month: 'long' }).format(instant);
+  const long = formatter({ timeZone: zone, weekday: 'long', day: 'numeric', month: 'long' }).format(instant);
   if (distance === 1) return `${t('tomorrow')} · ${long}`;
   return long;
 }

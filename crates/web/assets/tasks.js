@@ -87,10 +87,14 @@ function updateRow(li, task, handlers) {
   const zone = handlers.zone();
   const items = [];
   if (task.due_at) {
-    items.push(h('span', { class: `meta due${isOverdue(task, zone) ? ' overdue' : ''}` }, icon('today'), dueLabel(task, zone)));
+    items.push(h('span', { class: `meta due${isOverdue(task, zone) ? ' overdue' : ''}` }, dueLabel(task, zone)));
   }
-  if (task.recurrence) items.push(h('span', { class: 'meta', title: recurrenceLabel(task.recurrence) }, icon('repeat'), recurrenceLabel(task.recurrence)));
-  if (task.reminders.length) items.push(h('span', { class: 'meta', title: task.reminders.map((spec) => reminderLabel(spec, zone)).join(', ') }, icon('bell'), String(task.reminders.length)));
+  // Rows carry text symbols rather than SVG icons: a list of 200 tasks stays a small DOM.
+  if (task.recurrence) items.push(h('span', { class: 'meta' }, `↻ ${recurrenceLabel(task.recurrence)}`));
+  if (task.reminders.length) {
+    const reminders = task.reminders.map((spec) => reminderLabel(spec, zone)).join(', ');
+    items.push(h('span', { class: 'meta' }, `${t('reminder')}: ${reminders}`));
+  }
   if (task.description) items.push(h('span', { class: 'meta desc', dir: 'auto' }, task.description.split('\n')[0].slice(0, 80)));
   for (const tag of task.tags) {
     items.push(h('a', {
@@ -98,7 +102,7 @@ function updateRow(li, task, handlers) {
       on: { click: (event) => { event.preventDefault(); handlers.filterTag(tag); } },
     }, `#${tag}`));
   }
-  if (task.priority !== 'none') items.push(h('span', { class: `meta prio p-${task.priority}` }, icon('flag'), t(`p_${task.priority}`)));
+  if (task.priority !== 'none') items.push(h('span', { class: `meta prio p-${task.priority}` }, `⚑ ${t(`p_${task.priority}`)}`));
   replace(meta, items);
   meta.hidden = items.length === 0;
 }
