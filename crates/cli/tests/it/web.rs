@@ -14,7 +14,9 @@ use crate::helpers::{Backend, TestApp};
 /// The Python with Playwright and chromium's path; `None` (after a notice) when either is
 /// missing, unless `TICKLER_REQUIRE_SERVICES=1`, which makes that a failure.
 fn browser_environment() -> Option<(String, String)> {
-    let python = std::env::var("TICKLER_TEST_PYTHON").ok().filter(|v| !v.is_empty());
+    let python = std::env::var("TICKLER_TEST_PYTHON")
+        .ok()
+        .filter(|v| !v.is_empty());
     let chromium = std::env::var("TICKLER_TEST_CHROMIUM")
         .ok()
         .filter(|v| !v.is_empty())
