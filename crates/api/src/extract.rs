@@ -6,9 +6,11 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
-use tickler_app::{Actor, AppError, Origin};
+use tickler_app::auth::session::Authenticated;
+use tickler_app::{Actor, AppError, Origin, SessionId};
 
 use crate::ApiState;
+use crate::browser_session;
 use crate::error::{ApiError, http_problem};
 use crate::middleware::RequestId;
 
@@ -24,16 +26,15 @@ impl FromRequestParts<ApiState> for Caller {
     }
 }
 
-/// Authenticates a request's bearer credential and describes the caller coming through
-/// `origin`, with the request id and `traceparent` the events will carry. Shared by every front
-/// door served over HTTP (REST, chat, MCP).
+/// Authenticates a request (see [`authenticate_request`]) and describes the caller coming
+/// through `origin`, with the request id and `traceparent` the events will carry. Shared by
+/// every front door served over HTTP (REST, chat, MCP, the live stream).
 pub async fn request_actor(
     parts: &Parts,
     state: &ApiState,
     origin: Origin,
 ) -> Result<Actor, ApiError> {
-    let credential = bearer_credential(&parts.headers)?;
-    let user = state.app.authenticate(credential).await?;
+    let user = authenticate_request(parts, state).await?.user;
     Ok(Actor {
         user,
         origin,
@@ -47,12 +48,73 @@ pub async fn request_actor(
     })
 }
 
-fn bearer_credential(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(AppError::Unauthenticated(
-            "send an access token or API token as Authorization: Bearer <token>",
-        ))?
+/// Verifies a request's credential: the `Authorization: Bearer` header when present, otherwise
+/// the web app's access cookie, which is accepted only with the session's CSRF token on
+/// state-changing requests and from this server's pages (see [`browser_session`]).
+pub async fn authenticate_request(
+    parts: &Parts,
+    state: &ApiState,
+) -> Result<Authenticated, ApiError> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let credential = bearer_credential(value)?;
+        return Ok(state.app.authenticate_credential(credential).await?);
+    }
+    let Some(token) = browser_session::cookie(&parts.headers, browser_session::ACCESS_COOKIE)
+    else {
+        return Err(AppError::Unauthenticated(
+            "send an access token or API token as Authorization: Bearer <token>, or sign in",
+        )
+        .into());
+    };
+    let authenticated = state.app.authenticate_credential(token).await?;
+    let session = authenticated
+        .session
+        .ok_or(AppError::Unauthenticated("the session cookie is invalid"))?;
+    browser_session::check_cookie_request(parts, &state.app, session)?;
+    Ok(authenticated)
+}
+
+/// The caller's sign-in session, when the request was authenticated by an access token (in
+/// the header or the web app's cookie).
+#[derive(Debug, Clone)]
+pub struct CallerSession {
+    /// The caller.
+    pub actor: Actor,
+    /// The session of its access token (none for API tokens).
+    pub session: Option<SessionId>,
+}
+
+impl FromRequestParts<ApiState> for CallerSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let authenticated = authenticate_request(parts, state).await?;
+        let mut actor = Actor::new(authenticated.user, Origin::Api);
+        actor.correlation_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+        Ok(CallerSession {
+            actor,
+            session: authenticated.session,
+        })
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<ApiState> for CallerSession {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            <CallerSession as FromRequestParts<ApiState>>::from_request_parts(parts, state)
+                .await
+                .ok(),
+        )
+    }
+}
+
+fn bearer_credential(value: &http::HeaderValue) -> Result<&str, ApiError> {
+    let value = value
         .to_str()
         .map_err(|_| AppError::Unauthenticated("the Authorization header is malformed"))?;
     let (scheme, credential) = value.split_once(' ').ok_or(AppError::Unauthenticated(

@@ -6,6 +6,7 @@
 //! storage. Every error goes through [`error::ApiError`], the one place that maps an
 //! application error kind to a status code.
 
+pub mod browser_session;
 pub mod error;
 mod extract;
 mod http;

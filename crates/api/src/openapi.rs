@@ -42,7 +42,7 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A JWT access token from /api/v1/auth/login or a personal API token (tkl_...)",
+                        "A JWT access token from /api/v1/auth/login or /refresh, or a personal API token (tkl_...). The web app authenticates with cookies instead (see ARCHITECTURE.md)",
                     ))
                     .build(),
             ),
@@ -55,6 +55,9 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::logout_all))
         .routes(routes!(auth::me, auth::update_me))
         .routes(routes!(tokens::create_token, tokens::list_tokens))
         .routes(routes!(tokens::delete_token))

@@ -125,6 +125,25 @@ pub enum AppError {
     /// The reminder was cancelled or its task is done: it cannot be snoozed.
     #[error("the reminder's task is done or the reminder was cancelled")]
     ReminderClosed,
+    /// The refresh token is unknown, expired, or its session was revoked.
+    #[error("the refresh token is invalid, expired or revoked; sign in again")]
+    RefreshTokenInvalid,
+    /// A refresh token was presented after it had been exchanged: its session is revoked.
+    #[error("the refresh token was already used, so its session was revoked; sign in again")]
+    RefreshTokenReused,
+    /// The refresh token was exchanged moments ago by another request of the same client.
+    #[error("the refresh token was just exchanged by another request; use its successor")]
+    RefreshTokenSuperseded,
+    /// No such session for this user.
+    #[error("session not found")]
+    SessionNotFound,
+    /// A request authenticated by the browser session's cookies lacks the session's CSRF
+    /// token in `X-CSRF-Token`.
+    #[error("send the session's CSRF token in the X-CSRF-Token header")]
+    CsrfTokenInvalid,
+    /// A request that may act on a browser session came from a page of another origin.
+    #[error("this request must come from a page of this server")]
+    OriginNotAllowed,
 }
 
 impl AppError {
@@ -156,6 +175,12 @@ impl AppError {
             AppError::Internal(_) => ErrorKind::Internal,
             AppError::ReminderNotFound => ErrorKind::NotFound,
             AppError::ReminderClosed => ErrorKind::Conflict,
+            AppError::RefreshTokenInvalid | AppError::RefreshTokenReused => {
+                ErrorKind::Unauthenticated
+            }
+            AppError::RefreshTokenSuperseded => ErrorKind::Conflict,
+            AppError::SessionNotFound => ErrorKind::NotFound,
+            AppError::CsrfTokenInvalid | AppError::OriginNotAllowed => ErrorKind::Forbidden,
         }
     }
 
@@ -189,6 +214,12 @@ impl AppError {
             AppError::Internal(_) => "internal_error",
             AppError::ReminderNotFound => "reminder_not_found",
             AppError::ReminderClosed => "reminder_closed",
+            AppError::RefreshTokenInvalid => "invalid_refresh_token",
+            AppError::RefreshTokenReused => "refresh_token_reused",
+            AppError::RefreshTokenSuperseded => "refresh_token_superseded",
+            AppError::SessionNotFound => "session_not_found",
+            AppError::CsrfTokenInvalid => "csrf_token_invalid",
+            AppError::OriginNotAllowed => "origin_not_allowed",
         }
     }
 

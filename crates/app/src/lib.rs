@@ -43,7 +43,7 @@ pub use signal::OutboxSignal;
 pub use tags::TagChange;
 pub use tasks::{CreatedTask, IdempotencyKey, task_location};
 /// Records the use cases return as they are stored.
-pub use tickler_store::{ApiToken, AuditRecord, DeadLetter, TagCount};
+pub use tickler_store::{ApiToken, AuditRecord, DeadLetter, SessionId, TagCount};
 
 /// Settings of the use cases.
 #[derive(Debug, Clone, Default)]

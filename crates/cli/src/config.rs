@@ -49,6 +49,8 @@ pub struct Config {
     pub notifier: NotifierConfig,
     /// The reminder scheduler.
     pub reminders: RemindersConfig,
+    /// The web app.
+    pub web: WebConfig,
 }
 
 /// A service a process can run.
@@ -254,6 +256,10 @@ pub struct AuthConfig {
     pub registration: RegistrationPolicy,
     /// Access token lifetime.
     pub access_token_ttl_seconds: u64,
+    /// Refresh token lifetime (each refresh starts a new one).
+    pub refresh_token_ttl_seconds: u64,
+    /// How long after its use a refresh token is superseded rather than reused.
+    pub refresh_reuse_grace_seconds: u64,
     /// Failed logins per account per 15 minutes.
     pub login_failures_per_account: u32,
     /// Login attempts per address per minute.
@@ -295,6 +301,13 @@ pub enum LogFormat {
 pub struct EventsConfig {
     /// CloudEvents source.
     pub source: String,
+}
+
+/// `[web]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WebConfig {
+    /// Whether the `api` role serves the web app at `/`.
+    pub enabled: bool,
 }
 
 /// `[mcp]`.
@@ -614,6 +627,11 @@ impl Config {
         }
         if self.auth.access_token_ttl_seconds == 0 {
             bail!("auth.access_token_ttl_seconds must be positive");
+        }
+        if self.auth.refresh_token_ttl_seconds <= self.auth.access_token_ttl_seconds {
+            bail!(
+                "auth.refresh_token_ttl_seconds must be longer than auth.access_token_ttl_seconds"
+            );
         }
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be positive");

@@ -90,7 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             replayer: workers
                 .replayer
                 .map(|replayer| Arc::new(replayer) as Arc<dyn DeadLetterReplayer>),
-            routes: workers.routes,
+            routes: with_web_app(&config, workers.routes),
         },
     );
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -114,6 +114,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         shutdown,
         store,
         task,
+    })
+}
+
+/// Adds the web app's pages and assets to the routes served beside the API, when this process
+/// serves the API and the web app is enabled.
+fn with_web_app(config: &Config, routes: Option<axum::Router>) -> Option<axum::Router> {
+    if !(config.web.enabled && config.roles.has(Role::Api)) {
+        return routes;
+    }
+    let web = tickler_web::router();
+    Some(match routes {
+        Some(routes) => routes.merge(web),
+        None => web,
     })
 }
 
@@ -182,6 +195,8 @@ fn app_settings(config: &Config) -> anyhow::Result<AppSettings> {
         auth: AuthSettings {
             registration: config.auth.registration,
             access_token_ttl: Duration::from_secs(config.auth.access_token_ttl_seconds),
+            refresh_token_ttl: Duration::from_secs(config.auth.refresh_token_ttl_seconds),
+            refresh_reuse_grace: Duration::from_secs(config.auth.refresh_reuse_grace_seconds),
             user_cache_ttl: Duration::from_secs(5),
             throttle: ThrottleSettings {
                 failures_per_account: config.auth.login_failures_per_account,

@@ -19,6 +19,23 @@ pub struct RegisterRequest {
     /// IANA time zone tasks default to; `UTC` when absent.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// How the session's credentials are handed over (`body` when absent).
+    #[serde(default)]
+    pub session: Option<SessionTransport>,
+}
+
+/// How a sign-in (or a refresh) hands over the session's credentials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionTransport {
+    /// In the response body ([`SessionBody`]): for scripts and other JSON clients, which send
+    /// `Authorization: Bearer <access_token>` and refresh with the refresh token in the body.
+    #[default]
+    Body,
+    /// As `HttpOnly` cookies, for the web app ([`CookieSessionBody`]): the tokens never reach
+    /// page scripts; state-changing requests must echo the CSRF token in `X-CSRF-Token`. Only
+    /// accepted from a browser page of this server (its `Origin`).
+    Cookie,
 }
 
 /// The body of `POST /api/v1/auth/login`.
@@ -29,9 +46,13 @@ pub struct LoginRequest {
     pub email: String,
     /// Password.
     pub password: String,
+    /// How the session's credentials are handed over (`body` when absent).
+    #[serde(default)]
+    pub session: Option<SessionTransport>,
 }
 
-/// A session: a JWT access token and the account it belongs to.
+/// A session: a short-lived JWT access token, the refresh token that renews it, and the
+/// account they belong to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SessionBody {
     /// Send as `Authorization: Bearer <access_token>`.
@@ -40,8 +61,40 @@ pub struct SessionBody {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
+    /// Exchange it at `POST /api/v1/auth/refresh` for new tokens before the access token
+    /// expires; it works once (a second use signs the session out). Absent only from servers
+    /// older than sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds until the refresh token expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<u64>,
     /// The account.
     pub user: UserBody,
+}
+
+/// A browser session whose tokens were set as `HttpOnly` cookies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CookieSessionBody {
+    /// Echo it in `X-CSRF-Token` on every state-changing request (it is also in the
+    /// `tickler_csrf` cookie, readable by the page).
+    pub csrf_token: String,
+    /// Seconds until the access cookie expires (refresh before).
+    pub expires_in: u64,
+    /// Seconds until the refresh cookie expires.
+    pub refresh_expires_in: u64,
+    /// The account.
+    pub user: UserBody,
+}
+
+/// The body of `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`: the refresh token,
+/// unless it travels in the browser's cookie (then the body may be empty or absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last sign-in or refresh.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 /// An account as the API shows it.

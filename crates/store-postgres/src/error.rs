@@ -24,6 +24,8 @@ const UNIQUE_CONFLICTS: &[(&str, Conflict)] = &[
     ("deliveries_pkey", Conflict::AlreadyExists),
     ("deliveries_one_per_channel", Conflict::AlreadyExists),
     ("delivery_attempts_pkey", Conflict::AlreadyExists),
+    ("auth_sessions_pkey", Conflict::AlreadyExists),
+    ("auth_refresh_tokens_pkey", Conflict::AlreadyExists),
 ];
 
 /// Converts a driver error: a named unique constraint becomes a conflict, a reference to a

@@ -42,6 +42,7 @@ mod outbox;
 mod reminders;
 mod rows;
 mod series;
+mod sessions;
 mod store;
 mod tasks;
 #[cfg(feature = "testing")]

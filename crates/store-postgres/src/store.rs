@@ -21,13 +21,18 @@ use tickler_store::{
 };
 
 use tickler_store::{
+    AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
+};
+use tickler_store::{
     FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
 };
 
 use crate::config::PostgresConfig;
 use crate::error::ResultExt;
 use crate::rows::{self, token_columns, user_columns};
-use crate::{conversations, deliveries, events, list, notifications, outbox, reminders, tasks};
+use crate::{
+    conversations, deliveries, events, list, notifications, outbox, reminders, sessions, tasks,
+};
 
 /// The advisory lock that serializes registrations, so "first user only" holds under races.
 const REGISTRATION_LOCK: i64 = 0x7469_636b_6c65_7201;
@@ -288,6 +293,47 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn insert_session(&self, session: &NewAuthSession) -> Result<(), StoreError> {
+        sessions::insert(&self.pool, session).await
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<AuthSession, StoreError> {
+        let mut connection = self.pool.acquire().await.store()?;
+        sessions::get(&mut connection, id).await
+    }
+
+    async fn find_session_by_refresh(
+        &self,
+        refresh_hash: &[u8],
+    ) -> Result<Option<AuthSession>, StoreError> {
+        sessions::find_by_refresh(&self.pool, refresh_hash).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        rotation: &RefreshRotation,
+    ) -> Result<RefreshOutcome, StoreError> {
+        sessions::rotate(&self.pool, rotation).await
+    }
+
+    async fn revoke_session(
+        &self,
+        owner: UserId,
+        id: SessionId,
+        at: DateTime<Utc>,
+        reason: SessionRevocation,
+    ) -> Result<(), StoreError> {
+        sessions::revoke(&self.pool, owner, id, at, reason).await
+    }
+
+    async fn revoke_all_sessions(
+        &self,
+        owner: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        sessions::revoke_all(&self.pool, owner, at).await
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {

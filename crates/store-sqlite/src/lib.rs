@@ -23,6 +23,7 @@ mod outbox;
 mod reader;
 mod reminders;
 mod series;
+mod sessions;
 mod store;
 mod tasks;
 mod writer;

@@ -45,6 +45,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "scheduled_reminders",
         sql: include_str!("../migrations/0007_scheduled_reminders.sql"),
     },
+    Migration {
+        version: 10,
+        name: "auth_sessions",
+        sql: include_str!("../migrations/0010_auth_sessions.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

@@ -17,6 +17,9 @@ use tickler_store::{
     StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
 };
 use tickler_store::{
+    AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
+};
+use tickler_store::{
     FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
 };
 use uuid::Uuid;
@@ -28,7 +31,9 @@ use crate::error::ResultExt;
 use crate::reader::ReadPool;
 use crate::reminders;
 use crate::writer::{Writer, WriterStats};
-use crate::{conversations, deliveries, events, list, migrate, notifications, outbox, tasks};
+use crate::{
+    conversations, deliveries, events, list, migrate, notifications, outbox, sessions, tasks,
+};
 
 /// tickler's data in one SQLite file. Cheap to share behind an `Arc`; dropping the last
 /// reference (or [`SqliteStore::close`]) lets the writer commit what is queued and stop.
@@ -295,6 +300,60 @@ impl Store for SqliteStore {
                 }
                 Ok(())
             })
+            .await
+    }
+
+    async fn insert_session(&self, session: &NewAuthSession) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.writer
+            .write(move |connection| sessions::insert(connection, &session))
+            .await
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<AuthSession, StoreError> {
+        self.readers
+            .read_now(|connection| sessions::get(connection, id))
+            .await
+    }
+
+    async fn find_session_by_refresh(
+        &self,
+        refresh_hash: &[u8],
+    ) -> Result<Option<AuthSession>, StoreError> {
+        self.readers
+            .read_now(|connection| sessions::find_by_refresh(connection, refresh_hash))
+            .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        rotation: &RefreshRotation,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let rotation = rotation.clone();
+        self.writer
+            .write(move |connection| sessions::rotate(connection, &rotation))
+            .await
+    }
+
+    async fn revoke_session(
+        &self,
+        owner: UserId,
+        id: SessionId,
+        at: DateTime<Utc>,
+        reason: SessionRevocation,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| sessions::revoke(connection, owner, id, at, reason))
+            .await
+    }
+
+    async fn revoke_all_sessions(
+        &self,
+        owner: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        self.writer
+            .write(move |connection| sessions::revoke_all(connection, owner, at))
             .await
     }
 

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod query;
 pub mod records;
 pub mod reminders;
+pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -44,6 +45,9 @@ pub use records::{
 pub use reminders::{
     FiredReminder, ReminderEventBuilder, ReminderFiring, ReminderQuery, ReminderSnooze,
     ScheduledReminder,
+};
+pub use sessions::{
+    AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
 };
 
 /// Durable storage for users, tokens, tasks and the outbox.
@@ -93,6 +97,48 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Records that a token was used at `at`.
     async fn touch_api_token(&self, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    // --- Sign-in sessions (see [`sessions`]) -------------------------------------------------
+
+    /// Stores a new session with its first refresh token, and deletes its owner's sessions
+    /// that expired before `session.created_at` (so they do not pile up).
+    async fn insert_session(&self, session: &NewAuthSession) -> Result<(), StoreError>;
+
+    /// Reads a session (active or not).
+    async fn get_session(&self, id: SessionId) -> Result<AuthSession, StoreError>;
+
+    /// Finds the session a refresh token (by keyed hash) belongs to, whether or not the token
+    /// was rotated since.
+    async fn find_session_by_refresh(
+        &self,
+        refresh_hash: &[u8],
+    ) -> Result<Option<AuthSession>, StoreError>;
+
+    /// Exchanges a refresh token for its successor, atomically (see [`RefreshOutcome`]): of
+    /// two concurrent refreshes with one token, exactly one rotates it.
+    async fn rotate_refresh_token(
+        &self,
+        rotation: &RefreshRotation,
+    ) -> Result<RefreshOutcome, StoreError>;
+
+    /// Revokes one of the user's sessions at `at` (a revoked one keeps its first revocation).
+    /// `NotFound` for another user's session.
+    async fn revoke_session(
+        &self,
+        owner: UserId,
+        id: SessionId,
+        at: DateTime<Utc>,
+        reason: SessionRevocation,
+    ) -> Result<(), StoreError>;
+
+    /// Signs the user out everywhere in one transaction: revokes every active session and
+    /// increments the user's `credentials_version`, which revokes every access token issued
+    /// before. Returns the user as it is now.
+    async fn revoke_all_sessions(
+        &self,
+        owner: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<User, StoreError>;
 
     /// Commits task writes, their outbox events and an idempotent response atomically.
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError>;

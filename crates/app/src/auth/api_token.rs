@@ -33,8 +33,14 @@ impl std::fmt::Debug for TokenHasher {
 impl TokenHasher {
     /// Derives the hashing key from the server secret.
     pub fn new(server_secret: &[u8]) -> Self {
+        Self::for_purpose(server_secret, b"tickler api token hashing v1")
+    }
+
+    /// Derives a hashing key for another kind of secret (refresh tokens), so that a hash of
+    /// one kind never matches a secret of another.
+    pub fn for_purpose(server_secret: &[u8], purpose: &[u8]) -> Self {
         Self {
-            key: hmac_sha256(server_secret, b"tickler api token hashing v1"),
+            key: hmac_sha256(server_secret, purpose),
         }
     }
 
@@ -44,7 +50,7 @@ impl TokenHasher {
     }
 }
 
-fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so construction cannot fail.
     let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
         Ok(mac) => mac,
@@ -65,16 +71,20 @@ pub struct GeneratedToken {
 
 /// Generates a token: the prefix and 32 random bytes in URL-safe base64.
 pub fn generate() -> AppResult<GeneratedToken> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        AppError::Internal(format!("no randomness for a new api token: {error}"))
-    })?;
-    let secret = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let secret = random_secret(TOKEN_PREFIX)?;
     let display_prefix = secret.chars().take(DISPLAY_PREFIX_CHARS).collect();
     Ok(GeneratedToken {
         secret,
         display_prefix,
     })
+}
+
+/// Returns `prefix` followed by 32 random bytes in URL-safe base64 (256 bits of entropy).
+pub(crate) fn random_secret(prefix: &str) -> AppResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| AppError::Internal(format!("no randomness for a new secret: {error}")))?;
+    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// Returns whether a bearer credential looks like an API token rather than a JWT.

@@ -26,6 +26,10 @@ pub struct Claims {
     pub aud: String,
     /// The user's credentials version when the token was issued.
     pub cv: i64,
+    /// The sign-in session the token belongs to: it stops working when the session is revoked
+    /// (signing out). Absent from tokens issued before sessions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs and verifies access tokens with one HMAC key.
@@ -56,11 +60,12 @@ impl TokenSigner {
         }
     }
 
-    /// Issues a token for `user` valid for `ttl`.
+    /// Issues a token for `user` of session `session`, valid for `ttl`.
     pub fn issue(
         &self,
         user: UserId,
         credentials_version: i64,
+        session: Option<&str>,
         now: DateTime<Utc>,
         ttl: chrono::TimeDelta,
     ) -> AppResult<String> {
@@ -71,6 +76,7 @@ impl TokenSigner {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             cv: credentials_version,
+            sid: session.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|error| AppError::Internal(format!("failed to sign access token: {error}")))
@@ -118,11 +124,12 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_and_names_its_user() {
         let token = signer()
-            .issue(user(), 3, now(), chrono::TimeDelta::hours(1))
+            .issue(user(), 3, Some("s"), now(), chrono::TimeDelta::hours(1))
             .unwrap();
         let (id, claims) = signer().verify(&token).unwrap();
         assert_eq!(id, user());
         assert_eq!(claims.cv, 3);
+        assert_eq!(claims.sid.as_deref(), Some("s"));
     }
 
     #[test]
@@ -131,6 +138,7 @@ mod tests {
             .issue(
                 user(),
                 0,
+                None,
                 now() - chrono::TimeDelta::hours(2),
                 chrono::TimeDelta::hours(1),
             )
@@ -138,7 +146,7 @@ mod tests {
         assert!(signer().verify(&expired).is_err());
 
         let token = signer()
-            .issue(user(), 0, now(), chrono::TimeDelta::hours(1))
+            .issue(user(), 0, None, now(), chrono::TimeDelta::hours(1))
             .unwrap();
         let foreign = TokenSigner::new(b"another key that is long enough!!");
         assert!(foreign.verify(&token).is_err());

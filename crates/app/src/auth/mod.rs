@@ -4,6 +4,7 @@
 pub mod api_token;
 pub mod jwt;
 pub mod password;
+pub mod session;
 pub mod throttle;
 
 use std::collections::HashMap;
@@ -42,6 +43,11 @@ pub struct AuthSettings {
     pub registration: RegistrationPolicy,
     /// How long an access token is valid.
     pub access_token_ttl: Duration,
+    /// How long a refresh token is valid (each refresh issues a new one with this lifetime).
+    pub refresh_token_ttl: Duration,
+    /// A refresh token presented again less than this long after its use is superseded (409),
+    /// not reused (which revokes its session).
+    pub refresh_reuse_grace: Duration,
     /// How long a verified user stays cached between requests (a password change on another
     /// replica takes at most this long to revoke older access tokens there).
     pub user_cache_ttl: Duration,
@@ -55,7 +61,9 @@ impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             registration: RegistrationPolicy::Open,
-            access_token_ttl: Duration::from_secs(24 * 3600),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_reuse_grace: session::REUSE_GRACE,
             user_cache_ttl: Duration::from_secs(5),
             throttle: throttle::ThrottleSettings::default(),
             admin_emails: Vec::new(),
@@ -63,15 +71,32 @@ impl Default for AuthSettings {
     }
 }
 
-/// A signed-in session.
-#[derive(Debug, Clone)]
+/// A signed-in session's credentials, as issued at sign-in and at every refresh.
+#[derive(Clone)]
 pub struct Session {
     /// The JWT access token.
     pub access_token: String,
     /// Its lifetime in seconds.
     pub expires_in: u64,
+    /// The refresh token (spent by its first use).
+    pub refresh_token: String,
+    /// Its lifetime in seconds.
+    pub refresh_expires_in: u64,
+    /// The session's CSRF token (for browsers sending cookies).
+    pub csrf_token: String,
+    /// The session.
+    pub session: tickler_store::SessionId,
     /// The account.
     pub user: User,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("session", &self.session)
+            .field("user", &self.user.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Longest API token label, in characters.
@@ -88,6 +113,8 @@ pub(crate) struct AuthState {
     pub(crate) signer: jwt::TokenSigner,
     pub(crate) token_hasher: api_token::TokenHasher,
     pub(crate) throttle: throttle::LoginThrottle,
+    pub(crate) session_keys: session::SessionKeys,
+    pub(crate) active_sessions: session::ActiveSessions,
     users: RwLock<HashMap<UserId, (User, Instant)>>,
     token_touches: RwLock<HashMap<ApiTokenId, Instant>>,
 }
@@ -98,6 +125,8 @@ impl AuthState {
             signer: jwt::TokenSigner::new(secret),
             token_hasher: api_token::TokenHasher::new(secret),
             throttle: throttle::LoginThrottle::new(settings.throttle),
+            session_keys: session::SessionKeys::new(secret),
+            active_sessions: session::ActiveSessions::default(),
             settings,
             users: RwLock::new(HashMap::new()),
             token_touches: RwLock::new(HashMap::new()),
@@ -119,7 +148,7 @@ impl AuthState {
         users.insert(user.id, (user.clone(), now));
     }
 
-    fn forget_user(&self, id: UserId) {
+    pub(crate) fn forget_user(&self, id: UserId) {
         self.users.write().remove(&id);
     }
 
@@ -169,7 +198,7 @@ impl App {
             .await
             .map_err(AppError::from)?;
         tracing::info!(user_id = %user.id, "account registered");
-        self.session_for(user)
+        self.start_session(user).await
     }
 
     /// Signs in with e-mail and password. `address` is the client's socket address, used for
@@ -199,7 +228,7 @@ impl App {
         match user {
             Some(user) if verified => {
                 self.auth.throttle.record_success(&account);
-                self.session_for(user)
+                self.start_session(user).await
             }
             _ => {
                 self.auth.throttle.record_failure(&account, Instant::now());
@@ -211,6 +240,15 @@ impl App {
     /// Verifies a bearer credential (a JWT access token or a personal API token) and returns
     /// its user.
     pub async fn authenticate(&self, credential: &str) -> AppResult<User> {
+        Ok(self.authenticate_credential(credential).await?.user)
+    }
+
+    /// Verifies a bearer credential and returns its user and, for an access token, its
+    /// sign-in session (which must still be active).
+    pub async fn authenticate_credential(
+        &self,
+        credential: &str,
+    ) -> AppResult<session::Authenticated> {
         let now = Instant::now();
         if api_token::is_api_token(credential) {
             let hash = self.auth.token_hasher.hash(credential);
@@ -230,7 +268,10 @@ impl App {
             if self.auth.should_touch(token.id, now) {
                 self.touch_token_in_background(token.id);
             }
-            return Ok(user);
+            return Ok(session::Authenticated {
+                user,
+                session: None,
+            });
         }
         let (user_id, claims) = self.auth.signer.verify(credential)?;
         let user = match self.auth.cached_user(user_id, now) {
@@ -249,10 +290,11 @@ impl App {
         };
         if claims.cv != user.credentials_version {
             return Err(AppError::Unauthenticated(
-                "the access token was revoked by a password change",
+                "the access token was revoked (password change or sign-out everywhere)",
             ));
         }
-        Ok(user)
+        let session = self.check_session(user.id, &claims).await?;
+        Ok(session::Authenticated { user, session })
     }
 
     fn touch_token_in_background(&self, id: ApiTokenId) {
@@ -390,21 +432,6 @@ impl App {
                 StoreError::NotFound => AppError::ApiTokenNotFound,
                 other => other.into(),
             })
-    }
-
-    fn session_for(&self, user: User) -> AppResult<Session> {
-        let ttl = self.auth.settings.access_token_ttl;
-        let access_token = self.auth.signer.issue(
-            user.id,
-            user.credentials_version,
-            self.now(),
-            TimeDelta::from_std(ttl).unwrap_or(TimeDelta::days(1)),
-        )?;
-        Ok(Session {
-            access_token,
-            expires_in: ttl.as_secs(),
-            user,
-        })
     }
 }
 

@@ -47,6 +47,7 @@ async fn assistant_with(model: Option<Arc<dyn ChatModel>>) -> Assistant {
             password: "correct horse battery".into(),
             name: None,
             timezone: Some("Asia/Karachi".into()),
+            session: None,
         })
         .await
         .unwrap();
@@ -349,6 +350,7 @@ async fn conversations_keep_both_sides_and_belong_to_their_owner() {
             password: "correct horse battery".into(),
             name: None,
             timezone: None,
+            session: None,
         })
         .await
         .unwrap();

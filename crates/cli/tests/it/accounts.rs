@@ -38,7 +38,14 @@ async fn registering_returns_a_session_for_the_new_account(backend: Backend) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 86400);
+    assert_eq!(body["expires_in"], 900);
+    assert!(
+        body["refresh_token"]
+            .as_str()
+            .is_some_and(|token| token.starts_with("tkr_")),
+        "{body}"
+    );
+    assert_eq!(body["refresh_expires_in"], 30 * 24 * 3600);
     assert_eq!(body["user"]["email"], "ada@example.org");
     assert_eq!(body["user"]["name"], "Ada");
     assert_eq!(body["user"]["timezone"], "Europe/London");

@@ -23,6 +23,7 @@ mod outbox;
 mod reminders;
 mod search;
 mod series;
+mod sessions;
 mod tasks;
 mod users;
 
@@ -41,6 +42,7 @@ pub use outbox::*;
 pub use reminders::*;
 pub use search::*;
 pub use series::*;
+pub use sessions::*;
 pub use tasks::*;
 pub use users::*;
 
@@ -143,6 +145,11 @@ macro_rules! conformance_tests {
             due_reminders_fire_once_with_their_events,
             racing_firings_fire_each_reminder_once,
             snoozing_moves_or_rearms_a_reminder,
+            a_refresh_token_rotates_once_and_its_reuse_revokes_the_session,
+            an_expired_session_does_not_rotate,
+            racing_refreshes_with_one_token_rotate_it_once,
+            revoking_sessions_is_scoped_and_signing_out_everywhere_bumps_credentials,
+            a_new_session_prunes_its_owners_expired_sessions,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
