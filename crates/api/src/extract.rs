@@ -39,12 +39,16 @@ pub async fn request_actor(
         user,
         origin,
         correlation_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
-        traceparent: parts
-            .headers
-            .get("traceparent")
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| value.len() <= 128)
-            .map(str::to_owned),
+        // The request's span when traces are exported (it continues the client's trace);
+        // otherwise the client's header as it came.
+        traceparent: tickler_app::trace::current().or_else(|| {
+            parts
+                .headers
+                .get("traceparent")
+                .and_then(|value| value.to_str().ok())
+                .filter(|value| value.len() <= 128)
+                .map(str::to_owned)
+        }),
     })
 }
 

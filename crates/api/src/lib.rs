@@ -35,6 +35,9 @@ pub struct ApiSettings {
     pub serve_api: bool,
     /// The MCP endpoint.
     pub mcp: mcp::McpSettings,
+    /// Whether `/metrics` is served here (false when it has a listener of its own,
+    /// [`metrics_router`]).
+    pub serve_metrics: bool,
 }
 
 impl Default for ApiSettings {
@@ -43,6 +46,7 @@ impl Default for ApiSettings {
             request_timeout: Duration::from_secs(30),
             serve_api: true,
             mcp: mcp::McpSettings::default(),
+            serve_metrics: true,
         }
     }
 }
@@ -75,7 +79,7 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         metrics: install_recorder(),
         replayer: extensions.replayer,
     };
-    let mut routes = http::operations::router();
+    let mut routes = http::operations::router(settings.serve_metrics);
     if settings.serve_api {
         let (api, openapi) = openapi::api_router().split_for_parts();
         let openapi = Arc::new(openapi);
@@ -93,4 +97,10 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         router = router.merge(routes);
     }
     middleware::wrap(router, settings)
+}
+
+/// A router serving only `/metrics`, for a listener of its own (so the public port does not
+/// expose them).
+pub fn metrics_router() -> axum::Router {
+    http::operations::metrics_router(install_recorder())
 }

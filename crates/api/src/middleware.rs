@@ -59,12 +59,28 @@ pub fn wrap(router: Router, settings: &ApiSettings) -> Router {
                         .get::<RequestId>()
                         .map(|id| id.0.as_str())
                         .unwrap_or("");
-                    tracing::info_span!(
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", |path| path.as_str());
+                    let span = tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id,
-                    )
+                        trace_id = tracing::field::Empty,
+                        "otel.name" = %format_args!("{} {route}", request.method()),
+                        "otel.kind" = "server",
+                        "http.route" = route,
+                    );
+                    // A client's traceparent makes this request part of its trace.
+                    let traceparent = request
+                        .headers()
+                        .get("traceparent")
+                        .and_then(|value| value.to_str().ok());
+                    tickler_app::trace::continue_trace(&span, traceparent);
+                    tickler_app::trace::record_trace_id(&span);
+                    span
                 })
                 .on_response(
                     |response: &Response, latency: Duration, _span: &tracing::Span| {
@@ -109,13 +125,32 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
+    let in_flight = InFlight::start();
     let response = next.run(request).await;
+    drop(in_flight);
     let status = response.status().as_u16().to_string();
     let elapsed = started.elapsed().as_secs_f64();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("tickler_http_requests_total", &labels).increment(1);
     metrics::histogram!("tickler_http_request_duration_seconds", &labels[..2]).record(elapsed);
     response
+}
+
+/// Counts a request in `tickler_http_requests_in_flight` while it lives, however it ends (a
+/// cancelled request drops it too).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics::gauge!("tickler_http_requests_in_flight").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("tickler_http_requests_in_flight").decrement(1.0);
+    }
 }
 
 /// Makes every error response a problem document carrying the request id, including the

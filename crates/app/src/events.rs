@@ -110,7 +110,9 @@ impl App {
             dataschema: format!("{DATA_SCHEMA_PREFIX}{schema_file}"),
             userid: actor.user.id,
             correlationid: actor.correlation_id.clone(),
-            traceparent: actor.traceparent.clone(),
+            // The request's span; for changes tickler makes itself (a consumer's), the span
+            // handling the event that caused them.
+            traceparent: actor.traceparent.clone().or_else(crate::trace::current),
             origin: Some(actor.origin.as_str().to_owned()),
             data,
         }
@@ -147,7 +149,7 @@ pub fn system_event<T: Serialize>(
         dataschema: format!("{DATA_SCHEMA_PREFIX}{schema_file}"),
         userid: owner,
         correlationid: None,
-        traceparent: None,
+        traceparent: crate::trace::current(),
         origin: Some(crate::Origin::System.as_str().to_owned()),
         data,
     };

@@ -26,6 +26,7 @@ mod signal;
 mod tags;
 mod tasks;
 pub mod tools;
+pub mod trace;
 
 use std::sync::Arc;
 

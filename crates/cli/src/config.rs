@@ -51,6 +51,70 @@ pub struct Config {
     pub reminders: RemindersConfig,
     /// The web app.
     pub web: WebConfig,
+    /// Where `/metrics` is served.
+    pub metrics: MetricsConfig,
+    /// Where the database URL and the signing key come from.
+    pub secrets: SecretsConfig,
+    /// Trace export over OTLP.
+    pub tracing: TracingConfig,
+}
+
+/// `[tracing]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TracingConfig {
+    /// OTLP/HTTP base URL (`/v1/traces` is appended); empty: the `OTEL_EXPORTER_OTLP_*`
+    /// variables, or no export.
+    pub otlp_endpoint: String,
+    /// Fraction of new traces sampled; traces begun elsewhere follow their parent's decision.
+    pub sampling_ratio: f64,
+    /// `service.name` of exported spans; empty: `OTEL_SERVICE_NAME`, or `tickler`.
+    pub service_name: String,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MetricsConfig {
+    /// A separate address for `/metrics`; empty: served on `listen`.
+    pub listen: String,
+}
+
+impl MetricsConfig {
+    /// Returns the separate metrics address, if one is configured.
+    pub fn address(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let text = self.listen.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).with_context(|| {
+            format!("metrics.listen: {text:?} is not an address like 0.0.0.0:9090")
+        })
+    }
+}
+
+/// `[secrets]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SecretsConfig {
+    /// `config` (the settings themselves) or `dapr` (Dapr's secret store building block).
+    pub provider: SecretsProvider,
+    /// The Dapr secret store component.
+    pub dapr_store: String,
+    /// The secret holding both keys (Kubernetes' store: a Secret's name); empty: each key is
+    /// a secret of its own name.
+    pub dapr_secret_name: String,
+    /// The key holding the database URL.
+    pub database_url_key: String,
+    /// The key holding the signing key.
+    pub jwt_secret_key: String,
+}
+
+/// Where secrets come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretsProvider {
+    /// `database_url` and `auth.jwt_secret` as configured.
+    Config,
+    /// Read through the Dapr sidecar's secrets API at start.
+    Dapr,
 }
 
 /// A service a process can run.
@@ -82,6 +146,11 @@ impl Role {
         Role::Reminders,
     ];
 
+    /// Returns whether the role consumes events from the bus.
+    pub fn consumes_events(&self) -> bool {
+        matches!(self, Role::Audit | Role::Notifier | Role::Recurring)
+    }
+
     /// Returns the role's name.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -105,6 +174,16 @@ impl Roles {
     /// Returns whether `role` is among them.
     pub fn has(&self, role: Role) -> bool {
         self.0.contains(&role)
+    }
+
+    /// Returns whether any of them consumes events from the bus.
+    pub fn has_consumers(&self) -> bool {
+        self.0.iter().any(Role::consumes_events)
+    }
+
+    /// Returns the roles, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = Role> + '_ {
+        self.0.iter().copied()
     }
 
     /// Parses role names.
@@ -191,6 +270,12 @@ pub struct BusConfig {
     pub dapr_http_port: u16,
     /// Dapr pub/sub component.
     pub dapr_pubsub: String,
+    /// The token the sidecar sends in `dapr-api-token` (Dapr's `APP_API_TOKEN`).
+    #[serde(serialize_with = "redact")]
+    pub dapr_app_token: SecretString,
+    /// The token this process sends to the sidecar (Dapr's `DAPR_API_TOKEN`).
+    #[serde(serialize_with = "redact")]
+    pub dapr_api_token: SecretString,
     /// Idle polling interval.
     pub poll_interval_ms: u64,
     /// Relay batch size.
@@ -202,6 +287,28 @@ pub struct BusConfig {
     /// Extra librdkafka settings.
     #[serde(default)]
     pub kafka_options: std::collections::BTreeMap<String, String>,
+}
+
+impl BusConfig {
+    /// The Dapr sidecar's base URL.
+    pub fn dapr_base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.dapr_http_port)
+    }
+
+    /// Takes the Dapr tokens from Dapr's own variables (`APP_API_TOKEN`, `DAPR_API_TOKEN`)
+    /// when the configuration leaves them empty.
+    pub fn adopt_dapr_tokens(&mut self, variable: impl Fn(&str) -> Option<String>) {
+        for (token, name) in [
+            (&mut self.dapr_app_token, "APP_API_TOKEN"),
+            (&mut self.dapr_api_token, "DAPR_API_TOKEN"),
+        ] {
+            if token.expose_secret().is_empty()
+                && let Some(value) = variable(name).filter(|value| !value.is_empty())
+            {
+                *token = SecretString::from(value);
+            }
+        }
+    }
 }
 
 /// The event transport.
@@ -234,6 +341,8 @@ pub struct DatabaseConfig {
     pub sync: SyncMode,
     /// Pool size.
     pub max_connections: u32,
+    /// Apply pending migrations at start; when false, wait until the schema is current.
+    pub migrate_on_start: bool,
 }
 
 /// SQLite `synchronous` mode.
@@ -527,6 +636,16 @@ pub struct FlagOverrides {
     /// `--smtp-url`, `--smtp-from`, `--webhook-allow-hosts`.
     #[serde(skip_serializing_if = "NotifierOverrides::is_empty")]
     pub notifier: NotifierOverrides,
+    /// `--otlp-endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TracingOverrides>,
+}
+
+/// Flag overrides of `[tracing]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TracingOverrides {
+    /// `--otlp-endpoint`.
+    pub otlp_endpoint: String,
 }
 
 /// Flag overrides of `[notifier]`.
@@ -597,11 +716,14 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        let config: Config = figment
+        let mut config: Config = figment
             .merge(Env::prefixed("TICKLER_").split("__"))
             .merge(Serialized::defaults(flags))
             .extract()
             .context("invalid configuration")?;
+        config
+            .bus
+            .adopt_dapr_tokens(|name| std::env::var(name).ok());
         config.validate()?;
         Ok(config)
     }
@@ -648,14 +770,24 @@ impl Config {
             bail!("consumers.max_attempts must be at least 1");
         }
         if self.bus.kind == BusKind::Dapr
-            && !self.roles.has(Role::Api)
-            && (self.roles.has(Role::Audit)
-                || self.roles.has(Role::Notifier)
-                || self.roles.has(Role::Recurring))
+            && self.roles.has_consumers()
+            && self.bus.dapr_app_token.expose_secret().is_empty()
         {
             bail!(
-                "with the dapr bus, consumers receive events over HTTP: run them with the api role"
+                "with the dapr bus, consumers receive events over HTTP from the sidecar: set \
+                 APP_API_TOKEN (or bus.dapr_app_token) to the token the sidecar sends"
             );
+        }
+        self.metrics.address()?;
+        if !(0.0..=1.0).contains(&self.tracing.sampling_ratio) {
+            bail!("tracing.sampling_ratio must be between 0 and 1");
+        }
+        let endpoint = self.tracing.otlp_endpoint.trim();
+        if !(endpoint.is_empty()
+            || endpoint.starts_with("http://")
+            || endpoint.starts_with("https://"))
+        {
+            bail!("tracing.otlp_endpoint must be an http:// or https:// URL (or empty)");
         }
         if self
             .mcp

@@ -5,8 +5,10 @@
 //!
 //! Business rules live in `tickler-app`; HTTP in `tickler-api`; SQL in the store crates.
 
+pub mod backup;
 pub mod config;
 pub mod dlq;
+pub mod healthcheck;
 pub mod mcp;
 pub mod parse;
 pub mod roles;

@@ -1,6 +1,7 @@
 //! `tickler`: the one binary. `serve` runs the product (SQLite in a data directory by
 //! default, PostgreSQL with `--database-url`), `migrate` applies database migrations,
-//! `config` prints the effective configuration.
+//! `config` prints the effective configuration, `roles` lists the roles, `healthcheck` asks a
+//! running server's `/health`, `backup` and `restore` copy the embedded database.
 //!
 //! Argument parsing only; the wiring lives in the `tickler_cli` library so integration tests
 //! start exactly what the binary starts.
@@ -13,7 +14,7 @@ use tickler_cli::config::{
     self, BusKind, BusOverrides, Config, DatabaseOverrides, FlagOverrides, LlmOverrides,
     NotifierOverrides, SyncMode,
 };
-use tickler_cli::{dlq, serve, storage, telemetry};
+use tickler_cli::{dlq, secret, serve, storage, telemetry};
 
 /// tickler: a self-hosted task manager.
 #[derive(Debug, Parser)]
@@ -64,7 +65,7 @@ enum Command {
         #[arg(long, value_enum)]
         sync: Option<SyncMode>,
         /// Services to run: all, or a comma-separated list of api, relay, audit, notifier,
-        /// recurring.
+        /// recurring, reminders (`tickler roles` lists them).
         #[arg(long, value_delimiter = ',')]
         roles: Option<Vec<String>>,
         /// Event transport: embedded (no broker), kafka or dapr.
@@ -94,6 +95,10 @@ enum Command {
         /// (comma-separated), e.g. 127.0.0.1 for a receiver on this machine.
         #[arg(long, value_delimiter = ',')]
         webhook_allow_hosts: Option<Vec<String>>,
+        /// Export traces over OTLP/HTTP to this base URL (e.g. http://jaeger:4318); without it,
+        /// the standard OTEL_EXPORTER_OTLP_* variables decide.
+        #[arg(long)]
+        otlp_endpoint: Option<String>,
     },
     /// Inspect and re-drive events consumers gave up on.
     Dlq {
@@ -123,6 +128,29 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the embedded database (and the generated signing key) into FILE while the server
+    /// runs: a consistent snapshot of every write acknowledged before it started.
+    Backup {
+        /// The backup file to create.
+        file: PathBuf,
+    },
+    /// Restore a backup made by `tickler backup` into an empty data directory.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// List the roles `serve --roles` accepts, one per line (`all` stands for every one).
+    Roles,
+    /// Ask a running server's /health; exit 0 when it answers 200 (container health checks).
+    Healthcheck {
+        /// The address to ask [default: the configured listen address, on loopback when it
+        /// is 0.0.0.0 or ::].
+        #[arg(long)]
+        address: Option<std::net::SocketAddr>,
+        /// The path to ask.
+        #[arg(long, default_value = "/health")]
+        path: String,
+    },
     /// Print the effective configuration (secrets redacted).
     Config {
         /// Print the defaults, with a comment on every setting, instead.
@@ -162,8 +190,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         smtp_url,
         smtp_from,
         webhook_allow_hosts,
+        otlp_endpoint,
     } = &cli.command
     {
+        flags.tracing = otlp_endpoint
+            .as_ref()
+            .map(|otlp_endpoint| config::TracingOverrides {
+                otlp_endpoint: otlp_endpoint.clone(),
+            });
         flags.notifier = NotifierOverrides {
             smtp_url: smtp_url.clone(),
             smtp_from: smtp_from.clone(),
@@ -199,6 +233,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::io::stdout(),
         ));
     }
+    if let Command::Roles = cli.command {
+        let names: Vec<&str> = config::Role::ALL.iter().map(config::Role::as_str).collect();
+        print_out(&format!("{}\n", names.join("\n")));
+        return Ok(());
+    }
     if let Command::Config { defaults: true } = cli.command {
         print_out(config::DEFAULTS);
         return Ok(());
@@ -211,6 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { .. } => runtime()?.block_on(serve::serve(config)),
         Command::Dlq { command } => runtime()?.block_on(async {
+            let config = secret::resolve(config).await?;
             let report = match command {
                 DlqCommand::List {
                     consumer,
@@ -223,13 +263,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }),
         // Handled above: they need no configuration.
-        Command::Parse { .. } | Command::Mcp { .. } => Ok(()),
+        Command::Parse { .. } | Command::Mcp { .. } | Command::Roles => Ok(()),
+        Command::Backup { file } => runtime()?.block_on(async {
+            let config = secret::resolve(config).await?;
+            print_out(&tickler_cli::backup::backup(&config, &file)?);
+            Ok(())
+        }),
+        Command::Restore { file } => runtime()?.block_on(async {
+            let config = secret::resolve(config).await?;
+            print_out(&tickler_cli::backup::restore(&config, &file)?);
+            Ok(())
+        }),
+        Command::Healthcheck { address, path } => {
+            let address =
+                address.unwrap_or_else(|| tickler_cli::healthcheck::local_address(config.listen));
+            current_thread()?.block_on(tickler_cli::healthcheck::check(address, &path))
+        }
         Command::Migrate => runtime()?.block_on(async {
             #[allow(clippy::print_stdout)]
             fn done() {
                 println!("migrations applied");
             }
-            telemetry::init(&config.log)?;
+            let _telemetry = telemetry::init(&config.log, &config.tracing, &config.roles)?;
+            let config = secret::resolve(config).await?;
             let store = storage::open(&config).await?;
             store.migrate().await?;
             store.close().await;
@@ -242,6 +298,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 #[allow(clippy::print_stdout)] // printing is what these commands do
 fn print_out(text: &str) {
     print!("{text}");
+}
+
+fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

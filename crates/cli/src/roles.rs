@@ -188,17 +188,21 @@ pub async fn build(
         BusKind::Dapr => {
             if config.roles.has(Role::Relay) {
                 let publisher = tickler_workers::dapr::DaprPublisher::new(
-                    format!("http://127.0.0.1:{}", config.bus.dapr_http_port),
+                    config.bus.dapr_base(),
                     config.bus.dapr_pubsub.clone(),
-                )?;
+                )?
+                .with_api_token(Some(config.bus.dapr_api_token.clone()));
                 workers
                     .tasks
                     .push(relay(config, app, Arc::new(publisher), shutdown));
             }
             if !processors.is_empty() {
                 workers.routes = Some(tickler_workers::dapr::router(
-                    config.bus.dapr_pubsub.clone(),
-                    config.bus.topics.clone(),
+                    tickler_workers::dapr::SubscriptionSettings {
+                        pubsub: config.bus.dapr_pubsub.clone(),
+                        topics: config.bus.topics.clone(),
+                        app_token: config.bus.dapr_app_token.clone(),
+                    },
                     processors,
                     shutdown.child_token(),
                 ));

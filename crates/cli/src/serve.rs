@@ -18,11 +18,14 @@ use crate::{roles, secret, storage, telemetry};
 
 /// Runs the server until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    telemetry::init(&config.log)?;
+    // Held until the end: dropping it flushes the spans not exported yet.
+    let telemetry = telemetry::init(&config.log, &config.tracing, &config.roles)?;
     let server = start(config).await?;
     announce(server.address);
     tokio::spawn(cancel_on_signal(server.shutdown.clone()));
-    server.finished().await
+    let finished = server.finished().await;
+    tokio::task::spawn_blocking(move || drop(telemetry)).await?;
+    finished
 }
 
 /// A running server.
@@ -30,6 +33,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub struct RunningServer {
     /// The address it listens on.
     pub address: SocketAddr,
+    /// The address of the separate metrics listener, if `metrics.listen` is set.
+    pub metrics_address: Option<SocketAddr>,
     /// Cancel to shut it down gracefully.
     pub shutdown: CancellationToken,
     /// The store it uses (shared with tests that inspect it).
@@ -53,8 +58,13 @@ impl RunningServer {
 /// Opens and migrates the store, binds the listener and runs the configured roles in the
 /// background.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let config = secret::resolve(config).await?;
     let store = storage::open(&config).await?;
-    store.migrate().await?;
+    if config.database.migrate_on_start {
+        store.migrate().await?;
+    } else {
+        wait_for_schema(&store).await?;
+    }
     let secret = secret::load_or_generate(&config)?;
     let mut app = App::new(
         store.as_store(),
@@ -77,6 +87,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let app = Arc::new(app);
     let shutdown = CancellationToken::new();
     let workers = roles::build(&config, &app, &shutdown).await?;
+    let metrics_address = config.metrics.address()?;
     let router = tickler_api::router(
         app,
         &ApiSettings {
@@ -85,6 +96,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             mcp: McpSettings {
                 allowed_hosts: config.mcp.allowed_hosts.clone(),
             },
+            serve_metrics: metrics_address.is_none(),
         },
         ApiExtensions {
             replayer: workers
@@ -107,10 +119,40 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         "http",
         Box::pin(async move { server.into_future().await.context("http server failed") }),
     ));
+    let metrics_address = match metrics_address {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
+            let bound = listener.local_addr()?;
+            let server = axum::serve(listener, tickler_api::metrics_router())
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            tasks.push((
+                "metrics",
+                Box::pin(
+                    async move { server.into_future().await.context("metrics server failed") },
+                ),
+            ));
+            tracing::info!(address = %bound, "metrics listening");
+            Some(bound)
+        }
+        None => None,
+    };
+    tasks.push((
+        "pool-metrics",
+        Box::pin({
+            let (store, shutdown) = (store.clone(), shutdown.clone());
+            async move {
+                store.record_pool_metrics(shutdown).await;
+                Ok(())
+            }
+        }),
+    ));
     let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
     let task = tokio::spawn(supervise(tasks, shutdown.clone(), grace, store.clone()));
     Ok(RunningServer {
         address,
+        metrics_address,
         shutdown,
         store,
         task,
@@ -128,6 +170,33 @@ fn with_web_app(config: &Config, routes: Option<axum::Router>) -> Option<axum::R
         Some(routes) => routes.merge(web),
         None => web,
     })
+}
+
+/// Waits until the schema has every migration this binary knows (another process, the
+/// migration Job of the Helm chart, applies them), logging what it waits for.
+async fn wait_for_schema(store: &storage::OpenStore) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut logged = false;
+    loop {
+        match store.as_store().check_ready().await {
+            Ok(()) => {
+                if logged {
+                    tracing::info!(
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        "the schema is migrated"
+                    );
+                }
+                return Ok(());
+            }
+            Err(error) => {
+                if !logged {
+                    tracing::warn!(%error, "waiting for `tickler migrate` (database.migrate_on_start is false)");
+                    logged = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Runs the roles until shutdown. A role that stops on its own (an error, or a bug) is logged

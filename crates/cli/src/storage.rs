@@ -75,6 +75,22 @@ impl OpenStore {
         }
     }
 
+    /// Records the connection pool's state as metrics every few seconds until `shutdown`
+    /// (PostgreSQL; SQLite's read pool records its own as it changes).
+    pub async fn record_pool_metrics(self, shutdown: tokio_util::sync::CancellationToken) {
+        let OpenStore::Postgres(store) = self else {
+            shutdown.cancelled().await;
+            return;
+        };
+        loop {
+            store.record_pool_metrics();
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
     /// Flushes and closes: queued writes finish, connections close.
     pub async fn close(&self) {
         match self {

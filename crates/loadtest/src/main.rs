@@ -94,7 +94,7 @@ enum Scenario {
         /// (the server needs the receiver's host in --webhook-allow-hosts).
         #[arg(long, default_value_t = 0)]
         register: usize,
-        /// The URL the server reaches this receiver at [default: `http://<listen>`].
+        /// The URL the server reaches this receiver at (default: `http://<listen>`).
         #[arg(long)]
         public_url: Option<String>,
         /// Writes the registered users' access tokens here, one per line.

@@ -23,10 +23,10 @@ pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.addr
 /// The notification columns, in the order [`notification`] reads them.
 pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
      n.task_id, n.title, n.body, n.due_at, n.fire_at, n.fired_at, n.in_app, n.created_at, \
-     n.read_at";
+     n.read_at, n.traceparent";
 
 /// How many columns [`NOTIFICATION_COLUMNS`] has.
-pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 13;
+pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 14;
 
 /// Reads a channel selected with [`CHANNEL_COLUMNS`] from column `first`.
 pub(crate) fn channel(row: &PgRow, first: usize) -> Result<NotificationChannel, StoreError> {
@@ -62,6 +62,7 @@ pub(crate) fn notification(row: &PgRow, first: usize) -> Result<Notification, St
         in_app: row.try_get(first + 10).store()?,
         created_at: row.try_get(first + 11).store()?,
         read_at: row.try_get(first + 12).store()?,
+        traceparent: row.try_get(first + 13).store()?,
     })
 }
 
@@ -374,8 +375,8 @@ async fn insert_notification(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO notifications (id, user_id, reminder_id, event_id, task_id, title, body,
-             due_at, fire_at, fired_at, in_app, created_at, read_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             due_at, fire_at, fired_at, in_app, created_at, read_at, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(*notification.id.as_uuid())
     .bind(*notification.owner.as_uuid())
@@ -390,6 +391,7 @@ async fn insert_notification(
     .bind(notification.in_app)
     .bind(notification.created_at)
     .bind(notification.read_at)
+    .bind(notification.traceparent.clone())
     .execute(&mut *connection)
     .await
     .store()?;

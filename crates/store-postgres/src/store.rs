@@ -84,9 +84,51 @@ impl PostgresStore {
         })
     }
 
+    /// Records the pool's connections in use and idle, and its size, as metrics (sqlx does
+    /// not expose how many tasks wait for a connection).
+    pub fn record_pool_metrics(&self) {
+        let size = self.pool.size() as f64;
+        let idle = self.pool.num_idle() as f64;
+        metrics::gauge!("tickler_db_pool_connections", "pool" => "postgres", "state" => "in_use")
+            .set(size - idle);
+        metrics::gauge!("tickler_db_pool_connections", "pool" => "postgres", "state" => "idle")
+            .set(idle);
+        metrics::gauge!("tickler_db_pool_max_connections", "pool" => "postgres")
+            .set(f64::from(self.pool.options().get_max_connections()));
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl PostgresStore {
+    /// Commits a change set (the body of [`Store::commit`], inside its span).
+    async fn commit_changes(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        // An embedded consumer skipping events saves only its position: one statement, which
+        // needs no transaction around it.
+        if let ChangeSet {
+            tasks,
+            events: appended,
+            idempotency: None,
+            processed: None,
+            consumer_position: Some(position),
+            audit,
+            notifications,
+            series,
+        } = &changes
+            && tasks.is_empty()
+            && appended.is_empty()
+            && audit.is_empty()
+            && notifications.is_empty()
+            && series.is_empty()
+        {
+            return events::save_position(&self.pool, position).await;
+        }
+        let mut transaction = self.pool.begin().await.store()?;
+        tasks::apply(&mut transaction, &changes).await?;
+        transaction.commit().await.store()
     }
 }
 
@@ -337,29 +379,12 @@ impl Store for PostgresStore {
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
-        // An embedded consumer skipping events saves only its position: one statement, which
-        // needs no transaction around it.
-        if let ChangeSet {
-            tasks,
-            events: appended,
-            idempotency: None,
-            processed: None,
-            consumer_position: Some(position),
-            audit,
-            notifications,
-            series,
-        } = &changes
-            && tasks.is_empty()
-            && appended.is_empty()
-            && audit.is_empty()
-            && notifications.is_empty()
-            && series.is_empty()
-        {
-            return events::save_position(&self.pool, position).await;
-        }
-        let mut transaction = self.pool.begin().await.store()?;
-        tasks::apply(&mut transaction, &changes).await?;
-        transaction.commit().await.store()
+        let span = tracing::info_span!(
+            "commit",
+            events = changes.events.len(),
+            "otel.name" = "store commit"
+        );
+        tracing::Instrument::instrument(self.commit_changes(changes), span).await
     }
 
     async fn get_task(&self, owner: UserId, id: TaskId) -> Result<Task, StoreError> {

@@ -50,6 +50,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "auth_sessions",
         sql: include_str!("../migrations/0010_auth_sessions.sql"),
     },
+    Migration {
+        version: 20,
+        name: "notification_trace",
+        sql: include_str!("../migrations/0020_notification_trace.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

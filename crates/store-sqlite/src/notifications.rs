@@ -23,10 +23,10 @@ pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.addr
 /// The notification columns, in the order [`notification_from_row`] reads them.
 pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
      n.task_id, n.title, n.body, n.due_at, n.fire_at, n.fired_at, n.in_app, n.created_at, \
-     n.read_at";
+     n.read_at, n.traceparent";
 
 /// How many columns [`NOTIFICATION_COLUMNS`] has.
-pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 13;
+pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 14;
 
 /// Reads a channel selected with [`CHANNEL_COLUMNS`] from column `first`.
 pub(crate) fn channel_from_row(
@@ -68,6 +68,7 @@ pub(crate) fn notification_from_row(
         in_app: codec::value(row, first + 10)?,
         created_at: codec::instant_column(row, first + 11)?,
         read_at: codec::optional_instant_column(row, first + 12)?,
+        traceparent: codec::value(row, first + 13)?,
     })
 }
 
@@ -369,8 +370,8 @@ fn insert_notification(
     connection
         .prepare_cached(
             "INSERT INTO notifications (id, user_id, reminder_id, event_id, task_id, title, body,
-                 due_at, fire_at, fired_at, in_app, created_at, read_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 due_at, fire_at, fired_at, in_app, created_at, read_at, traceparent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )
         .store()?
         .execute(params![
@@ -387,6 +388,7 @@ fn insert_notification(
             notification.in_app,
             micros(notification.created_at),
             notification.read_at.map(micros),
+            notification.traceparent,
         ])
         .map_err(owner_missing)?;
     Ok(())

@@ -2,11 +2,13 @@
 //! and each statement sees every transaction committed before it started, so a read issued
 //! after a write was acknowledged sees it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tickler_store::StoreError;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::config::SqliteConfig;
 use crate::connection::{self, Role};
@@ -17,6 +19,9 @@ pub(crate) struct ReadPool {
     config: SqliteConfig,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    size: usize,
+    /// Reads waiting for a connection (a gauge, for the metrics).
+    waiting: AtomicUsize,
 }
 
 impl ReadPool {
@@ -30,7 +35,45 @@ impl ReadPool {
             config: config.clone(),
             idle: Mutex::new(idle),
             permits: Semaphore::new(size),
+            size,
+            waiting: AtomicUsize::new(0),
         })
+    }
+
+    /// Takes a permit for a connection, recording how many reads wait for one and how long.
+    async fn permit(&self) -> Result<SemaphorePermit<'_>, StoreError> {
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => {
+                metrics::histogram!("tickler_db_pool_wait_seconds", "pool" => "sqlite_read")
+                    .record(0.0);
+                permit
+            }
+            Err(_) => {
+                let started = Instant::now();
+                let waiting = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
+                metrics::gauge!("tickler_db_pool_waiting", "pool" => "sqlite_read")
+                    .set(waiting as f64);
+                let permit = self.permits.acquire().await;
+                let waiting = self.waiting.fetch_sub(1, Ordering::Relaxed) - 1;
+                metrics::gauge!("tickler_db_pool_waiting", "pool" => "sqlite_read")
+                    .set(waiting as f64);
+                metrics::histogram!("tickler_db_pool_wait_seconds", "pool" => "sqlite_read")
+                    .record(started.elapsed().as_secs_f64());
+                permit.map_err(|_| closed())?
+            }
+        };
+        self.record_in_use();
+        Ok(permit)
+    }
+
+    /// Records the connections in use and the pool's size (again each time: the metrics
+    /// recorder may be installed after the pool opened).
+    fn record_in_use(&self) {
+        metrics::gauge!("tickler_db_pool_max_connections", "pool" => "sqlite_read")
+            .set(self.size as f64);
+        let in_use = self.size.saturating_sub(self.permits.available_permits());
+        metrics::gauge!("tickler_db_pool_connections", "pool" => "sqlite_read", "state" => "in_use")
+            .set(in_use as f64);
     }
 
     /// Runs a short read (a lookup by key, tens of microseconds) on the calling thread, which
@@ -39,10 +82,12 @@ impl ReadPool {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let permit = self.permit().await?;
         let connection = self.take()?;
         let result = read(&connection);
         self.give_back(connection);
+        drop(permit);
+        self.record_in_use();
         result
     }
 
@@ -51,16 +96,19 @@ impl ReadPool {
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let permit = self.permit().await?;
         let connection = self.take()?;
         let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let result = read(&connection);
             pool.give_back(connection);
             result
         })
         .await
-        .map_err(|error| StoreError::Internal(format!("a read failed: {error}")))?
+        .map_err(|error| StoreError::Internal(format!("a read failed: {error}")));
+        drop(permit);
+        self.record_in_use();
+        result?
     }
 
     /// Takes an idle connection; opens a new one if a previous reader lost its connection (a

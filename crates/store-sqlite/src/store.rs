@@ -358,9 +358,17 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
-        self.writer
-            .write(move |connection| tasks::apply(connection, &changes))
-            .await
+        let span = tracing::info_span!(
+            "commit",
+            events = changes.events.len(),
+            "otel.name" = "store commit"
+        );
+        tracing::Instrument::instrument(
+            self.writer
+                .write(move |connection| tasks::apply(connection, &changes)),
+            span,
+        )
+        .await
     }
 
     async fn get_task(&self, owner: UserId, id: TaskId) -> Result<Task, StoreError> {

@@ -49,6 +49,8 @@ pub struct WriterStats {
 
 #[derive(Debug, Default)]
 struct Counters {
+    /// Commands sent and not yet taken into a batch (a gauge, for the metrics).
+    queued: AtomicU64,
     transactions: AtomicU64,
     commands: AtomicU64,
     largest_batch: AtomicU64,
@@ -191,6 +193,8 @@ impl Writer {
             .send(Message::Job(Box::new(command)))
             .await
             .map_err(|_| closed())?;
+        let queued = self.counters.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!("tickler_sqlite_writer_queue_depth").set(queued as f64);
         answer.await.map_err(|_| closed())?
     }
 
@@ -305,6 +309,18 @@ impl WriterThread {
     /// answers them all.
     fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
         let size = batch.len() as u64;
+        // A command counted by its sender after it was taken here makes the gauge briefly
+        // low; saturating keeps it at zero rather than wrapping.
+        let queued = self
+            .counters
+            .queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |queued| {
+                Some(queued.saturating_sub(size))
+            })
+            .unwrap_or(0)
+            .saturating_sub(size);
+        metrics::gauge!("tickler_sqlite_writer_queue_depth").set(queued as f64);
+        metrics::histogram!("tickler_sqlite_writer_batch_size").record(size as f64);
         let started = std::time::Instant::now();
         let mut done: Vec<Box<dyn Job>> = Vec::with_capacity(batch.len());
         let mut in_transaction = false;

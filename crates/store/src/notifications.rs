@@ -93,6 +93,9 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
     /// When the user marked it read, if they did.
     pub read_at: Option<DateTime<Utc>>,
+    /// The W3C `traceparent` of the span that created it (the notifier handling the
+    /// reminder), which each delivery's span continues; `None` when traces are not exported.
+    pub traceparent: Option<String>,
 }
 
 /// The delivery of a notification through one channel.

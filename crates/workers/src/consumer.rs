@@ -171,9 +171,26 @@ impl Processor {
         retry_inline: bool,
         shutdown: &CancellationToken,
     ) -> Result<Outcome, Interrupted> {
-        let outcome = self
-            .process_inner(topic, payload, retry_inline, shutdown)
-            .await?;
+        // One span per delivery, continuing the trace of the change the event describes: the
+        // consumer's effects (their commits, the events they write) join that trace.
+        let span = tracing::info_span!(
+            "consume",
+            consumer = self.consumer.name(),
+            topic,
+            trace_id = tracing::field::Empty,
+            "otel.name" = %format_args!("consume {}", self.consumer.name()),
+            "otel.kind" = "consumer",
+        );
+        tickler_app::trace::continue_trace(
+            &span,
+            ReceivedEvent::peek_traceparent(payload).as_deref(),
+        );
+        tickler_app::trace::record_trace_id(&span);
+        let outcome = tracing::Instrument::instrument(
+            self.process_inner(topic, payload, retry_inline, shutdown),
+            span,
+        )
+        .await?;
         metrics::counter!(
             "tickler_events_consumed_total",
             "consumer" => self.consumer.name(),

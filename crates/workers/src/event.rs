@@ -33,6 +33,9 @@ pub struct ReceivedEvent {
     pub correlation_id: Option<String>,
     /// Where the change came from.
     pub origin: Option<String>,
+    /// The W3C trace context of the change (`traceparent` extension), continued by whoever
+    /// handles the event.
+    pub traceparent: Option<String>,
     /// The `data` attribute.
     pub data: Value,
 }
@@ -75,8 +78,18 @@ impl ReceivedEvent {
             user: envelope.userid,
             correlation_id: envelope.correlationid,
             origin: envelope.origin,
+            traceparent: envelope.traceparent,
             data: envelope.data,
         })
+    }
+
+    /// Reads only the `traceparent` of a payload (the relay's spans continue it).
+    pub fn peek_traceparent(payload: &[u8]) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Trace {
+            traceparent: Option<String>,
+        }
+        serde_json::from_slice::<Trace>(payload).ok()?.traceparent
     }
 
     /// Reads only the id and type of a payload, for dead-letter records of unreadable events.

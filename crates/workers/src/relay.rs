@@ -11,7 +11,7 @@ use tickler_store::{LeaseRequest, OutboxRecord, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::consumer::sleep_or_shutdown;
-use crate::event::task_update_summary;
+use crate::event::{ReceivedEvent, task_update_summary};
 use crate::topic::{Topic, TopicNames};
 
 /// The lease held by the active relay.
@@ -189,6 +189,24 @@ impl Relay {
         if records.is_empty() {
             return Ok(RelayPass::Idle);
         }
+        // A span per record, continuing the trace of the change that wrote it, open until the
+        // broker acknowledged the batch and the records are marked published.
+        let spans: Vec<tracing::Span> = records
+            .iter()
+            .map(|record| {
+                let span = tracing::info_span!(
+                    "publish",
+                    event_type = %record.message.event_type,
+                    "otel.name" = %format_args!("publish {}", record.message.event_type),
+                    "otel.kind" = "producer",
+                );
+                tickler_app::trace::continue_trace(
+                    &span,
+                    ReceivedEvent::peek_traceparent(record.message.payload.as_bytes()).as_deref(),
+                );
+                span
+            })
+            .collect();
         let messages = self.messages(&records);
         match self.publisher.publish(&messages).await {
             Ok(()) => {}
@@ -217,6 +235,7 @@ impl Relay {
         self.store
             .mark_published(&sequences, self.clock.now())
             .await?;
+        drop(spans);
         for message in &messages {
             metrics::counter!(
                 "tickler_events_published_total",

@@ -21,7 +21,7 @@ use tickler_store::{AuditQuery, ChangeSet, DeadLetterQuery, OutboxMessage, Store
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
 use tickler_workers::consumer::{Processor, RetryPolicy};
 use tickler_workers::consumers::AuditConsumer;
-use tickler_workers::dapr::{DaprPublisher, router};
+use tickler_workers::dapr::{DaprPublisher, SubscriptionSettings, read_secret, router};
 use tickler_workers::relay::{Relay, RelayPass, RelaySettings};
 use tickler_workers::topic::TopicNames;
 use tokio::sync::Mutex;
@@ -33,6 +33,7 @@ struct Published {
     topic: String,
     partition_key: Option<String>,
     content_type: String,
+    api_token: Option<String>,
     body: Value,
 }
 
@@ -57,6 +58,9 @@ async fn publish(
         topic,
         partition_key: query.get("metadata.partitionKey").cloned(),
         content_type: headers["content-type"].to_str().unwrap().to_owned(),
+        api_token: headers
+            .get("dapr-api-token")
+            .map(|value| value.to_str().unwrap().to_owned()),
         body: serde_json::from_slice(&body).unwrap(),
     });
     StatusCode::NO_CONTENT
@@ -106,7 +110,11 @@ fn event(user: &User, task: &str, version: i64) -> OutboxMessage {
 fn relay(store: &Arc<dyn Store>, base: String) -> Relay {
     Relay::new(
         store.clone(),
-        Arc::new(DaprPublisher::new(base, "tickler-pubsub".into()).unwrap()),
+        Arc::new(
+            DaprPublisher::new(base, "tickler-pubsub".into())
+                .unwrap()
+                .with_api_token(Some("sidecar-api-token".to_owned().into())),
+        ),
         Arc::new(SystemClock),
         OutboxSignal::default(),
         RelaySettings::default(),
@@ -151,6 +159,7 @@ async fn the_relay_publishes_in_order_through_the_sidecar_and_marks_only_acknowl
         assert_eq!(message.pubsub, "tickler-pubsub");
         assert_eq!(message.partition_key.as_deref(), Some(task.as_str()));
         assert_eq!(message.content_type, "application/cloudevents+json");
+        assert_eq!(message.api_token.as_deref(), Some("sidecar-api-token"));
     }
     let versions = |topic: &str, path: &str| -> Vec<i64> {
         published
@@ -180,6 +189,48 @@ async fn only_one_relay_is_active_at_a_time() {
     assert_eq!(second.run_once().await.unwrap(), RelayPass::Standby);
 }
 
+/// POSTs a delivery the way the sidecar does and returns its answer.
+async fn deliver(client: &reqwest::Client, route: &str, event: String) -> Value {
+    client
+        .post(route)
+        .header("content-type", "application/cloudevents+json")
+        .body(event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// How many audit records the user has.
+async fn audit_trail(store: &Arc<dyn Store>, user: &User) -> usize {
+    store
+        .list_audit(
+            user.id,
+            &AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap()
+        .len()
+}
+
+/// The token the sidecar sends with every delivery (its `APP_API_TOKEN`).
+const APP_TOKEN: &str = "app-token-shared-with-the-sidecar";
+
+/// A client that sends the sidecar's token, as the sidecar does.
+fn sidecar_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("dapr-api-token", APP_TOKEN.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 async fn subscriptions(store: &Arc<dyn Store>) -> String {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let processor = Processor::new(
@@ -190,8 +241,11 @@ async fn subscriptions(store: &Arc<dyn Store>) -> String {
         OutboxSignal::default(),
     );
     let app = router(
-        "tickler-pubsub".into(),
-        TopicNames::default(),
+        SubscriptionSettings {
+            pubsub: "tickler-pubsub".into(),
+            topics: TopicNames::default(),
+            app_token: APP_TOKEN.to_owned().into(),
+        },
         vec![processor],
         CancellationToken::new(),
     );
@@ -206,7 +260,7 @@ async fn deliveries_from_the_sidecar_are_handled_once_and_poison_is_dropped() {
     let (_dir, store) = store().await;
     let user = register(store.as_ref(), "ada@example.org").await;
     let base = subscriptions(&store).await;
-    let client = reqwest::Client::new();
+    let client = sidecar_client();
 
     let listed: Value = client
         .get(format!("{base}/dapr/subscribe"))
@@ -230,29 +284,14 @@ async fn deliveries_from_the_sidecar_are_handled_once_and_poison_is_dropped() {
     delivered["traceid"] = json!("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     let route = format!("{base}/dapr/events/audit/audit-events");
     for _ in 0..2 {
-        let answer: Value = client
-            .post(&route)
-            .header("content-type", "application/cloudevents+json")
-            .body(delivered.to_string())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = deliver(&client, &route, delivered.to_string()).await;
         assert_eq!(answer, json!({"status": "SUCCESS"}));
     }
-    let trail = store
-        .list_audit(
-            user.id,
-            &AuditQuery {
-                limit: 10,
-                ..AuditQuery::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(trail.len(), 1, "a redelivery had a second effect");
+    assert_eq!(
+        audit_trail(&store, &user).await,
+        1,
+        "a redelivery had a second effect"
+    );
 
     let answer: Value = client
         .post(&route)
@@ -279,4 +318,123 @@ async fn deliveries_from_the_sidecar_are_handled_once_and_poison_is_dropped() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn dapr_routes_refuse_calls_without_the_sidecars_token() {
+    let (_dir, store) = store().await;
+    let user = register(store.as_ref(), "ada@example.org").await;
+    let base = subscriptions(&store).await;
+    let task = uuid::Uuid::now_v7().to_string();
+    let delivered = event(&user, &task, 1).payload;
+    let route = format!("{base}/dapr/events/audit/audit-events");
+    let anyone = reqwest::Client::new();
+    for token in [
+        None,
+        Some(""),
+        Some("app-token-shared-with-the-sidecaR"),
+        Some("x"),
+    ] {
+        for request in [
+            anyone.get(format!("{base}/dapr/subscribe")),
+            anyone.post(&route).body(delivered.clone()),
+        ] {
+            let request = match token {
+                Some(token) => request.header("dapr-api-token", token),
+                None => request,
+            };
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "token {token:?}"
+            );
+        }
+    }
+    assert_eq!(
+        audit_trail(&store, &user).await,
+        0,
+        "a refused delivery had an effect"
+    );
+    // The same delivery with the token is handled, and replayed it has no second effect.
+    for _ in 0..2 {
+        let answer = deliver(&sidecar_client(), &route, delivered.clone()).await;
+        assert_eq!(answer, json!({"status": "SUCCESS"}));
+    }
+    assert_eq!(audit_trail(&store, &user).await, 1);
+}
+
+#[derive(Clone, Default)]
+struct SecretStore {
+    tokens: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+async fn secret(
+    State(secrets): State<SecretStore>,
+    Path((store, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> (StatusCode, axum::Json<Value>) {
+    secrets.tokens.lock().await.push(
+        headers
+            .get("dapr-api-token")
+            .map(|value| value.to_str().unwrap().to_owned()),
+    );
+    match (store.as_str(), key.as_str()) {
+        ("tickler-secrets", "database-url") => (
+            StatusCode::OK,
+            axum::Json(json!({"database-url": "postgres://app:pw@db/tickler"})),
+        ),
+        ("tickler-secrets", "tickler") => (
+            StatusCode::OK,
+            axum::Json(json!({"database-url": "", "jwt-secret": "k".repeat(32)})),
+        ),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"errorCode": "ERR_SECRET_GET", "message": "no such secret"})),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn secrets_are_read_through_the_sidecars_secrets_api() {
+    use secrecy::ExposeSecret;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let secrets = SecretStore::default();
+    let app = Router::new()
+        .route("/v1.0/secrets/{store}/{key}", axum::routing::get(secret))
+        .with_state(secrets.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let token = secrecy::SecretString::from("sidecar-api-token");
+    let value = read_secret(
+        &base,
+        "tickler-secrets",
+        "database-url",
+        "database-url",
+        Some(&token),
+    )
+    .await
+    .unwrap();
+    assert_eq!(value.expose_secret(), "postgres://app:pw@db/tickler");
+    // Kubernetes' store: one Secret with several keys.
+    let value = read_secret(&base, "tickler-secrets", "tickler", "jwt-secret", None)
+        .await
+        .unwrap();
+    assert_eq!(value.expose_secret(), "k".repeat(32));
+    let missing = read_secret(&base, "tickler-secrets", "tickler", "other", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("no key other"), "{missing}");
+    let error = read_secret(&base, "tickler-secrets", "jwt-secret", "jwt-secret", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("500"), "{error}");
+    assert_eq!(
+        *secrets.tokens.lock().await,
+        [Some("sidecar-api-token".to_owned()), None, None, None]
+    );
 }

@@ -9,13 +9,24 @@ use http::{HeaderValue, StatusCode, header};
 
 use crate::ApiState;
 use crate::error::ApiError;
+use crate::metrics::MetricsHandle;
 
-/// The operational routes.
-pub fn router() -> Router<ApiState> {
-    Router::new()
+/// The operational routes; `/metrics` only when `with_metrics` (it may have its own
+/// listener, [`metrics_router`]).
+pub fn router(with_metrics: bool) -> Router<ApiState> {
+    let router = Router::new()
         .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
+        .route("/ready", get(ready));
+    if with_metrics {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    }
+}
+
+/// `/metrics` alone, for a listener of its own.
+pub fn metrics_router(handle: MetricsHandle) -> Router {
+    Router::new().route("/metrics", get(move || async move { exposition(&handle) }))
 }
 
 /// Liveness: the process answers.
@@ -30,13 +41,17 @@ async fn ready(State(state): State<ApiState>) -> Result<Response, ApiError> {
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
+    exposition(&state.metrics)
+}
+
+fn exposition(handle: &MetricsHandle) -> Response {
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(),
+        handle.render(),
     )
         .into_response()
 }

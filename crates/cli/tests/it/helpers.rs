@@ -104,6 +104,11 @@ impl TestApp {
         })
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     /// The server's store, for checks the API does not expose (the outbox).
     pub fn store(&self) -> std::sync::Arc<dyn tickler_store::Store> {
         self._server.store.as_store()
@@ -351,4 +356,20 @@ pub async fn consumed_eventually(
         (consumed >= expected).then_some(())
     })
     .await;
+}
+
+/// The value of a variable naming a tool or service the test command provides (`promtool`,
+/// the Python peers...), or `None` after a notice; a failure under `TICKLER_REQUIRE_SERVICES=1`.
+pub fn provided(variable: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            assert!(
+                std::env::var("TICKLER_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "{variable} is not set but TICKLER_REQUIRE_SERVICES=1"
+            );
+            eprintln!("skipped: {variable} is not set (scripts/test sets it)");
+            None
+        }
+    }
 }

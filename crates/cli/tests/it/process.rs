@@ -18,6 +18,21 @@ impl ServerProcess {
     /// Starts `tickler serve` on a free port with extra arguments and environment, and waits
     /// for the line announcing its URL.
     pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let logs = if std::env::var_os("TEST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
+        Self::start_logging(data_dir, args, env, logs)
+    }
+
+    /// Starts like [`ServerProcess::start`], its log lines going to `logs`.
+    pub fn start_logging(
+        data_dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        logs: Stdio,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tickler"));
         command
             .arg("serve")
@@ -30,11 +45,7 @@ impl ServerProcess {
             .env("TICKLER_LOG__LEVEL", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            });
+            .stderr(logs);
         let mut child = command.spawn().expect("the tickler binary starts");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();

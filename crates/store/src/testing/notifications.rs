@@ -48,6 +48,8 @@ fn notification(owner: UserId, reminder: &str, seconds: i64, in_app: bool) -> No
         in_app,
         created_at: instant(seconds),
         read_at: None,
+        // Stored and read back like every other field.
+        traceparent: Some(format!("00-{:032x}-{:016x}-01", seconds + 1, seconds + 2)),
     }
 }
 

@@ -78,6 +78,7 @@ mod tests {
             user: uuid::Uuid::from_u128(2).into(),
             correlation_id: Some("req-9".into()),
             origin: Some("mcp".into()),
+            traceparent: None,
             data: json!({"changed_fields": ["title"]}),
         }
     }

@@ -106,6 +106,8 @@ impl Consumer for NotifierConsumer {
             in_app: in_app_on,
             created_at: now,
             read_at: None,
+            // This handling's span: each delivery of the notification continues the trace.
+            traceparent: tickler_app::trace::current(),
         };
         let pending = |channel: ChannelId, kind: ChannelKind| Delivery {
             id: DeliveryId::from_uuid(uuid::Uuid::now_v7()),

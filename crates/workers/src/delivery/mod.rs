@@ -363,7 +363,19 @@ async fn attempt(
 ) -> (Finished, Option<bool>) {
     let started = shared.clock.now();
     let timer = Instant::now();
-    let result = send(shared, &claimed, started).await;
+    // The delivery continues the trace of the reminder's handling by the notifier.
+    let span = tracing::info_span!(
+        "deliver",
+        channel = claimed.delivery.channel_kind.as_str(),
+        delivery_id = %claimed.delivery.id,
+        attempt = claimed.delivery.attempts + 1,
+        trace_id = tracing::field::Empty,
+        "otel.name" = %format_args!("deliver {}", claimed.delivery.channel_kind.as_str()),
+        "otel.kind" = "client",
+    );
+    tickler_app::trace::continue_trace(&span, claimed.notification.traceparent.as_deref());
+    tickler_app::trace::record_trace_id(&span);
+    let result = tracing::Instrument::instrument(send(shared, &claimed, started), span).await;
     let took = timer.elapsed();
     let verdict = match &result {
         AttemptResult::Delivered { .. } => Some(true),

@@ -11,6 +11,7 @@ fn event(data: serde_json::Value) -> ReceivedEvent {
         user: uuid::Uuid::from_u128(2).into(),
         correlation_id: None,
         origin: Some("api".into()),
+        traceparent: None,
         data,
     }
 }

@@ -31,6 +31,7 @@ fn claimed(attempts: u32) -> ClaimedDelivery {
         in_app: true,
         created_at: at(0),
         read_at: None,
+        traceparent: None,
     };
     ClaimedDelivery {
         delivery: Delivery {
