@@ -374,6 +374,7 @@ pub struct AuthConfig {
     /// Login attempts per address per minute.
     pub login_attempts_per_address: u32,
     /// Operator accounts.
+    #[serde(deserialize_with = "string_or_list")]
     pub admin_emails: Vec<String>,
 }
 
@@ -423,6 +424,7 @@ pub struct WebConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct McpConfig {
     /// Host names accepted in the `Host` header of `/mcp` requests.
+    #[serde(deserialize_with = "string_or_list")]
     pub allowed_hosts: Vec<String>,
 }
 
@@ -479,6 +481,7 @@ pub struct NotifierConfig {
     /// Deliveries of one channel in flight at most.
     pub per_channel_concurrency: usize,
     /// Delays between attempts (`250ms`, `5s`, `5m`, `2h`, `1d`).
+    #[serde(deserialize_with = "string_or_list")]
     pub retry_schedule: Vec<String>,
     /// Spread of each delay, as a fraction.
     pub retry_jitter: f64,

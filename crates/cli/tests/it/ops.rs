@@ -199,3 +199,147 @@ async fn a_server_not_migrating_at_start_waits_for_the_migrations() {
     store.close().await;
     server.stop().await.unwrap();
 }
+
+/// Runs `tickler config` with `TICKLER_*` variables of the caller's environment removed and
+/// `overrides` set; returns the effective configuration it printed, or its error.
+fn effective_config(overrides: &[(String, String)]) -> Result<toml::Table, String> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tickler"));
+    command.arg("config");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TICKLER_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(overrides.iter().map(|(name, value)| (name, value)));
+    let output = command.output().unwrap();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(String::from_utf8(output.stdout).unwrap().parse().unwrap())
+}
+
+/// Every setting of a table as (path, value), sections flattened.
+fn settings(table: &toml::Table, prefix: &[String], into: &mut Vec<(Vec<String>, toml::Value)>) {
+    for (key, value) in table {
+        let mut path = prefix.to_vec();
+        path.push(key.clone());
+        match value {
+            toml::Value::Table(section) => settings(section, &path, into),
+            value => into.push((path, value.clone())),
+        }
+    }
+}
+
+fn lookup<'a>(table: &'a toml::Table, path: &[String]) -> Option<&'a toml::Value> {
+    let (last, sections) = path.split_last()?;
+    let mut table = table;
+    for section in sections {
+        table = table.get(section)?.as_table()?;
+    }
+    table.get(last)
+}
+
+/// A different value for a setting, written as an environment variable, and the value the
+/// effective configuration should then show; `None` where no generic change exists.
+fn changed(value: &toml::Value) -> Option<(String, toml::Value)> {
+    use toml::Value;
+    match value {
+        Value::Boolean(flag) => Some(((!flag).to_string(), Value::Boolean(!flag))),
+        Value::Integer(number) => Some(((number + 1).to_string(), Value::Integer(number + 1))),
+        Value::Float(number) => {
+            let half = if *number == 0.0 { 0.5 } else { number / 2.0 };
+            Some((half.to_string(), Value::Float(half)))
+        }
+        Value::String(text) => {
+            // Bump the last number in it (ports, sizes, durations); free text gets a suffix.
+            let digits = text.rfind(|c: char| c.is_ascii_digit());
+            let new = match digits {
+                Some(end) => {
+                    let start = text[..=end]
+                        .rfind(|c: char| !c.is_ascii_digit())
+                        .map_or(0, |index| index + 1);
+                    let number: u64 = text[start..=end].parse().ok()?;
+                    format!("{}{}{}", &text[..start], number + 1, &text[end + 1..])
+                }
+                None if text.is_empty() => return None,
+                None => format!("{text}x"),
+            };
+            Some((new.clone(), Value::String(new)))
+        }
+        Value::Array(items) if items.len() >= 2 => {
+            let two: Vec<Value> = items.iter().take(2).rev().cloned().collect();
+            let text: Vec<&str> = two.iter().filter_map(Value::as_str).collect();
+            Some((text.join(","), Value::Array(two)))
+        }
+        Value::Array(items) if items.is_empty() => {
+            let two = ["example.org", "example.net"];
+            Some((
+                two.join(","),
+                Value::Array(
+                    two.iter()
+                        .map(|item| Value::String((*item).into()))
+                        .collect(),
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Every setting `tickler config --defaults` documents can be set from the environment
+/// (`TICKLER_<SECTION>__<KEY>`, lists as comma-separated text), and every setting the server
+/// has is documented there.
+#[test]
+fn every_documented_setting_is_settable_from_the_environment() {
+    let documented: toml::Table = String::from_utf8(tickler(&["config", "--defaults"]).stdout)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let effective = effective_config(&[]).unwrap();
+    let mut documented_settings = Vec::new();
+    settings(&documented, &[], &mut documented_settings);
+    let mut effective_settings = Vec::new();
+    settings(&effective, &[], &mut effective_settings);
+    for (path, _) in &effective_settings {
+        assert!(
+            lookup(&documented, path).is_some(),
+            "{} is not documented in `tickler config --defaults`",
+            path.join(".")
+        );
+    }
+    let mut changed_count = 0;
+    for (path, default) in &documented_settings {
+        let name = format!("TICKLER_{}", path.join("__").to_uppercase());
+        let key = path.join(".");
+        let Some((text, expected)) = changed(default) else {
+            continue;
+        };
+        match effective_config(&[(name.clone(), text.clone())]) {
+            Ok(config) => {
+                let shown = lookup(&config, path).unwrap_or_else(|| panic!("{key} missing"));
+                // Secrets are shown redacted; anything else must show the new value.
+                if shown.as_str() != Some("[redacted]") {
+                    assert_eq!(shown, &expected, "{name}={text} did not set {key}");
+                }
+                changed_count += 1;
+            }
+            // The generic change broke a rule of this setting (an enum, a URL scheme...): an
+            // error naming the setting shows the variable was read.
+            Err(error) => {
+                assert!(
+                    default.is_str(),
+                    "{name}={text} was rejected for {key}: {error}"
+                );
+                assert!(
+                    error.to_lowercase().contains(path.last().unwrap()),
+                    "{name}={text} was rejected without naming the setting: {error}"
+                );
+            }
+        }
+    }
+    assert!(
+        changed_count * 2 > documented_settings.len(),
+        "only {changed_count} of {} settings were changed from the environment",
+        documented_settings.len()
+    );
+}
