@@ -79,15 +79,29 @@ impl App {
         settings: AppSettings,
         secret: &[u8],
     ) -> Self {
+        Self::with_rotated_secrets(store, clock, settings, secret, &[])
+    }
+
+    /// Builds the application after a rotation of the server secret: `previous` are the
+    /// secrets `secret` replaced, newest first. Access tokens, API tokens, refresh and CSRF
+    /// tokens and webhook secrets made under them keep working; everything new is signed,
+    /// hashed or sealed with `secret`.
+    pub fn with_rotated_secrets(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: AppSettings,
+        secret: &[u8],
+        previous: &[Vec<u8>],
+    ) -> Self {
         Self {
             store,
             clock,
-            auth: auth::AuthState::new(settings.auth, secret),
+            auth: auth::AuthState::new(settings.auth, secret, previous),
             events: settings.events,
             outbox_signal: OutboxSignal::default(),
             chat_model: None,
             notifications: settings.notifications,
-            sealer: Arc::new(notifications::SecretSealer::new(secret)),
+            sealer: Arc::new(notifications::SecretSealer::new(secret).with_previous(previous)),
         }
     }
 

@@ -361,6 +361,13 @@ pub struct AuthConfig {
     /// Signing key; empty means generated into the data directory.
     #[serde(serialize_with = "redact")]
     pub jwt_secret: SecretString,
+    /// Signing keys `jwt_secret` replaced, newest first: still accepted, never used to sign.
+    #[serde(
+        deserialize_with = "secret_list",
+        serialize_with = "redact_list",
+        default
+    )]
+    pub previous_jwt_secrets: Vec<SecretString>,
     /// Registration policy.
     pub registration: RegistrationPolicy,
     /// Access token lifetime.
@@ -750,6 +757,14 @@ impl Config {
         if !secret.is_empty() && secret.len() < 32 {
             bail!("auth.jwt_secret must be at least 32 bytes");
         }
+        if self
+            .auth
+            .previous_jwt_secrets
+            .iter()
+            .any(|previous| previous.expose_secret().len() < 32)
+        {
+            bail!("auth.previous_jwt_secrets: every key must be at least 32 bytes");
+        }
         if self.auth.access_token_ttl_seconds == 0 {
             bail!("auth.access_token_ttl_seconds must be positive");
         }
@@ -853,6 +868,20 @@ fn redact<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, 
     } else {
         serializer.serialize_str("[redacted]")
     }
+}
+
+fn redact_list<S: Serializer>(secrets: &[SecretString], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(secrets.iter().map(|_| "[redacted]"))
+}
+
+/// Reads a list of secrets written as a list or as one comma-separated string.
+fn secret_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SecretString>, D::Error> {
+    Ok(string_or_list(deserializer)?
+        .into_iter()
+        .map(SecretString::from)
+        .collect())
 }
 
 /// Shows a database URL without its password.

@@ -1,6 +1,7 @@
 //! `tickler serve`: opens and migrates the store, builds the application and serves HTTP until
 //! SIGTERM or Ctrl-C, then drains in-flight requests and closes the store.
 
+use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,11 +67,18 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         wait_for_schema(&store).await?;
     }
     let secret = secret::load_or_generate(&config)?;
-    let mut app = App::new(
+    let previous: Vec<Vec<u8>> = config
+        .auth
+        .previous_jwt_secrets
+        .iter()
+        .map(|previous| previous.expose_secret().as_bytes().to_vec())
+        .collect();
+    let mut app = App::with_rotated_secrets(
         store.as_store(),
         Arc::new(SystemClock),
         app_settings(&config)?,
         &secret,
+        &previous,
     );
     if let Some(settings) = config.llm_settings() {
         // The model is reached over HTTPS as often as not: reqwest needs the crypto provider.

@@ -32,10 +32,12 @@ pub struct Claims {
     pub sid: Option<String>,
 }
 
-/// Signs and verifies access tokens with one HMAC key.
+/// Signs access tokens with the current HMAC key and verifies them with it or with a key it
+/// replaced (key rotation: tokens signed before the rotation keep working until they expire).
 pub struct TokenSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    previous: Vec<DecodingKey>,
     validation: Validation,
 }
 
@@ -56,8 +58,18 @@ impl TokenSigner {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            previous: Vec::new(),
             validation,
         }
+    }
+
+    /// Also accepts tokens signed with these earlier keys (never used to sign).
+    pub fn with_previous(mut self, secrets: &[Vec<u8>]) -> Self {
+        self.previous = secrets
+            .iter()
+            .map(|secret| DecodingKey::from_secret(secret))
+            .collect();
+        self
     }
 
     /// Issues a token for `user` of session `session`, valid for `ttl`.
@@ -85,13 +97,23 @@ impl TokenSigner {
     /// Verifies the signature (HS256 only: `alg=none` and other algorithms are refused),
     /// expiry (against the system clock, with 30 s leeway), issuer and audience.
     pub fn verify(&self, token: &str) -> AppResult<(UserId, Claims)> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    AppError::Unauthenticated("the access token has expired")
+        let mut decoded = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation);
+        for key in &self.previous {
+            match &decoded {
+                Err(error)
+                    if *error.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature =>
+                {
+                    decoded = jsonwebtoken::decode::<Claims>(token, key, &self.validation);
                 }
-                _ => AppError::Unauthenticated("the access token is invalid"),
-            })?;
+                _ => break,
+            }
+        }
+        let data = decoded.map_err(|error| match error.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                AppError::Unauthenticated("the access token has expired")
+            }
+            _ => AppError::Unauthenticated("the access token is invalid"),
+        })?;
         let user = data
             .claims
             .sub

@@ -112,6 +112,9 @@ pub(crate) struct AuthState {
     pub(crate) settings: AuthSettings,
     pub(crate) signer: jwt::TokenSigner,
     pub(crate) token_hasher: api_token::TokenHasher,
+    /// Hashers of server secrets the current one replaced: API tokens made before a key
+    /// rotation are still found.
+    previous_token_hashers: Vec<api_token::TokenHasher>,
     pub(crate) throttle: throttle::LoginThrottle,
     pub(crate) session_keys: session::SessionKeys,
     pub(crate) active_sessions: session::ActiveSessions,
@@ -120,12 +123,18 @@ pub(crate) struct AuthState {
 }
 
 impl AuthState {
-    pub(crate) fn new(settings: AuthSettings, secret: &[u8]) -> Self {
+    /// `previous` are server secrets the current one replaced: what they signed or hashed is
+    /// still accepted; nothing new is made with them.
+    pub(crate) fn new(settings: AuthSettings, secret: &[u8], previous: &[Vec<u8>]) -> Self {
         Self {
-            signer: jwt::TokenSigner::new(secret),
+            signer: jwt::TokenSigner::new(secret).with_previous(previous),
             token_hasher: api_token::TokenHasher::new(secret),
+            previous_token_hashers: previous
+                .iter()
+                .map(|secret| api_token::TokenHasher::new(secret))
+                .collect(),
             throttle: throttle::LoginThrottle::new(settings.throttle),
-            session_keys: session::SessionKeys::new(secret),
+            session_keys: session::SessionKeys::new(secret).with_previous(previous),
             active_sessions: session::ActiveSessions::default(),
             settings,
             users: RwLock::new(HashMap::new()),
@@ -251,14 +260,18 @@ impl App {
     ) -> AppResult<session::Authenticated> {
         let now = Instant::now();
         if api_token::is_api_token(credential) {
-            let hash = self.auth.token_hasher.hash(credential);
-            let (token, user) =
-                self.store
-                    .find_api_token(&hash)
-                    .await?
-                    .ok_or(AppError::Unauthenticated(
-                        "the api token is invalid or revoked",
-                    ))?;
+            let mut found = None;
+            for hasher in
+                std::iter::once(&self.auth.token_hasher).chain(&self.auth.previous_token_hashers)
+            {
+                found = self.store.find_api_token(&hasher.hash(credential)).await?;
+                if found.is_some() {
+                    break;
+                }
+            }
+            let (token, user) = found.ok_or(AppError::Unauthenticated(
+                "the api token is invalid or revoked",
+            ))?;
             if token
                 .expires_at
                 .is_some_and(|expires| expires <= self.now())

@@ -59,6 +59,8 @@ pub struct Authenticated {
 pub(crate) struct SessionKeys {
     refresh_hasher: TokenHasher,
     csrf_key: Vec<u8>,
+    /// The keys of server secrets this one replaced: they recognise, never issue.
+    previous: Vec<SessionKeys>,
 }
 
 impl std::fmt::Debug for SessionKeys {
@@ -72,7 +74,21 @@ impl SessionKeys {
         Self {
             refresh_hasher: TokenHasher::for_purpose(secret, b"tickler refresh token hashing v1"),
             csrf_key: hmac_sha256(secret, b"tickler csrf token v1"),
+            previous: Vec::new(),
         }
+    }
+
+    /// Also recognises refresh and CSRF tokens made under these earlier server secrets.
+    pub(crate) fn with_previous(mut self, secrets: &[Vec<u8>]) -> Self {
+        self.previous = secrets.iter().map(|secret| Self::new(secret)).collect();
+        self
+    }
+
+    /// The hashes a presented refresh token may be stored under: the current key's first.
+    fn refresh_hashes(&self, refresh_token: &str) -> impl Iterator<Item = Vec<u8>> {
+        std::iter::once(self)
+            .chain(&self.previous)
+            .map(move |keys| keys.refresh_hasher.hash(refresh_token))
     }
 
     fn csrf_mac(&self, session: SessionId) -> Hmac<Sha256> {
@@ -152,18 +168,24 @@ impl App {
         }
         let now = self.now();
         let successor = random_secret(REFRESH_TOKEN_PREFIX)?;
-        let hasher = &self.auth.session_keys.refresh_hasher;
-        let outcome = self
-            .store
-            .rotate_refresh_token(&RefreshRotation {
-                presented_hash: hasher.hash(refresh_token),
-                successor_hash: hasher.hash(&successor),
-                now,
-                expires_at: now + self.refresh_ttl(),
-                reuse_grace: TimeDelta::from_std(self.auth.settings.refresh_reuse_grace)
-                    .unwrap_or(TimeDelta::seconds(10)),
-            })
-            .await?;
+        let keys = &self.auth.session_keys;
+        let mut outcome = RefreshOutcome::Unknown;
+        for presented_hash in keys.refresh_hashes(refresh_token) {
+            outcome = self
+                .store
+                .rotate_refresh_token(&RefreshRotation {
+                    presented_hash,
+                    successor_hash: keys.refresh_hasher.hash(&successor),
+                    now,
+                    expires_at: now + self.refresh_ttl(),
+                    reuse_grace: TimeDelta::from_std(self.auth.settings.refresh_reuse_grace)
+                        .unwrap_or(TimeDelta::seconds(10)),
+                })
+                .await?;
+            if !matches!(outcome, RefreshOutcome::Unknown) {
+                break;
+            }
+        }
         match outcome {
             RefreshOutcome::Rotated(session, user) => {
                 self.session_tokens(*user, session.id, successor)
@@ -186,12 +208,19 @@ impl App {
         if !plausible_refresh_token(refresh_token) {
             return Err(AppError::RefreshTokenInvalid);
         }
-        let hash = self.auth.session_keys.refresh_hasher.hash(refresh_token);
-        self.store
-            .find_session_by_refresh(&hash)
-            .await?
+        self.session_by_refresh_token(refresh_token)
+            .await
             .map(|session| session.id)
-            .ok_or(AppError::RefreshTokenInvalid)
+    }
+
+    /// Finds the session of a refresh token made under the current key or an earlier one.
+    async fn session_by_refresh_token(&self, refresh_token: &str) -> AppResult<AuthSession> {
+        for hash in self.auth.session_keys.refresh_hashes(refresh_token) {
+            if let Some(session) = self.store.find_session_by_refresh(&hash).await? {
+                return Ok(session);
+            }
+        }
+        Err(AppError::RefreshTokenInvalid)
     }
 
     /// Signs out of the session a refresh token belongs to. Succeeds for a token of a session
@@ -200,12 +229,7 @@ impl App {
         if !plausible_refresh_token(refresh_token) {
             return Err(AppError::RefreshTokenInvalid);
         }
-        let hash = self.auth.session_keys.refresh_hasher.hash(refresh_token);
-        let session = self
-            .store
-            .find_session_by_refresh(&hash)
-            .await?
-            .ok_or(AppError::RefreshTokenInvalid)?;
+        let session = self.session_by_refresh_token(refresh_token).await?;
         self.end_session(session.owner, session.id).await
     }
 
@@ -257,11 +281,10 @@ impl App {
         let Ok(bytes) = URL_SAFE_NO_PAD.decode(presented.trim()) else {
             return false;
         };
-        self.auth
-            .session_keys
-            .csrf_mac(session)
-            .verify_slice(&bytes)
-            .is_ok()
+        let keys = &self.auth.session_keys;
+        std::iter::once(keys)
+            .chain(&keys.previous)
+            .any(|keys| keys.csrf_mac(session).verify_slice(&bytes).is_ok())
     }
 
     /// Fails unless the access token's session is still active and the user's.

@@ -75,6 +75,8 @@ impl WebhookSecret {
 /// Seals and opens webhook secrets with a key derived from the server secret.
 pub struct SecretSealer {
     key: LessSafeKey,
+    /// Keys derived from server secrets this one replaced: they open, never seal.
+    previous: Vec<LessSafeKey>,
 }
 
 impl std::fmt::Debug for SecretSealer {
@@ -86,6 +88,22 @@ impl std::fmt::Debug for SecretSealer {
 impl SecretSealer {
     /// Derives the sealing key from the server secret.
     pub fn new(server_secret: &[u8]) -> Self {
+        Self {
+            key: Self::derive(server_secret),
+            previous: Vec::new(),
+        }
+    }
+
+    /// Also opens secrets sealed under these earlier server secrets (key rotation).
+    pub fn with_previous(mut self, server_secrets: &[Vec<u8>]) -> Self {
+        self.previous = server_secrets
+            .iter()
+            .map(|secret| Self::derive(secret))
+            .collect();
+        self
+    }
+
+    fn derive(server_secret: &[u8]) -> LessSafeKey {
         let mut mac = match Hmac::<Sha256>::new_from_slice(server_secret) {
             Ok(mac) => mac,
             Err(_) => unreachable!("hmac accepts keys of any length"),
@@ -96,9 +114,7 @@ impl SecretSealer {
             Ok(key) => key,
             Err(_) => unreachable!("HMAC-SHA256 gives the 32 bytes ChaCha20-Poly1305 needs"),
         };
-        Self {
-            key: LessSafeKey::new(key),
-        }
+        LessSafeKey::new(key)
     }
 
     /// Seals a channel's secret: the format byte, a random nonce, the ciphertext and its tag.
@@ -129,13 +145,16 @@ impl SecretSealer {
             return None;
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut buffer = ciphertext.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(channel.as_uuid().as_bytes()), &mut buffer)
-            .ok()?;
-        Some(WebhookSecret(plain.to_vec()))
+        std::iter::once(&self.key)
+            .chain(&self.previous)
+            .find_map(|key| {
+                let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+                let mut buffer = ciphertext.to_vec();
+                let plain = key
+                    .open_in_place(nonce, Aad::from(channel.as_uuid().as_bytes()), &mut buffer)
+                    .ok()?;
+                Some(WebhookSecret(plain.to_vec()))
+            })
     }
 }
 
@@ -145,6 +164,27 @@ mod tests {
 
     fn channel(n: u128) -> ChannelId {
         ChannelId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn after_a_key_rotation_secrets_sealed_under_the_previous_key_still_open() {
+        let secret = WebhookSecret(vec![5; 24]);
+        let sealed = SecretSealer::new(&[7; 32])
+            .seal(channel(1), &secret)
+            .unwrap();
+        let rotated = SecretSealer::new(&[8; 32]).with_previous(&[vec![9; 32], vec![7; 32]]);
+        assert_eq!(rotated.open(channel(1), &sealed), Some(secret.clone()));
+        assert_eq!(rotated.open(channel(2), &sealed), None);
+        // New secrets are sealed with the current key only.
+        let resealed = rotated.seal(channel(1), &secret).unwrap();
+        assert_eq!(
+            SecretSealer::new(&[8; 32]).open(channel(1), &resealed),
+            Some(secret)
+        );
+        assert_eq!(
+            SecretSealer::new(&[7; 32]).open(channel(1), &resealed),
+            None
+        );
     }
 
     #[test]

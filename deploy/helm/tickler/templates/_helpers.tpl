@@ -115,6 +115,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     secretKeyRef:
       name: {{ include "tickler.secretName" . }}
       key: {{ .Values.secrets.jwtSecretKey }}
+# Keys the signing key replaced (comma-separated), during a key rotation; absent otherwise.
+- name: TICKLER_AUTH__PREVIOUS_JWT_SECRETS
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "tickler.secretName" . }}
+      key: previous-jwt-secrets
+      optional: true
 {{- end }}
 {{- if .Values.dapr.enabled }}
 - name: TICKLER_BUS__KIND
