@@ -52,13 +52,11 @@ const CREATE: &[&str] = &[
     "add|create a|an? new? task|todo|to-do|item|entry to|for|called|named|:|-?",
     "add|create a|an? new? to do to|for|called|named|:|-?",
     "add to|on my|the|our to? do? list|tasks",
-    "new task|todo|to-do|item",
-    "new to do",
     "note to self",
 ];
 
-/// Openings that need a colon after them ("task: call mom").
-const CREATE_WITH_COLON: &[&str] = &["task|todo|to-do|reminder|todos", "to do"];
+/// Openings that need a colon or a dash after them ("task: call mom").
+const CREATE_WITH_COLON: &[&str] = &["new? task|todo|todos|reminder|item", "new? to do"];
 
 /// Openings that state an obligation or a memory aid.
 const OBLIGATION: &[&str] = &[
@@ -252,7 +250,9 @@ impl Scanner<'_> {
         if let Some(j) = first(CREATE).filter(|&j| !self.is(j, &["list", "lists"])) {
             return Some((Lead::Create, j, None));
         }
-        if let Some(j) = first(CREATE_WITH_COLON).filter(|&j| self.punct(j, ':')) {
+        if let Some(j) =
+            first(CREATE_WITH_COLON).filter(|&j| self.punct(j, ':') || self.punct(j, '-'))
+        {
             return Some((Lead::Create, j + 1, None));
         }
         if let Some(j) = first(OBLIGATION) {
@@ -266,10 +266,10 @@ impl Scanner<'_> {
         None
     }
 
-    /// After "remind me" at `j`: "to X", "that X", ": X", or "<when> to X" (the date stays
-    /// for extraction; the "to" after it is returned to be claimed).
+    /// After "remind me" at `j`: "to X", "that X", "about X", ": X", or "<when> to X" (the
+    /// date stays for extraction; the "to" after it is returned to be claimed).
     fn remind_rest(&self, j: usize, end: usize) -> Option<(usize, Option<usize>)> {
-        if self.is(j, &["to", "that"]) {
+        if self.is(j, &["to", "that", "about"]) {
             return Some((j + 1, None));
         }
         if self.punct(j, ':') {
