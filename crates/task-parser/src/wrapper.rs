@@ -60,8 +60,11 @@ const CREATE_WITH_COLON: &[&str] = &["new? task|todo|todos|reminder|item", "new?
 
 /// Openings that state an obligation or a memory aid.
 const OBLIGATION: &[&str] = &[
-    "i|we really|also|still|just|definitely|absolutely|then? need|have|want|got|ought to",
-    "i|we really|also|still|just|definitely|then? must|should|gotta|needa|wanna|hafta",
+    "i|we must|should|gotta probably|really|definitely|also|still|just|first",
+    "i|we really|also|still|just|definitely|absolutely|then|probably|maybe|actually|first? need|have|want|got|ought to",
+    "i|we really|also|still|just|definitely|then|probably|maybe|actually|first? must|should|gotta|needa|wanna|hafta",
+    "i|we had|'d better",
+    "i'd|id|we'd better",
     "i|we have|had got to",
     "i've|ive|we've got|gotta to?",
     "i'd|id|we'd like to",
@@ -100,6 +103,10 @@ const URDU_TRAILING: &[&str] = &[
     "likhlo|likhlein",
     "note|نوٹ kar|kr|کر lo|lein|len|lijiye|لو|لیں|لیجیے|لیجئے",
     "note|نوٹ karlo|krlo|karo|کرلو|کرو",
+    "yaad|یاد rakhna|rakhein|رکھنا|رکھیں",
+    "mat|na bhoolna|bhulna|bhoolen|bhoolein|بھولنا",
+    "bhoolna|bhulna|بھولنا mat|nahi|مت|نہیں",
+    "مت بھولیں|بھولنا",
 ];
 
 /// "yaad dilana", "yaad dila dena", "یاد دلانا": "remind me".
@@ -257,6 +264,10 @@ impl Scanner<'_> {
         }
         if let Some(j) = first(OBLIGATION) {
             return Some((Lead::Obligation, j, None));
+        }
+        // Urdu request words usually close the sentence but may open it ("note kar lo: ...").
+        if let Some(j) = URDU_TRAILING.iter().find_map(|p| self.phrase(i, p)) {
+            return Some((Lead::Create, j, None));
         }
         if let Some(j) = self.phrase(i, "add") {
             return self
