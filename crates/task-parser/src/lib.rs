@@ -15,8 +15,11 @@
 //! ```
 //!
 //! How it works (see `design.md` beside this crate for the full picture): the text is split
-//! into tokens that remember their character offsets; the intent is chosen from command
-//! words; then one left-to-right pass lets hand-written rules claim reminder clauses, tags,
+//! into tokens that remember their character offsets; the conversational wrapper around the
+//! task ("please add ...", "remind me at 6pm to ...", "I need to ...", "... to my list,
+//! thanks", Urdu "... add kar do", "... karna hai") is set aside, so it is never part of the
+//! title or target, and "remind me" with a timed due date adds a reminder at the due time
+//! (`PT0S`); the intent is chosen from command words; then one left-to-right pass lets hand-written rules claim reminder clauses, tags,
 //! priority markers, recurrence phrases and date-time phrases (each with the small word that
 //! introduces it). What nobody claimed becomes the title, so words a rule does not fully
 //! understand ("lesson 7", "the 5th Wave", "at the library") stay in it. Finally the claimed
