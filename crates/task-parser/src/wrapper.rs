@@ -326,6 +326,15 @@ impl Scanner<'_> {
             if end <= from {
                 return noted;
             }
+            // Most sentences end in no wrapper word: skip the pattern search for them.
+            let last = self.word(end - 1).unwrap_or_default();
+            let patterns = TRAILING.iter().chain(URDU_TRAILING);
+            if !patterns.clone().any(|p| could_end(p, last))
+                && !["please", "pls", "plz", "kindly"].contains(&last)
+                && !THANKS_ENDINGS.contains(&last)
+            {
+                return noted;
+            }
             let found = self
                 .courtesy_suffix(from, end)
                 .or_else(|| {
@@ -387,6 +396,13 @@ impl Scanner<'_> {
     /// returns whether it was there. "10 minute pehle yaad dilana" is a reminder clause of its
     /// own and is left alone.
     fn urdu_remind(&mut self, start: usize) -> bool {
+        if !self
+            .tokens
+            .iter()
+            .any(|t| matches!(t.norm.as_str(), "yaad" | "یاد"))
+        {
+            return false;
+        }
         let end = self.content_end();
         let Some((y, after)) = (start..end).find_map(|y| {
             let after = self.phrase(y, URDU_REMIND)?;
@@ -427,6 +443,39 @@ impl Scanner<'_> {
             self.claim(first, first + 1, Field::Intent);
         }
     }
+}
+
+/// The last words of the thanks phrases of [`Scanner::courtesy_suffix`].
+const THANKS_ENDINGS: &[&str] = &[
+    "thanks",
+    "thx",
+    "ty",
+    "cheers",
+    "ta",
+    "lot",
+    "bunch",
+    "million",
+    "much",
+    "you",
+    "u",
+    "shukriya",
+    "shukria",
+    "شکریہ",
+];
+
+/// Returns whether a phrase pattern can end with `word` (its last element, or an earlier one
+/// when only optional elements follow).
+fn could_end(pattern: &str, word: &str) -> bool {
+    for element in pattern.split_whitespace().rev() {
+        let optional = element.ends_with('?');
+        if element.trim_end_matches('?').split('|').any(|a| a == word) {
+            return true;
+        }
+        if !optional {
+            return false;
+        }
+    }
+    false
 }
 
 /// Returns whether a word looks like an Urdu infinitive: Roman `-na`, `-ni`, `-ne` ("lena",
