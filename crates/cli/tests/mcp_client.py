@@ -70,6 +70,23 @@ async def exercise(session, label, foreign_task):
     check(quick["title"] == f"buy milk ({label})", f"quick_add title: {quick['title']}")
     check(quick["tags"] == ["errands"] and quick["due_at"], f"quick_add: {quick}")
 
+    # README 2.10: the request words around a sentence are not part of the title, as over REST.
+    wrapped = await call(
+        session, "quick_add", {"text": f"please remind me at 6pm to feed the cat ({label}), thanks"}
+    )
+    check(wrapped["title"] == f"feed the cat ({label})", f"quick_add wrapped title: {wrapped['title']}")
+    check(not wrapped["all_day"] and wrapped["reminders"] == ["PT0S"], f"quick_add wrapped: {wrapped}")
+    await call(session, "delete_task", {"id": wrapped["id"]})
+    spoken = await call(
+        session,
+        "parse",
+        {"text": "add call the dentist tomorrow at 9am", "now": "2026-11-21T12:00:00Z", "tz": "UTC"},
+    )
+    check(
+        spoken["title"] == "call the dentist" and spoken["due_at"] == "2026-11-22T09:00:00Z",
+        f"parse wrapped: {spoken}",
+    )
+
     report = await call(
         session,
         "create_task",

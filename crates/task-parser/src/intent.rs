@@ -51,6 +51,11 @@ impl Classified {
     fn new(plan: Plan, command: Vec<(usize, usize)>) -> Self {
         Self { plan, command }
     }
+
+    /// A new task; its wrapper words (if any) are already claimed.
+    pub fn create() -> Self {
+        Self::new(Plan::Create, Vec::new())
+    }
 }
 
 /// Words that make a question or request about the task list.
@@ -112,7 +117,7 @@ impl Scanner<'_> {
         if self.is_question(p, end) {
             return Classified::new(Plan::Unknown, Vec::new());
         }
-        Classified::new(Plan::Create, self.create_opener(p, end))
+        Classified::create()
     }
 
     /// Returns whether the sentence is a question (which, not being about tasks, is not for
@@ -354,62 +359,5 @@ impl Scanner<'_> {
     fn stated_condition(&self, from: usize, end: usize) -> bool {
         let mut trial = self.clone();
         !trial.list_filter(from).is_empty() && from < end
-    }
-
-    /// remind me to, add a task, new task:, todo:, add X to my list.
-    fn create_opener(&self, p: usize, end: usize) -> Vec<(usize, usize)> {
-        let mut command: Vec<(usize, usize)> = Vec::new();
-        let opener = self
-            .phrase(p, "remind me|us to")
-            .or_else(|| self.phrase(p, "reminder|remember to"))
-            .or_else(|| self.phrase(p, "don't|dont|do not forget to"))
-            .or_else(|| {
-                self.phrase(
-                    p,
-                    "add|create|make|new a? new? task|todo|to-do|reminder to|called|named|:|-?",
-                )
-            })
-            .or_else(|| {
-                self.phrase(p, "todo|task|to-do")
-                    .filter(|&v| self.punct(v, ':'))
-            })
-            .filter(|&v| v < end);
-        let mut start = p;
-        if let Some(v) = opener {
-            let v = if self.punct(v, ':') || self.punct(v, '-') {
-                v + 1
-            } else {
-                v
-            };
-            command.push((p, v));
-            start = v;
-        }
-        // Urdu "mujhe kal yaad dilana ke bill dena hai": "remind me (tomorrow) that ...".
-        if let Some(y) = (start..end).find(|&y| {
-            self.phrase(
-                y,
-                "yaad|یاد dilana|dilao|dila|دلانا|دلاؤ|دلا dena|do|دینا|دو? ke|ki|kay|کہ|کے",
-            )
-            .is_some_and(|after| after < end)
-        }) {
-            let after = self
-                .phrase(
-                    y,
-                    "yaad|یاد dilana|dilao|dila|دلانا|دلاؤ|دلا dena|do|دینا|دو? ke|ki|kay|کہ|کے",
-                )
-                .unwrap_or(y);
-            command.push((y, after));
-            if self.is(start, &["mujhe", "hamein", "humein", "مجھے", "ہمیں"]) {
-                command.push((start, start + 1));
-            }
-        }
-        if self.is(start, &["add"]) {
-            let list = "to my|the to? do|todo? list|tasks";
-            if let Some(s) = self.suffix(start + 1, end, list) {
-                command.push((start, start + 1));
-                command.push((s, end));
-            }
-        }
-        command
     }
 }

@@ -15,8 +15,11 @@
 //! ```
 //!
 //! How it works (see `design.md` beside this crate for the full picture): the text is split
-//! into tokens that remember their character offsets; the intent is chosen from command
-//! words; then one left-to-right pass lets hand-written rules claim reminder clauses, tags,
+//! into tokens that remember their character offsets; the conversational wrapper around the
+//! task ("please add ...", "remind me at 6pm to ...", "I need to ...", "... to my list,
+//! thanks", Urdu "... add kar do", "... karna hai") is set aside, so it is never part of the
+//! title or target, and "remind me" with a timed due date adds a reminder at the due time
+//! (`PT0S`); the intent is chosen from command words; then one left-to-right pass lets hand-written rules claim reminder clauses, tags,
 //! priority markers, recurrence phrases and date-time phrases (each with the small word that
 //! introduces it). What nobody claimed becomes the title, so words a rule does not fully
 //! understand ("lesson 7", "the 5th Wave", "at the library") stay in it. Finally the claimed
@@ -42,13 +45,14 @@ mod title;
 mod token;
 mod update;
 mod when;
+mod wrapper;
 
 use chrono::{DateTime, Utc};
-use tickler_domain::TimeZone;
+use tickler_domain::{Offset, ReminderSpec, TimeZone};
 
 pub use parsed::{Changes, Field, Filter, Intent, Parsed, Span, StatusFilter};
 
-use intent::{Plan, Update};
+use intent::{Classified, Plan, Update};
 use scanner::{Clock, Scanner};
 
 /// Parses one sentence read at `now` in `zone`.
@@ -74,8 +78,26 @@ pub fn parse(text: &str, now: DateTime<Utc>, zone: TimeZone) -> Parsed {
     }
 
     let chatter = scanner.chit_chat(0, scanner.content_end());
-    let start = if chatter { 0 } else { scanner.courtesy() };
-    let classified = scanner.classify(start);
+    let wrapping = if chatter {
+        wrapper::Wrapping::default()
+    } else {
+        scanner.wrappers()
+    };
+    let start = wrapping.start;
+    let classified = if wrapping.create {
+        Classified::create()
+    } else {
+        let classified = scanner.classify(start);
+        let acts_on_a_task = matches!(
+            classified.plan,
+            Plan::Complete { .. } | Plan::Delete { .. } | Plan::Update { .. }
+        );
+        if wrapping.obligation && acts_on_a_task {
+            Classified::create()
+        } else {
+            classified
+        }
+    };
     for &(command_start, command_end) in &classified.command {
         scanner.claim(command_start, command_end, Field::Intent);
     }
@@ -85,7 +107,20 @@ pub fn parse(text: &str, now: DateTime<Utc>, zone: TimeZone) -> Parsed {
         Plan::Create => {
             parsed.intent = Intent::CreateTask;
             let slots = scanner.extract(start);
-            let schedule = resolve::schedule(&slots, &clock);
+            // Wrappers that only show once the dates are taken: "buy milk tomorrow for me".
+            scanner.trailing_wrappers(start + 1);
+            scanner.urdu_have_to(start);
+            let mut schedule = resolve::schedule(&slots, &clock);
+            // "remind me at 6pm to feed the cat": a reminder at the (timed) due time, unless
+            // the sentence states its own reminders.
+            if wrapping.remind
+                && slots.reminders.is_empty()
+                && schedule.due_at.is_some()
+                && !schedule.all_day
+                && let Ok(zero) = Offset::from_seconds(0)
+            {
+                schedule.reminders.push(ReminderSpec::Offset(zero));
+            }
             parsed.title = title::build(&scanner, text, start..tokens.len());
             parsed.due_at = schedule.due_at;
             parsed.all_day = schedule.all_day;
@@ -160,43 +195,6 @@ fn apply_update(scanner: &mut Scanner, parsed: &mut Parsed, update: Update) {
 }
 
 impl Scanner<'_> {
-    /// Claims polite openings and closings ("please", "can you", "hey,", "thanks") and
-    /// returns the index of the first token after the opening.
-    fn courtesy(&mut self) -> usize {
-        let end = self.content_end();
-        let mut i = 0;
-        while self.claimed.get(i).is_some_and(Option::is_some) {
-            i += 1;
-        }
-        loop {
-            let next = self
-                .phrase(i, "please|pls|plz|kindly|hey|hi|hello|ok|okay|um|so|yo")
-                .or_else(|| self.phrase(i, "can|could|would|will you please?"))
-                .or_else(|| self.phrase(i, "i want|need|would|'d you to"))
-                .or_else(|| self.phrase(i, "i'd like you to"));
-            match next {
-                Some(mut j) if j < end => {
-                    while self.punct(j, ',') || self.punct(j, '!') {
-                        j += 1;
-                    }
-                    if j >= end {
-                        break;
-                    }
-                    self.claim(i, j, Field::Intent);
-                    i = j;
-                }
-                _ => break,
-            }
-        }
-        for pattern in ["please|pls|plz|thanks|thx", "thank you", "kindly"] {
-            if let Some(s) = self.suffix(i + 1, end, pattern) {
-                self.claim(s, self.tokens.len(), Field::Intent);
-                break;
-            }
-        }
-        i
-    }
-
     /// Claims the words of a list request that state no condition ("show me all my").
     fn claim_fillers(&mut self) {
         for i in 0..self.tokens.len() {

@@ -40,8 +40,14 @@ fn is_closing(token: &crate::token::Token) -> bool {
 /// Returns the title: the unclaimed tokens of `range`, tidied; `None` when nothing is left.
 pub(crate) fn build(scanner: &Scanner, text: &str, range: Range<usize>) -> Option<String> {
     let kept: Vec<usize> = range.filter(|&i| scanner.claimed[i].is_none()).collect();
-    if let [only] = kept.as_slice() {
-        let token = &scanner.tokens[*only];
+    // A quoted title is taken as written, without its quotes and the punctuation around it
+    // ("could you add “Finish chapter 3” for tomorrow?").
+    let words: Vec<&usize> = kept
+        .iter()
+        .filter(|&&i| scanner.tokens[i].kind != Kind::Punct)
+        .collect();
+    if let [only] = words.as_slice() {
+        let token = &scanner.tokens[**only];
         if token.kind == Kind::Quoted {
             return non_empty(token.norm.clone());
         }

@@ -1,6 +1,7 @@
 //! Properties that hold for every input: the parser never panics, its JSON always has every
-//! key, every recurrence is a rule the engine accepts, spans stay inside the text, and a
-//! future-meaning phrase never gives a due date before the local day of `now`.
+//! key, every recurrence is a rule the engine accepts, spans stay inside the text, a
+//! future-meaning phrase never gives a due date before the local day of `now`, and a
+//! conversational wrapper around a title of ordinary words gives back that title.
 
 // Strategies build values from constants that are known to be valid.
 #![allow(clippy::unwrap_used)]
@@ -111,6 +112,16 @@ const VOCABULARY: &[&str] = &[
     "baad",
     "dikhao",
     "mukammal",
+    "add",
+    "please",
+    "need",
+    "thanks",
+    "list",
+    "yaad",
+    "dilana",
+    "hai",
+    "likh",
+    "lo",
     "kar",
     "do",
     "کل",
@@ -222,6 +233,174 @@ fn future_phrase() -> impl Strategy<Value = String> {
         prop::sample::select(&["", "tomorrow at ", "friday "][..]),
     )
         .prop_map(|(phrase, lead)| format!("call mom {lead}{phrase}"))
+}
+
+/// Verbs that start a task and are no command word of the parser.
+const TASK_VERBS: &[&str] = &[
+    "call", "buy", "paint", "email", "water", "fix", "book", "clean", "pay", "renew", "feed",
+    "wash", "order", "return", "collect", "print", "sign", "bake", "visit", "read", "write",
+    "repair", "phone", "text", "walk", "iron", "vacuum", "cancel", "prepare", "review",
+];
+
+/// Ordinary words that are none of the grammar's.
+const TASK_WORDS: &[&str] = &[
+    "the",
+    "dentist",
+    "milk",
+    "fence",
+    "report",
+    "plants",
+    "bike",
+    "flights",
+    "garage",
+    "rent",
+    "cat",
+    "car",
+    "library",
+    "books",
+    "parcel",
+    "invoice",
+    "cake",
+    "grandma",
+    "Sara",
+    "Omar",
+    "insurance",
+    "passport",
+    "kitchen",
+    "windows",
+    "shirts",
+    "letter",
+    "lease",
+    "annual",
+    "budget",
+    "green",
+    "old",
+    "big",
+    "new",
+    "broken",
+    "red",
+    "with",
+    "and",
+    "of",
+    "from",
+    "Ali",
+    "store",
+    "bills",
+    "boxes",
+    "laptop",
+    "dog",
+];
+
+/// Every leading request phrase of README 2.10 (and a few spellings of them).
+const LEADING_WRAPPERS: &[&str] = &[
+    "add",
+    "Add",
+    "add a task to",
+    "add a task:",
+    "add a new task to",
+    "add task",
+    "create a task to",
+    "create a task for",
+    "new task:",
+    "task:",
+    "todo:",
+    "note to self:",
+    "please",
+    "Please,",
+    "please add",
+    "can you",
+    "can you add",
+    "could you please",
+    "could you please add",
+    "would you",
+    "would you please add a task to",
+    "I need to",
+    "i have to",
+    "I've got to",
+    "I must",
+    "I should",
+    "I want to",
+    "don't forget to",
+    "Don't forget to",
+    "remember to",
+    "make sure I",
+    "make sure to",
+    "remind me to",
+    "please remind me to",
+    "can you remind me to",
+    "hey, add",
+];
+
+/// Every trailing request phrase of README 2.10.
+const TRAILING_WRAPPERS: &[&str] = &[
+    "",
+    " please",
+    ", thanks",
+    ", thank you",
+    ", thanks!",
+    " to my list",
+    " to the list",
+    " for me",
+    " to my list, thanks",
+    " for me please",
+];
+
+fn ordinary_title() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(TASK_VERBS),
+        prop::collection::vec(prop::sample::select(TASK_WORDS), 1..5),
+    )
+        .prop_map(|(verb, words)| format!("{verb} {}", words.join(" ")))
+        // A title ending in a connective is not ordinary ("call the dentist and").
+        .prop_filter("ends in a connective", |title| {
+            !["and", "of", "from", "with", "the"]
+                .iter()
+                .any(|w| title.ends_with(&format!(" {w}")))
+        })
+}
+
+proptest! {
+    // Each case parses three sentences; 500 cases cover every wrapper many times over.
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn every_wrapper_around_an_ordinary_title_gives_back_that_title(
+        title in ordinary_title(),
+        lead in prop::sample::select(LEADING_WRAPPERS),
+        trail in prop::sample::select(TRAILING_WRAPPERS),
+        now in now(),
+        zone in zone(),
+    ) {
+        let bare = parse(&title, now, zone);
+        prop_assert_eq!(bare.title.as_deref(), Some(title.as_str()));
+        for text in [format!("{lead} {title}{trail}"), format!("{title}{trail}")] {
+            let parsed = parse(&text, now, zone);
+            prop_assert_eq!(parsed.intent, tickler_task_parser::Intent::CreateTask, "{}", text);
+            prop_assert_eq!(parsed.title.as_deref(), Some(title.as_str()), "{}", text);
+            prop_assert_eq!(parsed.due_at, None, "{}", text);
+            prop_assert!(parsed.reminders.is_empty(), "{}", text);
+        }
+    }
+
+    #[test]
+    fn every_urdu_wrapper_around_an_ordinary_title_gives_back_that_title(
+        nouns in prop::collection::vec(prop::sample::select(&["doodh", "bill", "ammi", "gari", "dawai", "kitabein", "report", "bazaar", "sabzi"][..]), 1..4),
+        verb in prop::sample::select(&["lena", "dena", "karna", "jana", "leni", "bhejni", "karwani", "banana", "likhna"][..]),
+        wrap in prop::sample::select(&[
+            "{} hai", "{} hain", "{} hai add kar do", "{} add kar do", "{} list mein add kar do",
+            "{} likh lo", "{} note kar lo", "{} hai, add kar dein", "mujhe {} hai",
+            "mujhe yaad dilana ke {} hai", "{} yaad dila dena", "yaad dilana {}",
+        ][..]),
+        now in now(),
+        zone in zone(),
+    ) {
+        let title = format!("{} {verb}", nouns.join(" "));
+        let text = wrap.replace("{}", &title);
+        let parsed = parse(&text, now, zone);
+        prop_assert_eq!(parsed.intent, tickler_task_parser::Intent::CreateTask, "{}", text);
+        prop_assert_eq!(parsed.title.as_deref(), Some(title.as_str()), "{}", text);
+        prop_assert_eq!(parsed.due_at, None, "{}", text);
+    }
 }
 
 proptest! {

@@ -11,6 +11,7 @@ use tickler_task_parser::{Filter, Intent, Parsed};
 
 use super::answer::{Answer, choice};
 use super::language::{Language, Replies, when};
+use super::summary;
 use crate::nl::{rfc3339, task_request};
 use crate::tools::ToolError;
 use crate::{Actor, App};
@@ -180,10 +181,7 @@ impl<'a> Turn<'a> {
     async fn create(&mut self, parsed: &Parsed) -> Outcome {
         let arguments = serde_json::to_value(task_request(parsed)).unwrap_or(Value::Null);
         match self.tool("create_task", arguments).await {
-            Ok(task) => Outcome::say(
-                self.replies
-                    .created(title_of(&task), self.when_of(&task).as_deref()),
-            ),
+            Ok(task) => Outcome::say(self.replies.created(title_of(&task), &self.describe(&task))),
             Err(message) => Outcome::say(self.replies.failed(&message)),
         }
     }
@@ -248,9 +246,7 @@ impl<'a> Turn<'a> {
                 Ok(_) => self.replies.deleted(&title),
                 Err(message) => self.replies.failed(&message),
             },
-            TaskAction::Update { .. } => {
-                self.replies.updated(&title, self.when_of(&task).as_deref())
-            }
+            TaskAction::Update { .. } => self.replies.updated(&title, &self.describe(&task)),
         };
         Outcome::say(reply)
     }
@@ -368,6 +364,11 @@ impl<'a> Turn<'a> {
             lines.push(format!("{}. {}{due}{done}", number + 1, title_of(task)));
         }
         Outcome::say(lines.join("\n"))
+    }
+
+    /// The task as saved, in words, relative to now.
+    fn describe(&self, task: &Value) -> Vec<String> {
+        summary::describe(task, self.app.now(), self.zone, self.replies.0)
     }
 
     fn when_of(&self, task: &Value) -> Option<String> {

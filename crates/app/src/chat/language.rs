@@ -63,18 +63,22 @@ pub fn when(due_at: Option<DateTime<Utc>>, all_day: bool, zone: TimeZone) -> Opt
     })
 }
 
+/// Each part after `separator`: ", tomorrow 17:00, #home"; nothing for no parts.
+fn listed(parts: &[String], separator: &str) -> String {
+    parts.iter().map(|p| format!("{separator}{p}")).collect()
+}
+
 /// Everything the assistant says, in one language.
 #[derive(Debug, Clone, Copy)]
 pub struct Replies(pub Language);
 
 impl Replies {
-    /// A task was created.
-    pub fn created(&self, title: &str, when: Option<&str>) -> String {
-        let due = when.map(|w| format!(" ({w})")).unwrap_or_default();
+    /// A task was created; `parts` describe it as saved ("tomorrow 17:00", "every day").
+    pub fn created(&self, title: &str, parts: &[String]) -> String {
         match self.0 {
-            Language::English => format!("Added “{title}”{due}."),
-            Language::Urdu => format!("“{title}”{due} شامل کر دیا گیا۔"),
-            Language::RomanUrdu => format!("“{title}”{due} add kar diya."),
+            Language::English => format!("Added “{title}”{}", listed(parts, ", ")),
+            Language::Urdu => format!("“{title}” شامل کر دیا گیا{}", listed(parts, "، ")),
+            Language::RomanUrdu => format!("“{title}” add kar diya{}", listed(parts, ", ")),
         }
     }
 
@@ -96,13 +100,12 @@ impl Replies {
         }
     }
 
-    /// A task was changed.
-    pub fn updated(&self, title: &str, when: Option<&str>) -> String {
-        let due = when.map(|w| format!(" ({w})")).unwrap_or_default();
+    /// A task was changed; `parts` describe it as saved.
+    pub fn updated(&self, title: &str, parts: &[String]) -> String {
         match self.0 {
-            Language::English => format!("Updated “{title}”{due}."),
-            Language::Urdu => format!("“{title}”{due} تبدیل کر دیا گیا۔"),
-            Language::RomanUrdu => format!("“{title}”{due} badal diya."),
+            Language::English => format!("Updated “{title}”{}", listed(parts, ", ")),
+            Language::Urdu => format!("“{title}” تبدیل کر دیا گیا{}", listed(parts, "، ")),
+            Language::RomanUrdu => format!("“{title}” badal diya{}", listed(parts, ", ")),
         }
     }
 

@@ -11,6 +11,7 @@ mod answer;
 mod engine;
 mod language;
 pub mod model;
+mod summary;
 
 use serde::{Deserialize, Serialize};
 use tickler_domain::ConversationId;

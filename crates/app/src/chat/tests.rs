@@ -147,6 +147,65 @@ async fn a_sentence_in_each_language_creates_a_task_and_the_reply_uses_that_lang
     }
 }
 
+/// README 2.10: the request around a task is not part of it, and the reply names the task
+/// exactly as it was saved.
+#[tokio::test]
+async fn a_wrapped_request_creates_the_bare_task_and_the_reply_names_it_as_saved() {
+    let cases = [
+        (
+            "add call the dentist tomorrow at 9am",
+            "call the dentist",
+            "Added “call the dentist”, tomorrow 09:00",
+        ),
+        (
+            "I need to renew my licence on monday",
+            "renew my licence",
+            "Added “renew my licence”, Monday",
+        ),
+        (
+            "remind me at 6pm to feed the cat",
+            "feed the cat",
+            "Added “feed the cat”, today 18:00, reminder at 18:00",
+        ),
+        (
+            "please add buy milk tomorrow at 5pm to my list, thanks",
+            "buy milk",
+            "Added “buy milk”, tomorrow 17:00",
+        ),
+        (
+            "parson bill dena hai add kar do",
+            "bill dena",
+            "“bill dena” add kar diya, parson",
+        ),
+        (
+            "مجھے کل شام ۶ بجے یاد دلانا کہ امی کو فون کرنا ہے",
+            "امی کو فون کرنا",
+            "“امی کو فون کرنا” شامل کر دیا گیا، کل 18:00، یاد دہانی 18:00",
+        ),
+    ];
+    for (message, title, reply) in cases {
+        let assistant = assistant().await;
+        let response = assistant.say(message, None).await;
+        assert_eq!(tools_of(&response), ["create_task"], "{message}");
+        assert_eq!(response.actions[0].result["title"], title, "{message}");
+        assert_eq!(response.reply, reply, "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_polite_request_to_act_on_a_task_names_the_task_without_the_wrapper() {
+    let assistant = assistant().await;
+    assistant.add("water the plants").await;
+    let response = assistant
+        .say(
+            "could you please mark water the plants as done, thanks",
+            None,
+        )
+        .await;
+    assert_eq!(tools_of(&response), ["list_tasks", "complete_task"]);
+    assert_eq!(response.reply, "Marked “water the plants” as done.");
+}
+
 #[tokio::test]
 async fn whats_due_tomorrow_lists_only_tomorrows_tasks() {
     let assistant = assistant().await;

@@ -13,6 +13,7 @@ mod audit;
 mod backup;
 mod chat;
 mod contracts;
+mod conversation;
 mod crash;
 mod durability;
 mod isolation;
