@@ -6,7 +6,8 @@ Run by crates/cli/tests/it/feeds.rs with $TICKLER_TEST_ICAL_PYTHON:
     ical_feed.py FEED.ics EXPECTED.json
 
 EXPECTED.json holds {"tasks": [...], "absent": [...]}: each task as the REST API returns it,
-with the instants `/api/v1/tasks/{id}/occurrences` lists for it under "occurrences"; "absent"
+with the instants `/api/v1/tasks/{id}/occurrences` lists for it under "occurrences" (and
+"series_ended" when they are all there are); "absent"
 lists ids that must not be in the feed. For every task the feed must hold one VTODO whose
 fields match, whose DUE is a DATE exactly when the task is all-day, and whose expansion gives
 the same occurrences; every VTIMEZONE must give the offsets of the tz database. Prints "ok" or
@@ -155,6 +156,9 @@ def main():
         else:
             start = instant(occurrences[0]) - datetime.timedelta(days=2)
             end = instant(occurrences[-1]) + datetime.timedelta(seconds=1)
+        if task["series_ended"]:
+            # The series ends with its last occurrence: look well past it for stray ones.
+            end += datetime.timedelta(days=400)
         events = recurring_ical_events.of(single, components=["VTODO"]).between(start, end)
         expanded = []
         for event in events:

@@ -12,7 +12,8 @@
 //! * `DUE` is a `DATE` for an all-day task, a local time with `TZID` otherwise (a `Z` time for
 //!   UTC, and for the second pass of a repeated fall-back hour, which a local time cannot name).
 //! * A recurring task gets `DTSTART` equal to `DUE` (RRULE expands from DTSTART) and its rule
-//!   as `RRULE`.
+//!   as `RRULE`, its UNTIL rewritten as a UTC time (a DATE for all-day tasks), as RFC 5545
+//!   requires ([`rrule_body`]).
 //! * `STATUS` is `NEEDS-ACTION`, `IN-PROCESS` or `COMPLETED` (with `COMPLETED`); `PRIORITY` is
 //!   0 (none), 9 (low), 5 (medium), 3 (high) or 1 (urgent), following RFC 5545's "1 is highest".
 //! * Tags are `CATEGORIES`; each reminder is a display `VALARM`, relative to `DUE`
@@ -25,9 +26,9 @@ pub mod timezone;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, LocalResult, TimeZone as _, Utc};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use tickler_domain::{Priority, ReminderSpec, Task, TaskStatus};
+use tickler_domain::{Priority, ReminderSpec, Task, TaskStatus, TimeZone};
 
 use content::{escape_text, push_folded};
 use timezone::format_local;
@@ -152,6 +153,49 @@ fn format_utc(at: DateTime<Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// Returns an RRULE body with its UNTIL in the form RFC 5545 requires beside the DTSTART
+/// written: a DATE for an all-day task, a UTC time otherwise (tickler also accepts a floating
+/// time or a date, read on the task's clock, which some calendar apps would misread). The
+/// instants the rule includes stay the same.
+pub fn rrule_body(body: &str, zone: TimeZone, all_day: bool) -> String {
+    body.split(';')
+        .map(|part| match part.strip_prefix("UNTIL=") {
+            Some(value) => match until_value(value, zone, all_day) {
+                Some(until) => format!("UNTIL={until}"),
+                None => part.to_owned(),
+            },
+            None => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn until_value(value: &str, zone: TimeZone, all_day: bool) -> Option<String> {
+    let utc = if let Some(text) = value.strip_suffix('Z') {
+        NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%S")
+            .ok()?
+            .and_utc()
+    } else if let Ok(local) = NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S") {
+        if all_day {
+            // An all-day instance (00:00 local) is included while its date is not later.
+            return Some(local.date().format("%Y%m%d").to_string());
+        }
+        zone.resolve_lenient(local)
+    } else {
+        let date = NaiveDate::parse_from_str(value, "%Y%m%d").ok()?;
+        if all_day {
+            return None;
+        }
+        // Every instance on the date is included: up to its last second.
+        zone.resolve_lenient(date.and_hms_opt(23, 59, 59)?)
+    };
+    Some(if all_day {
+        zone.local_date(utc).format("%Y%m%d").to_string()
+    } else {
+        format_utc(utc)
+    })
+}
+
 /// Returns the PRIORITY value of a priority (RFC 5545: 1 highest, 9 lowest, 0 undefined).
 pub fn priority_value(priority: Priority) -> u8 {
     match priority {
@@ -245,7 +289,13 @@ pub fn todo_lines(out: &mut String, task: &Task) {
     if let Some(rule) = &fields.recurrence {
         line(out, format!("DTSTART{due_value}"));
         line(out, format!("DUE{due_value}"));
-        line(out, format!("RRULE:{}", rule.as_str()));
+        line(
+            out,
+            format!(
+                "RRULE:{}",
+                rrule_body(rule.as_str(), fields.timezone, due.all_day)
+            ),
+        );
     } else {
         line(out, format!("DUE{due_value}"));
     }

@@ -180,6 +180,36 @@ fn a_recurring_task_starts_its_rule_at_its_due_date() {
 }
 
 #[test]
+fn until_is_written_in_utc_beside_a_local_start_and_as_a_date_for_all_day_tasks() {
+    let berlin = TimeZone::parse("Europe/Berlin").unwrap();
+    let rule = "FREQ=DAILY;UNTIL=20261130T090000;BYHOUR=9";
+    assert_eq!(
+        rrule_body(rule, berlin, false),
+        "FREQ=DAILY;UNTIL=20261130T080000Z;BYHOUR=9"
+    );
+    assert_eq!(
+        rrule_body("FREQ=DAILY;UNTIL=20260701", berlin, false),
+        "FREQ=DAILY;UNTIL=20260701T215959Z"
+    );
+    assert_eq!(
+        rrule_body("FREQ=DAILY;UNTIL=20260701T215959Z", berlin, false),
+        "FREQ=DAILY;UNTIL=20260701T215959Z"
+    );
+    assert_eq!(
+        rrule_body("FREQ=DAILY;UNTIL=20260701T215959Z", berlin, true),
+        "FREQ=DAILY;UNTIL=20260701"
+    );
+    assert_eq!(
+        rrule_body("FREQ=DAILY;UNTIL=20260701T120000", berlin, true),
+        "FREQ=DAILY;UNTIL=20260701"
+    );
+    assert_eq!(
+        rrule_body("FREQ=WEEKLY;UNTIL=20260701;COUNT=3", berlin, true),
+        "FREQ=WEEKLY;UNTIL=20260701;COUNT=3"
+    );
+}
+
+#[test]
 fn tasks_without_a_due_date_are_left_out() {
     let input = TaskInput {
         title: "Someday".into(),

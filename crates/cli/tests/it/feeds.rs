@@ -93,6 +93,11 @@ async fn a_feed_matches_the_tasks_and_their_occurrences_in_an_independent_parser
         // In UTC, done.
         json!({"title": "Filed taxes", "due_at": "2026-04-30T12:00:00Z", "timezone": "UTC",
                "status": "done"}),
+        // Ending on a floating local time and, all-day, on a date (written as RFC 5545 wants).
+        json!({"title": "Course", "due_at": "2026-10-20T09:00:00+02:00",
+               "timezone": "Europe/Berlin", "recurrence": "FREQ=DAILY;UNTIL=20261027T090000"}),
+        json!({"title": "Pill", "all_day": true, "due_at": "2026-11-01",
+               "timezone": "America/New_York", "recurrence": "FREQ=DAILY;UNTIL=20261105"}),
         // A long title that must be folded.
         json!({"title": "x".repeat(120) + &"é".repeat(80), "due_at": "2026-11-02T08:00:00Z"}),
     ];
@@ -100,8 +105,11 @@ async fn a_feed_matches_the_tasks_and_their_occurrences_in_an_independent_parser
     for body in bodies {
         let mut task = app.create_task(&ada, body).await;
         let id = task["id"].as_str().unwrap().to_owned();
-        let limit = if task["recurrence"].is_null() { 1 } else { 8 };
-        task["occurrences"] = Value::Array(occurrences(&app, &ada, &id, limit).await);
+        let limit = if task["recurrence"].is_null() { 1 } else { 10 };
+        let found = occurrences(&app, &ada, &id, limit).await;
+        // Fewer than asked for: the series ends there, and the expansion must end there too.
+        task["series_ended"] = json!(found.len() < limit);
+        task["occurrences"] = Value::Array(found);
         expected.push(task);
     }
     let undated = app.create_task(&ada, json!({"title": "Someday"})).await;
