@@ -256,3 +256,6 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
