@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_auth_sessions.sql"),
     },
     Migration {
+        version: 11,
+        name: "calendar_feeds",
+        sql: include_str!("../migrations/0011_calendar_feeds.sql"),
+    },
+    Migration {
         version: 20,
         name: "notification_trace",
         sql: include_str!("../migrations/0020_notification_trace.sql"),

@@ -33,7 +33,7 @@ impl std::fmt::Debug for TokenHasher {
 impl TokenHasher {
     /// Derives the hashing key from the server secret.
     pub fn new(server_secret: &[u8]) -> Self {
-        Self::for_purpose(server_secret, b"tickler api token hashing v1")
+        Self::for_purpose(server_secret, API_TOKEN_PURPOSE)
     }
 
     /// Derives a hashing key for another kind of secret (refresh tokens), so that a hash of
@@ -49,6 +49,41 @@ impl TokenHasher {
         hmac_sha256(&self.key, secret.as_bytes())
     }
 }
+
+/// A hasher of one kind of secret under the current server secret and the ones it replaced:
+/// new secrets are hashed with the current key; a presented one is looked up under each.
+#[derive(Clone, Debug)]
+pub(crate) struct RotatingHasher {
+    current: TokenHasher,
+    previous: Vec<TokenHasher>,
+}
+
+impl RotatingHasher {
+    pub(crate) fn new(secret: &[u8], previous: &[Vec<u8>], purpose: &[u8]) -> Self {
+        Self {
+            current: TokenHasher::for_purpose(secret, purpose),
+            previous: previous
+                .iter()
+                .map(|secret| TokenHasher::for_purpose(secret, purpose))
+                .collect(),
+        }
+    }
+
+    /// The hash a new secret is stored under.
+    pub(crate) fn hash(&self, secret: &str) -> Vec<u8> {
+        self.current.hash(secret)
+    }
+
+    /// The hashes a presented secret may be stored under, the current key's first.
+    pub(crate) fn candidates<'a>(&'a self, secret: &'a str) -> impl Iterator<Item = Vec<u8>> + 'a {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(move |hasher| hasher.hash(secret))
+    }
+}
+
+/// Why API token hashes are keyed: see the module documentation.
+pub(crate) const API_TOKEN_PURPOSE: &[u8] = b"tickler api token hashing v1";
 
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so construction cannot fail.

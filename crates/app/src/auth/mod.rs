@@ -111,10 +111,10 @@ const TOKEN_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) struct AuthState {
     pub(crate) settings: AuthSettings,
     pub(crate) signer: jwt::TokenSigner,
-    pub(crate) token_hasher: api_token::TokenHasher,
-    /// Hashers of server secrets the current one replaced: API tokens made before a key
-    /// rotation are still found.
-    previous_token_hashers: Vec<api_token::TokenHasher>,
+    /// Hashes API tokens; those made before a key rotation are still found.
+    pub(crate) token_hasher: api_token::RotatingHasher,
+    /// Hashes calendar feed tokens (a key of its own, so a feed token is never an API token).
+    pub(crate) feed_hasher: api_token::RotatingHasher,
     pub(crate) throttle: throttle::LoginThrottle,
     pub(crate) session_keys: session::SessionKeys,
     pub(crate) active_sessions: session::ActiveSessions,
@@ -128,11 +128,16 @@ impl AuthState {
     pub(crate) fn new(settings: AuthSettings, secret: &[u8], previous: &[Vec<u8>]) -> Self {
         Self {
             signer: jwt::TokenSigner::new(secret).with_previous(previous),
-            token_hasher: api_token::TokenHasher::new(secret),
-            previous_token_hashers: previous
-                .iter()
-                .map(|secret| api_token::TokenHasher::new(secret))
-                .collect(),
+            token_hasher: api_token::RotatingHasher::new(
+                secret,
+                previous,
+                api_token::API_TOKEN_PURPOSE,
+            ),
+            feed_hasher: api_token::RotatingHasher::new(
+                secret,
+                previous,
+                b"tickler calendar feed token hashing v1",
+            ),
             throttle: throttle::LoginThrottle::new(settings.throttle),
             session_keys: session::SessionKeys::new(secret).with_previous(previous),
             active_sessions: session::ActiveSessions::default(),
@@ -261,10 +266,8 @@ impl App {
         let now = Instant::now();
         if api_token::is_api_token(credential) {
             let mut found = None;
-            for hasher in
-                std::iter::once(&self.auth.token_hasher).chain(&self.auth.previous_token_hashers)
-            {
-                found = self.store.find_api_token(&hasher.hash(credential)).await?;
+            for hash in self.auth.token_hasher.candidates(credential) {
+                found = self.store.find_api_token(&hash).await?;
                 if found.is_some() {
                     break;
                 }
@@ -385,20 +388,7 @@ impl App {
         request: CreateApiTokenRequest,
     ) -> AppResult<(String, ApiToken)> {
         let name = request.name.trim().to_owned();
-        let name_check = if name.is_empty()
-            || name.chars().count() > MAX_TOKEN_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
-            Err(FieldError::new(
-                "name",
-                "invalid_length",
-                format!(
-                    "name must be 1 to {MAX_TOKEN_NAME_CHARS} characters, without control characters"
-                ),
-            ))
-        } else {
-            Ok(())
-        };
+        let name_check = check_label(&name);
         let days_check = match request.expires_in_days {
             Some(days) if days == 0 || days > MAX_TOKEN_DAYS => Err(FieldError::new(
                 "expires_in_days",
@@ -446,6 +436,24 @@ impl App {
                 other => other.into(),
             })
     }
+}
+
+/// Checks the name of a token or a calendar feed: 1 to 100 characters (once trimmed), without
+/// control characters.
+pub(crate) fn check_label(name: &str) -> Result<(), FieldError> {
+    if name.is_empty()
+        || name.chars().count() > MAX_TOKEN_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(FieldError::new(
+            "name",
+            "invalid_length",
+            format!(
+                "name must be 1 to {MAX_TOKEN_NAME_CHARS} characters, without control characters"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_zone(name: &str) -> Result<TimeZone, FieldError> {

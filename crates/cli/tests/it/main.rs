@@ -16,6 +16,7 @@ mod contracts;
 mod conversation;
 mod crash;
 mod durability;
+mod feeds;
 mod isolation;
 mod kafka;
 mod listing;
