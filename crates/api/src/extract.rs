@@ -130,8 +130,8 @@ fn bearer_credential(value: &http::HeaderValue) -> Result<&str, ApiError> {
     Ok(credential.trim())
 }
 
-/// The client's socket address, when the server records it (used for login throttling;
-/// deliberately not `X-Forwarded-For`, which a client can forge).
+/// The client's address (used for throttling): the socket peer, or what a trusted proxy
+/// forwarded (see [`crate::client_address`]); never a header a client could forge.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddress(pub Option<std::net::IpAddr>);
 
@@ -139,12 +139,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddress(
+        let resolved = parts
+            .extensions
+            .get::<crate::client_address::ClientAddress>()
+            .map(|client| client.0);
+        Ok(PeerAddress(resolved.or_else(|| {
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
+                .map(|info| info.0.ip())
+        })))
     }
 }
 

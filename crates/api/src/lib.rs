@@ -7,6 +7,7 @@
 //! application error kind to a status code.
 
 pub mod browser_session;
+pub mod client_address;
 pub mod error;
 mod extract;
 mod http;
@@ -38,6 +39,8 @@ pub struct ApiSettings {
     /// Whether `/metrics` is served here (false when it has a listener of its own,
     /// [`metrics_router`]).
     pub serve_metrics: bool,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: client_address::TrustedProxies,
 }
 
 impl Default for ApiSettings {
@@ -47,6 +50,7 @@ impl Default for ApiSettings {
             serve_api: true,
             mcp: mcp::McpSettings::default(),
             serve_metrics: true,
+            trusted_proxies: client_address::TrustedProxies::default(),
         }
     }
 }

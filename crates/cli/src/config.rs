@@ -31,6 +31,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// HTTP settings.
     pub http: HttpConfig,
+    /// How the server sees its clients.
+    pub server: ServerConfig,
     /// Logging.
     pub log: LogConfig,
     /// Event envelopes.
@@ -369,12 +371,36 @@ pub struct AuthConfig {
     pub refresh_token_ttl_seconds: u64,
     /// How long after its use a refresh token is superseded rather than reused.
     pub refresh_reuse_grace_seconds: u64,
-    /// Failed logins per account per 15 minutes.
+    /// Login guesses an account allows in a burst; one comes back every 15 minutes divided
+    /// by this number.
     pub login_failures_per_account: u32,
-    /// Login attempts per address per minute.
+    /// Login attempts per client network (IPv4 address, IPv6 /64) per minute.
     pub login_attempts_per_address: u32,
+    /// Accounts one client network may create per hour (0: no limit).
+    pub registrations_per_network: u32,
+    /// Password hashes computed at once (0: one per core).
+    pub password_hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before a 503, in milliseconds.
+    pub password_hash_queue_ms: u64,
     /// Operator accounts.
     pub admin_emails: Vec<String>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ServerConfig {
+    /// Networks (CIDR or single addresses) of reverse proxies whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client; empty: the socket peer is the client.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Returns the trusted proxies, parsed.
+    pub fn trusted_proxies(&self) -> anyhow::Result<tickler_api::client_address::TrustedProxies> {
+        tickler_api::client_address::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|error| anyhow::anyhow!("server.trusted_proxies: {error}"))
+    }
 }
 
 /// `[http]`.
@@ -808,6 +834,10 @@ impl Config {
             if self.llm.timeout_seconds == 0 {
                 bail!("llm.timeout_seconds must be positive");
             }
+        }
+        self.server.trusted_proxies()?;
+        if self.auth.login_failures_per_account == 0 {
+            bail!("auth.login_failures_per_account must be positive");
         }
         if self.http.request_timeout_seconds == 0 {
             bail!("http.request_timeout_seconds must be positive");

@@ -195,6 +195,13 @@ impl Store for PostgresStore {
         transaction.commit().await.store()
     }
 
+    async fn has_users(&self) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+            .fetch_one(&self.pool)
+            .await
+            .store()
+    }
+
     async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
         const SQL: &str = concat!(
             "SELECT ",

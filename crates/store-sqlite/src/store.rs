@@ -130,6 +130,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn has_users(&self) -> Result<bool, StoreError> {
+        self.readers
+            .read_now(|connection| {
+                connection
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM users)")
+                    .store()?
+                    .query_row([], |row| row.get(0))
+                    .store()
+            })
+            .await
+    }
+
     async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?1");
         self.readers

@@ -69,6 +69,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         rule: RegistrationRule,
     ) -> Result<(), StoreError>;
 
+    /// Returns whether any account exists (checked before the costly part of a first-user-only
+    /// registration; the insert checks again in its transaction).
+    async fn has_users(&self) -> Result<bool, StoreError>;
+
     /// Finds an account and its password hash by e-mail.
     async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError>;
 

@@ -8,6 +8,7 @@
 mod helpers;
 mod process;
 
+mod abuse;
 mod accounts;
 mod audit;
 mod backup;
