@@ -410,6 +410,20 @@ pub struct HttpConfig {
     pub request_timeout_seconds: u64,
     /// Graceful shutdown deadline.
     pub shutdown_grace_seconds: u64,
+    /// How long the response to an `Idempotency-Key` is remembered (`24h`).
+    pub idempotency_retention: String,
+}
+
+impl HttpConfig {
+    /// Returns the idempotency retention.
+    pub fn idempotency_retention(&self) -> anyhow::Result<Duration> {
+        parse_duration(&self.idempotency_retention).with_context(|| {
+            format!(
+                "http.idempotency_retention: {:?} is not a duration like 30s, 24h or 2d",
+                self.idempotency_retention
+            )
+        })
+    }
 }
 
 /// `[log]`.
@@ -836,6 +850,7 @@ impl Config {
             }
         }
         self.server.trusted_proxies()?;
+        self.http.idempotency_retention()?;
         if self.auth.login_failures_per_account == 0 {
             bail!("auth.login_failures_per_account must be positive");
         }
