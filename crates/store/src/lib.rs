@@ -93,6 +93,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Revokes (deletes) one of the user's API tokens.
     async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<(), StoreError>;
 
+    /// Revokes (deletes) every API token of the user; returns how many.
+    async fn delete_api_tokens(&self, owner: UserId) -> Result<u64, StoreError>;
+
     /// Finds the token whose secret has this keyed hash, with its owner.
     async fn find_api_token(
         &self,

@@ -4,6 +4,7 @@
 pub mod api_token;
 pub mod jwt;
 pub mod password;
+pub mod scopes;
 pub mod session;
 pub mod throttle;
 
@@ -20,6 +21,7 @@ use tickler_protocol::auth::{
 };
 use tickler_store::{ApiToken, NewApiToken, RegistrationRule, StoreError};
 
+pub use self::scopes::{Scope, Scopes};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -298,6 +300,7 @@ impl App {
             return Ok(session::Authenticated {
                 user,
                 session: None,
+                scopes: Scopes::from_stored(&token.scopes),
             });
         }
         let (user_id, claims) = self.auth.signer.verify(credential)?;
@@ -321,7 +324,11 @@ impl App {
             ));
         }
         let session = self.check_session(user.id, &claims).await?;
-        Ok(session::Authenticated { user, session })
+        Ok(session::Authenticated {
+            user,
+            session,
+            scopes: Scopes::ALL,
+        })
     }
 
     fn touch_token_in_background(&self, id: ApiTokenId) {
@@ -394,6 +401,15 @@ impl App {
             .update_user(&user, password_hash.as_deref())
             .await?;
         self.auth.forget_user(user.id);
+        if password_hash.is_some() {
+            // Whoever knew the old password may hold a credential made with it: every API
+            // token and every session (refresh token) ends with it.
+            let revoked = self.store.delete_api_tokens(user.id).await?;
+            user = self.store.revoke_all_sessions(user.id, self.now()).await?;
+            self.auth.forget_user(user.id);
+            self.auth.active_sessions.forget_all();
+            tracing::info!(user_id = %user.id, api_tokens = revoked, "password changed: every api token and session revoked");
+        }
         Ok(user)
     }
 
@@ -426,7 +442,15 @@ impl App {
             )),
             _ => Ok(()),
         };
-        tickler_domain::all_valid!(name_check, days_check)?;
+        let scopes = match &request.scopes {
+            None => Ok(Scopes::ALL),
+            Some(names) => Scopes::parse("scopes", names),
+        };
+        let ((), (), scopes) = tickler_domain::all_valid!(name_check, days_check, scopes)?;
+        // A token never holds more than the credential that created it.
+        if let Some(missing) = actor.scopes.missing_from(scopes) {
+            return Err(AppError::InsufficientScope(missing.as_str()));
+        }
         let generated = api_token::generate()?;
         let now = self.now();
         let token = ApiToken {
@@ -439,6 +463,7 @@ impl App {
             expires_at: request
                 .expires_in_days
                 .map(|days| now + TimeDelta::days(i64::from(days))),
+            scopes: scopes.names(),
         };
         self.store
             .insert_api_token(&NewApiToken {

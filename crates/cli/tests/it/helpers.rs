@@ -162,6 +162,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Signs in with a password and returns the session body.
+    pub async fn login_with(&self, email: &str, password: &str) -> Value {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Reads the Prometheus text of `/metrics`.
     pub async fn metrics_text(&self) -> String {
         self.client

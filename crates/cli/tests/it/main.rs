@@ -28,6 +28,7 @@ mod ops;
 mod recurring;
 mod reminder_crash;
 mod reminders;
+mod scopes;
 mod sessions;
 mod tags;
 mod tasks;
