@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
+use tickler_app::auth::Scope;
 use tickler_app::auth::session::Authenticated;
 use tickler_app::{Actor, AppError, Origin, SessionId};
 
@@ -34,9 +35,20 @@ pub async fn request_actor(
     state: &ApiState,
     origin: Origin,
 ) -> Result<Actor, ApiError> {
-    let user = authenticate_request(parts, state).await?.user;
+    let authenticated = authenticate_request(parts, state).await?;
+    // The MCP endpoint needs `mcp` (its tools check `read` / `write` one by one); elsewhere a
+    // safe method needs `read` and every other method `write`.
+    let needed = if origin == Origin::Mcp {
+        Scope::Mcp
+    } else if parts.method.is_safe() {
+        Scope::Read
+    } else {
+        Scope::Write
+    };
+    authenticated.scopes.require(needed)?;
     Ok(Actor {
-        user,
+        user: authenticated.user,
+        scopes: authenticated.scopes,
         origin,
         correlation_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
         // The request's span when traces are exported (it continues the client's trace);
@@ -93,7 +105,9 @@ impl FromRequestParts<ApiState> for CallerSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let authenticated = authenticate_request(parts, state).await?;
+        authenticated.scopes.require(Scope::Write)?;
         let mut actor = Actor::new(authenticated.user, Origin::Api);
+        actor.scopes = authenticated.scopes;
         actor.correlation_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
         Ok(CallerSession {
             actor,
@@ -130,8 +144,8 @@ fn bearer_credential(value: &http::HeaderValue) -> Result<&str, ApiError> {
     Ok(credential.trim())
 }
 
-/// The client's socket address, when the server records it (used for login throttling;
-/// deliberately not `X-Forwarded-For`, which a client can forge).
+/// The client's address (used for throttling): the socket peer, or what a trusted proxy
+/// forwarded (see [`crate::client_address`]); never a header a client could forge.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddress(pub Option<std::net::IpAddr>);
 
@@ -139,12 +153,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddress(
+        let resolved = parts
+            .extensions
+            .get::<crate::client_address::ClientAddress>()
+            .map(|client| client.0);
+        Ok(PeerAddress(resolved.or_else(|| {
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
+                .map(|info| info.0.ip())
+        })))
     }
 }
 

@@ -7,6 +7,7 @@
 //! application error kind to a status code.
 
 pub mod browser_session;
+pub mod client_address;
 pub mod error;
 mod extract;
 mod http;
@@ -41,6 +42,8 @@ pub struct ApiSettings {
     /// The address people reach this server by (`https://tickler.example.org`), which makes
     /// calendar feed addresses absolute; `None`: they are paths.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: client_address::TrustedProxies,
 }
 
 impl Default for ApiSettings {
@@ -51,6 +54,7 @@ impl Default for ApiSettings {
             mcp: mcp::McpSettings::default(),
             serve_metrics: true,
             public_url: None,
+            trusted_proxies: client_address::TrustedProxies::default(),
         }
     }
 }

@@ -32,7 +32,11 @@ pub struct RequestId(pub String);
 /// Wraps the router with every middleware, outermost first: request id, tracing, metrics,
 /// problem rendering, timeout, panic containment, body limits.
 pub fn wrap(router: Router, settings: &ApiSettings) -> Router {
+    let proxies = settings.trusted_proxies.clone();
     router
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            crate::client_address::resolve(proxies.clone(), request, next)
+        }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(

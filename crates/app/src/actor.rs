@@ -2,6 +2,8 @@
 
 use tickler_domain::User;
 
+use crate::auth::Scopes;
+
 /// Which front door a change came through; recorded on events and in the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Origin {
@@ -38,6 +40,8 @@ pub struct Actor {
     pub correlation_id: Option<String>,
     /// The W3C `traceparent` of the request, copied into events.
     pub traceparent: Option<String>,
+    /// What the credential may do (every scope for a signed-in session).
+    pub scopes: Scopes,
 }
 
 impl Actor {
@@ -48,6 +52,7 @@ impl Actor {
             origin,
             correlation_id: None,
             traceparent: None,
+            scopes: Scopes::ALL,
         }
     }
 }

@@ -116,6 +116,15 @@ pub enum AppError {
         /// When to retry.
         retry_after_seconds: u64,
     },
+    /// Too much password hashing is under way; retry after the given number of seconds.
+    #[error("the server is busy; retry in {retry_after_seconds} s")]
+    Overloaded {
+        /// When to retry.
+        retry_after_seconds: u64,
+    },
+    /// The credential lacks the scope the operation needs.
+    #[error("this token lacks the {0:?} scope this operation needs")]
+    InsufficientScope(&'static str),
     /// Storage is unreachable or shutting down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -175,7 +184,8 @@ impl AppError {
             AppError::EmailTaken | AppError::ConcurrentModification => ErrorKind::Conflict,
             AppError::VersionMismatch { .. } => ErrorKind::PreconditionFailed,
             AppError::TooManyAttempts { .. } => ErrorKind::TooManyRequests,
-            AppError::Unavailable(_) => ErrorKind::Unavailable,
+            AppError::Unavailable(_) | AppError::Overloaded { .. } => ErrorKind::Unavailable,
+            AppError::InsufficientScope(_) => ErrorKind::Forbidden,
             AppError::Internal(_) => ErrorKind::Internal,
             AppError::ReminderNotFound => ErrorKind::NotFound,
             AppError::ReminderClosed => ErrorKind::Conflict,
@@ -216,6 +226,8 @@ impl AppError {
             AppError::MalformedJson(_) => "malformed_json",
             AppError::TooManyAttempts { .. } => "too_many_attempts",
             AppError::Unavailable(_) => "service_unavailable",
+            AppError::Overloaded { .. } => "server_busy",
+            AppError::InsufficientScope(_) => "insufficient_scope",
             AppError::Internal(_) => "internal_error",
             AppError::ReminderNotFound => "reminder_not_found",
             AppError::ReminderClosed => "reminder_closed",

@@ -248,6 +248,14 @@ impl App {
             Value::Null => json!({}),
             other => other,
         };
+        // A read-only tool needs the `read` scope, every other tool `write`.
+        if let Some(definition) = definition(name) {
+            actor.scopes.require(if definition.read_only {
+                crate::auth::Scope::Read
+            } else {
+                crate::auth::Scope::Write
+            })?;
+        }
         let result = match name {
             "create_task" => {
                 let request: TaskRequest = decode::from_value(arguments)?;

@@ -31,6 +31,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// HTTP settings.
     pub http: HttpConfig,
+    /// How the server sees its clients.
+    pub server: ServerConfig,
     /// Logging.
     pub log: LogConfig,
     /// Event envelopes.
@@ -376,13 +378,37 @@ pub struct AuthConfig {
     pub refresh_token_ttl_seconds: u64,
     /// How long after its use a refresh token is superseded rather than reused.
     pub refresh_reuse_grace_seconds: u64,
-    /// Failed logins per account per 15 minutes.
+    /// Login guesses an account allows in a burst; one comes back every 15 minutes divided
+    /// by this number.
     pub login_failures_per_account: u32,
-    /// Login attempts per address per minute.
+    /// Login attempts per client network (IPv4 address, IPv6 /64) per minute.
     pub login_attempts_per_address: u32,
+    /// Accounts one client network may create per hour (0: no limit).
+    pub registrations_per_network: u32,
+    /// Password hashes computed at once (0: one per core).
+    pub password_hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before a 503, in milliseconds.
+    pub password_hash_queue_ms: u64,
     /// Operator accounts.
     #[serde(deserialize_with = "string_or_list")]
     pub admin_emails: Vec<String>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ServerConfig {
+    /// Networks (CIDR or single addresses) of reverse proxies whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client; empty: the socket peer is the client.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Returns the trusted proxies, parsed.
+    pub fn trusted_proxies(&self) -> anyhow::Result<tickler_api::client_address::TrustedProxies> {
+        tickler_api::client_address::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|error| anyhow::anyhow!("server.trusted_proxies: {error}"))
+    }
 }
 
 /// `[http]`.
@@ -394,6 +420,20 @@ pub struct HttpConfig {
     pub shutdown_grace_seconds: u64,
     /// The server's public address (absolute calendar feed URLs); empty when unknown.
     pub public_url: String,
+    /// How long the response to an `Idempotency-Key` is remembered (`24h`).
+    pub idempotency_retention: String,
+}
+
+impl HttpConfig {
+    /// Returns the idempotency retention.
+    pub fn idempotency_retention(&self) -> anyhow::Result<Duration> {
+        parse_duration(&self.idempotency_retention).with_context(|| {
+            format!(
+                "http.idempotency_retention: {:?} is not a duration like 30s, 24h or 2d",
+                self.idempotency_retention
+            )
+        })
+    }
 }
 
 /// `[log]`.
@@ -828,6 +868,11 @@ impl Config {
             if self.llm.timeout_seconds == 0 {
                 bail!("llm.timeout_seconds must be positive");
             }
+        }
+        self.server.trusted_proxies()?;
+        self.http.idempotency_retention()?;
+        if self.auth.login_failures_per_account == 0 {
+            bail!("auth.login_failures_per_account must be positive");
         }
         if self.http.request_timeout_seconds == 0 {
             bail!("http.request_timeout_seconds must be positive");

@@ -148,6 +148,19 @@ pub async fn build(
             Box::pin(delivery_worker(config, app)?.run(shutdown.child_token())),
         ));
     }
+    if config.roles.has(Role::Api) {
+        workers.tasks.push((
+            "idempotency-retention",
+            Box::pin(
+                tickler_workers::retention::IdempotencyRetention::new(
+                    store.clone(),
+                    Arc::new(SystemClock),
+                    config.http.idempotency_retention()?,
+                )
+                .run(shutdown.child_token()),
+            ),
+        ));
+    }
     if config.roles.has(Role::Reminders) {
         workers.tasks.push((
             "reminders",

@@ -106,6 +106,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             },
             serve_metrics: metrics_address.is_none(),
             public_url: config.public_url(),
+            trusted_proxies: config.server.trusted_proxies()?,
         },
         ApiExtensions {
             replayer: workers
@@ -279,8 +280,11 @@ fn app_settings(config: &Config) -> anyhow::Result<AppSettings> {
             throttle: ThrottleSettings {
                 failures_per_account: config.auth.login_failures_per_account,
                 attempts_per_address: config.auth.login_attempts_per_address,
+                registrations_per_network: config.auth.registrations_per_network,
                 ..ThrottleSettings::default()
             },
+            password_hash_concurrency: config.auth.password_hash_concurrency,
+            password_hash_queue_wait: Duration::from_millis(config.auth.password_hash_queue_ms),
             admin_emails: config.auth.admin_emails.clone(),
         },
         events: EventSettings {

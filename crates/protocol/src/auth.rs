@@ -156,6 +156,12 @@ pub struct CreateApiTokenRequest {
     /// Days until it expires (1 to 3650); never when absent.
     #[serde(default)]
     pub expires_in_days: Option<u32>,
+    /// What the token may do: `read` (safe methods, read-only MCP tools), `write` (every
+    /// other method and tool), `mcp` (the `/mcp` endpoint). Default: all three. A token
+    /// cannot be given a scope its creator's credential lacks.
+    #[serde(default)]
+    #[schema(example = json!(["read"]))]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// A personal API token's metadata.
@@ -173,6 +179,8 @@ pub struct ApiTokenBody {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it expires, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do (`read`, `write`, `mcp`).
+    pub scopes: Vec<String>,
 }
 
 /// A newly created token: the only time its secret is shown.

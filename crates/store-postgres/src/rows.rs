@@ -76,7 +76,7 @@ pub(crate) fn user(row: &PgRow, first: usize) -> Result<User, StoreError> {
 /// The token columns, in the order [`api_token`] reads them.
 macro_rules! token_columns {
     () => {
-        "k.id, k.user_id, k.name, k.prefix, k.created_at, k.last_used_at, k.expires_at"
+        "k.id, k.user_id, k.name, k.prefix, k.created_at, k.last_used_at, k.expires_at, k.scopes"
     };
 }
 pub(crate) use token_columns;
@@ -91,5 +91,11 @@ pub(crate) fn api_token(row: &PgRow) -> Result<ApiToken, StoreError> {
         created_at: row.try_get(4).store()?,
         last_used_at: row.try_get(5).store()?,
         expires_at: row.try_get(6).store()?,
+        scopes: row
+            .try_get::<String, _>(7)
+            .store()?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
     })
 }

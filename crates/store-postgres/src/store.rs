@@ -197,6 +197,13 @@ impl Store for PostgresStore {
         transaction.commit().await.store()
     }
 
+    async fn has_users(&self) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+            .fetch_one(&self.pool)
+            .await
+            .store()
+    }
+
     async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
         const SQL: &str = concat!(
             "SELECT ",
@@ -258,8 +265,8 @@ impl Store for PostgresStore {
         let metadata = &token.token;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, secret_hash, name, prefix, created_at,
-                 last_used_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 last_used_at, expires_at, scopes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(*metadata.id.as_uuid())
         .bind(*metadata.owner.as_uuid())
@@ -269,6 +276,7 @@ impl Store for PostgresStore {
         .bind(metadata.created_at)
         .bind(metadata.last_used_at)
         .bind(metadata.expires_at)
+        .bind(metadata.scopes.join(" "))
         .execute(&self.pool)
         .await
         .store()?;
@@ -303,6 +311,15 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn delete_api_tokens(&self, owner: UserId) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(*owner.as_uuid())
+            .execute(&self.pool)
+            .await
+            .store()?
+            .rows_affected())
+    }
+
     async fn find_api_token(
         &self,
         secret_hash: &[u8],
@@ -322,7 +339,7 @@ impl Store for PostgresStore {
         else {
             return Ok(None);
         };
-        Ok(Some((rows::api_token(&row)?, rows::user(&row, 7)?)))
+        Ok(Some((rows::api_token(&row)?, rows::user(&row, 8)?)))
     }
 
     async fn touch_api_token(&self, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {

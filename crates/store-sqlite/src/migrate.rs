@@ -56,6 +56,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0011_calendar_feeds.sql"),
     },
     Migration {
+        version: 13,
+        name: "api_token_scopes",
+        sql: include_str!("../migrations/0013_api_token_scopes.sql"),
+    },
+    Migration {
         version: 20,
         name: "notification_trace",
         sql: include_str!("../migrations/0020_notification_trace.sql"),

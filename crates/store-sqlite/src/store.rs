@@ -132,6 +132,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn has_users(&self) -> Result<bool, StoreError> {
+        self.readers
+            .read_now(|connection| {
+                connection
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM users)")
+                    .store()?
+                    .query_row([], |row| row.get(0))
+                    .store()
+            })
+            .await
+    }
+
     async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?1");
         self.readers
@@ -205,8 +217,8 @@ impl Store for SqliteStore {
                 connection
                     .prepare_cached(
                         "INSERT INTO api_tokens (id, user_id, secret_hash, name, prefix,
-                             created_at, last_used_at, expires_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                             created_at, last_used_at, expires_at, scopes)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     )
                     .store()?
                     .execute(params![
@@ -218,6 +230,7 @@ impl Store for SqliteStore {
                         micros(metadata.created_at),
                         metadata.last_used_at.map(micros),
                         metadata.expires_at.map(micros),
+                        metadata.scopes.join(" "),
                     ])
                     .map_err(|error| match crate::error::convert(error) {
                         // The owner does not exist.
@@ -236,7 +249,8 @@ impl Store for SqliteStore {
             .read_now(|connection| {
                 let mut statement = connection
                     .prepare_cached(
-                        "SELECT id, user_id, name, prefix, created_at, last_used_at, expires_at
+                        "SELECT id, user_id, name, prefix, created_at, last_used_at, expires_at,
+                             scopes
                          FROM api_tokens WHERE user_id = ?1
                          ORDER BY created_at DESC, id DESC",
                     )
@@ -267,13 +281,26 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delete_api_tokens(&self, owner: UserId) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let deleted = connection
+                    .prepare_cached("DELETE FROM api_tokens WHERE user_id = ?1")
+                    .store()?
+                    .execute(params![owner.as_uuid()])
+                    .store()?;
+                Ok(deleted as u64)
+            })
+            .await
+    }
+
     async fn find_api_token(
         &self,
         secret_hash: &[u8],
     ) -> Result<Option<(ApiToken, User)>, StoreError> {
         let sql = format!(
             "SELECT k.id, k.user_id, k.name, k.prefix, k.created_at, k.last_used_at,
-                 k.expires_at, {USER_COLUMNS}
+                 k.expires_at, k.scopes, {USER_COLUMNS}
              FROM api_tokens k JOIN users u ON u.id = k.user_id
              WHERE k.secret_hash = ?1"
         );
@@ -284,7 +311,7 @@ impl Store for SqliteStore {
                 let Some(row) = rows.next().store()? else {
                     return Ok(None);
                 };
-                Ok(Some((token_from_row(row)?, codec::user_from_row(row, 7)?)))
+                Ok(Some((token_from_row(row)?, codec::user_from_row(row, 8)?)))
             })
             .await
     }
@@ -825,6 +852,10 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> Result<ApiToken, StoreError> {
         created_at: codec::instant_column(row, 4)?,
         last_used_at: codec::optional_instant_column(row, 5)?,
         expires_at: codec::optional_instant_column(row, 6)?,
+        scopes: codec::value::<String>(row, 7)?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
     })
 }
 

@@ -72,6 +72,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         rule: RegistrationRule,
     ) -> Result<(), StoreError>;
 
+    /// Returns whether any account exists (checked before the costly part of a first-user-only
+    /// registration; the insert checks again in its transaction).
+    async fn has_users(&self) -> Result<bool, StoreError>;
+
     /// Finds an account and its password hash by e-mail.
     async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError>;
 
@@ -91,6 +95,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Revokes (deletes) one of the user's API tokens.
     async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<(), StoreError>;
+
+    /// Revokes (deletes) every API token of the user; returns how many.
+    async fn delete_api_tokens(&self, owner: UserId) -> Result<u64, StoreError>;
 
     /// Finds the token whose secret has this keyed hash, with its owner.
     async fn find_api_token(

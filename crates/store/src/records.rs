@@ -38,6 +38,8 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it stops working, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do (`read`, `write`, `mcp`).
+    pub scopes: Vec<String>,
 }
 
 /// A token to store: its metadata and the keyed hash of its secret.

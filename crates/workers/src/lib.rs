@@ -37,4 +37,5 @@ pub mod kafka;
 pub mod relay;
 pub mod reminders;
 pub mod replay;
+pub mod retention;
 pub mod topic;

@@ -88,15 +88,18 @@ fn check_transport(
         (status = 403, description = "Registration is closed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The e-mail is registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many accounts created from this network; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
     State(state): State<ApiState>,
+    PeerAddress(address): PeerAddress,
     headers: HeaderMap,
     body: JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let transport = check_transport(body.value.session, &headers)?;
-    let session = state.app.register(body.value).await?;
+    let session = state.app.register(body.value, address).await?;
     Ok(session_response(
         StatusCode::CREATED,
         session,
@@ -112,7 +115,8 @@ pub async fn register(
     responses(
         (status = 200, description = "Signed in; with `\"session\": \"cookie\"` the body is a `CookieSessionBody` and the tokens are cookies", body = SessionBody),
         (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts for this account or from this network; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being verified; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(

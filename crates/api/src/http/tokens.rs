@@ -21,16 +21,22 @@ fn token_body(token: &ApiToken) -> ApiTokenBody {
         created_at: token.created_at,
         last_used_at: token.last_used_at,
         expires_at: token.expires_at,
+        scopes: token.scopes.clone(),
     }
 }
 
 /// Creates a personal API token. Its secret is in this response only.
+///
+/// `scopes` limits what it may do: `read` (GET and read-only MCP tools), `write` (every other
+/// method and tool), `mcp` (the `/mcp` endpoint); default all three. A request the token's
+/// scopes do not allow is a 403 problem with code `insufficient_scope`.
 #[utoipa::path(
     post, path = "/api/v1/tokens", tag = "tokens",
     request_body = CreateApiTokenRequest,
     responses(
         (status = 201, description = "Created; the secret is shown once", body = CreatedApiTokenBody),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's token lacks `write`, or a scope it asks for (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (an unknown scope, an empty list)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

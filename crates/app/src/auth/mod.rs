@@ -4,6 +4,7 @@
 pub mod api_token;
 pub mod jwt;
 pub mod password;
+pub mod scopes;
 pub mod session;
 pub mod throttle;
 
@@ -20,6 +21,7 @@ use tickler_protocol::auth::{
 };
 use tickler_store::{ApiToken, NewApiToken, RegistrationRule, StoreError};
 
+pub use self::scopes::{Scope, Scopes};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -51,8 +53,12 @@ pub struct AuthSettings {
     /// How long a verified user stays cached between requests (a password change on another
     /// replica takes at most this long to revoke older access tokens there).
     pub user_cache_ttl: Duration,
-    /// Login throttling.
+    /// Login and registration throttling.
     pub throttle: throttle::ThrottleSettings,
+    /// Password hashes computed at once (0: one per core).
+    pub password_hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before it is refused with 503.
+    pub password_hash_queue_wait: Duration,
     /// E-mail addresses of the accounts allowed on the operator routes (dead letters).
     pub admin_emails: Vec<String>,
 }
@@ -66,6 +72,8 @@ impl Default for AuthSettings {
             refresh_reuse_grace: session::REUSE_GRACE,
             user_cache_ttl: Duration::from_secs(5),
             throttle: throttle::ThrottleSettings::default(),
+            password_hash_concurrency: 0,
+            password_hash_queue_wait: Duration::from_secs(2),
             admin_emails: Vec::new(),
         }
     }
@@ -116,6 +124,7 @@ pub(crate) struct AuthState {
     /// Hashes calendar feed tokens (a key of its own, so a feed token is never an API token).
     pub(crate) feed_hasher: api_token::RotatingHasher,
     pub(crate) throttle: throttle::LoginThrottle,
+    pub(crate) hashing: password::PasswordHashing,
     pub(crate) session_keys: session::SessionKeys,
     pub(crate) active_sessions: session::ActiveSessions,
     users: RwLock<HashMap<UserId, (User, Instant)>>,
@@ -139,6 +148,10 @@ impl AuthState {
                 b"tickler calendar feed token hashing v1",
             ),
             throttle: throttle::LoginThrottle::new(settings.throttle),
+            hashing: password::PasswordHashing::new(
+                settings.password_hash_concurrency,
+                settings.password_hash_queue_wait,
+            ),
             session_keys: session::SessionKeys::new(secret).with_previous(previous),
             active_sessions: session::ActiveSessions::default(),
             settings,
@@ -183,20 +196,39 @@ impl AuthState {
 }
 
 impl App {
-    /// Creates an account and signs it in.
-    pub async fn register(&self, request: RegisterRequest) -> AppResult<Session> {
+    /// Creates an account and signs it in. `address` is the client's address, used for
+    /// throttling. Everything cheap is checked before the password is hashed (the rule, the
+    /// client network's share, the fields), and the hash waits for a slot
+    /// ([`password::PasswordHashing`]), so a burst of registrations costs neither memory nor
+    /// every core.
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        address: Option<IpAddr>,
+    ) -> AppResult<Session> {
         let rule = match self.auth.settings.registration {
             RegistrationPolicy::Closed => return Err(AppError::RegistrationClosed),
             RegistrationPolicy::Open => RegistrationRule::Open,
-            RegistrationPolicy::FirstUser => RegistrationRule::FirstUserOnly,
+            RegistrationPolicy::FirstUser => {
+                if self.store.has_users().await? {
+                    return Err(AppError::RegistrationClosed);
+                }
+                RegistrationRule::FirstUserOnly
+            }
         };
+        self.auth
+            .throttle
+            .admit_registration(address, Instant::now())
+            .map_err(|retry_after_seconds| AppError::TooManyAttempts {
+                retry_after_seconds,
+            })?;
         let email = Email::parse(&request.email);
         let password = validate_password("password", &request.password);
         let name = validate_name(request.name.as_deref().unwrap_or(""));
         let timezone = parse_zone(request.timezone.as_deref().unwrap_or("UTC"));
         let (email, (), name, timezone) =
             tickler_domain::all_valid!(email, password, name, timezone)?;
-        let password_hash = password::hash(request.password).await?;
+        let password_hash = self.auth.hashing.hash(request.password).await?;
         let now = self.now();
         let user = User {
             id: UserId::from_uuid(self.new_uuid()),
@@ -215,18 +247,18 @@ impl App {
         self.start_session(user).await
     }
 
-    /// Signs in with e-mail and password. `address` is the client's socket address, used for
-    /// throttling.
+    /// Signs in with e-mail and password. `address` is the client's address, used for
+    /// throttling: the guess is counted before the password is verified.
     pub async fn login(
         &self,
         request: LoginRequest,
         address: Option<IpAddr>,
     ) -> AppResult<Session> {
         let account = request.email.trim().to_lowercase();
-        let started = Instant::now();
-        self.auth
+        let guess = self
+            .auth
             .throttle
-            .check(&account, address, started)
+            .admit(&account, address, Instant::now())
             .map_err(|retry_after_seconds| AppError::TooManyAttempts {
                 retry_after_seconds,
             })?;
@@ -238,16 +270,13 @@ impl App {
             Some(credentials) => (credentials.password_hash, Some(credentials.user)),
             None => (password::DECOY_HASH.to_owned(), None),
         };
-        let verified = password::verify(request.password, phc).await?;
+        let verified = self.auth.hashing.verify(request.password, phc).await?;
         match user {
             Some(user) if verified => {
-                self.auth.throttle.record_success(&account);
+                self.auth.throttle.record_success(guess);
                 self.start_session(user).await
             }
-            _ => {
-                self.auth.throttle.record_failure(&account, Instant::now());
-                Err(AppError::InvalidCredentials)
-            }
+            _ => Err(AppError::InvalidCredentials),
         }
     }
 
@@ -287,6 +316,7 @@ impl App {
             return Ok(session::Authenticated {
                 user,
                 session: None,
+                scopes: Scopes::from_stored(&token.scopes),
             });
         }
         let (user_id, claims) = self.auth.signer.verify(credential)?;
@@ -310,7 +340,11 @@ impl App {
             ));
         }
         let session = self.check_session(user.id, &claims).await?;
-        Ok(session::Authenticated { user, session })
+        Ok(session::Authenticated {
+            user,
+            session,
+            scopes: Scopes::ALL,
+        })
     }
 
     fn touch_token_in_background(&self, id: ApiTokenId) {
@@ -359,7 +393,12 @@ impl App {
                 .find_credentials(&user.email)
                 .await?
                 .ok_or(AppError::Unauthenticated("the account no longer exists"))?;
-            if !password::verify(current, credentials.password_hash).await? {
+            if !self
+                .auth
+                .hashing
+                .verify(current, credentials.password_hash)
+                .await?
+            {
                 return Err(AppError::Validation(ValidationErrors::single(
                     FieldError::new(
                         "current_password",
@@ -368,7 +407,7 @@ impl App {
                     ),
                 )));
             }
-            password_hash = Some(password::hash(new).await?);
+            password_hash = Some(self.auth.hashing.hash(new).await?);
             user.credentials_version += 1;
         }
         user.name = name;
@@ -378,6 +417,15 @@ impl App {
             .update_user(&user, password_hash.as_deref())
             .await?;
         self.auth.forget_user(user.id);
+        if password_hash.is_some() {
+            // Whoever knew the old password may hold a credential made with it: every API
+            // token and every session (refresh token) ends with it.
+            let revoked = self.store.delete_api_tokens(user.id).await?;
+            user = self.store.revoke_all_sessions(user.id, self.now()).await?;
+            self.auth.forget_user(user.id);
+            self.auth.active_sessions.forget_all();
+            tracing::info!(user_id = %user.id, api_tokens = revoked, "password changed: every api token and session revoked");
+        }
         Ok(user)
     }
 
@@ -397,7 +445,15 @@ impl App {
             )),
             _ => Ok(()),
         };
-        tickler_domain::all_valid!(name_check, days_check)?;
+        let scopes = match &request.scopes {
+            None => Ok(Scopes::ALL),
+            Some(names) => Scopes::parse("scopes", names),
+        };
+        let ((), (), scopes) = tickler_domain::all_valid!(name_check, days_check, scopes)?;
+        // A token never holds more than the credential that created it.
+        if let Some(missing) = actor.scopes.missing_from(scopes) {
+            return Err(AppError::InsufficientScope(missing.as_str()));
+        }
         let generated = api_token::generate()?;
         let now = self.now();
         let token = ApiToken {
@@ -410,6 +466,7 @@ impl App {
             expires_at: request
                 .expires_in_days
                 .map(|days| now + TimeDelta::days(i64::from(days))),
+            scopes: scopes.names(),
         };
         self.store
             .insert_api_token(&NewApiToken {

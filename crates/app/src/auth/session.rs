@@ -53,6 +53,8 @@ pub struct Authenticated {
     pub user: User,
     /// The sign-in session of an access token (none for API tokens and older access tokens).
     pub session: Option<SessionId>,
+    /// What the credential may do: an API token's scopes, every scope for an access token.
+    pub scopes: super::Scopes,
 }
 
 /// The keys of the session mechanism, derived from the server secret.
@@ -129,7 +131,7 @@ impl ActiveSessions {
         self.seen.write().remove(&id);
     }
 
-    fn forget_all(&self) {
+    pub(crate) fn forget_all(&self) {
         self.seen.write().clear();
     }
 }

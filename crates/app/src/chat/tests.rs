@@ -42,13 +42,16 @@ async fn assistant_with(model: Option<Arc<dyn ChatModel>>) -> Assistant {
         app = app.with_chat_model(model);
     }
     let session = app
-        .register(RegisterRequest {
-            email: "ada@example.org".into(),
-            password: "correct horse battery".into(),
-            name: None,
-            timezone: Some("Asia/Karachi".into()),
-            session: None,
-        })
+        .register(
+            RegisterRequest {
+                email: "ada@example.org".into(),
+                password: "correct horse battery".into(),
+                name: None,
+                timezone: Some("Asia/Karachi".into()),
+                session: None,
+            },
+            None,
+        )
         .await
         .unwrap();
     let actor = Actor::new(session.user, Origin::Api);
@@ -404,13 +407,16 @@ async fn conversations_keep_both_sides_and_belong_to_their_owner() {
 
     let other = assistant
         .app
-        .register(RegisterRequest {
-            email: "grace@example.org".into(),
-            password: "correct horse battery".into(),
-            name: None,
-            timezone: None,
-            session: None,
-        })
+        .register(
+            RegisterRequest {
+                email: "grace@example.org".into(),
+                password: "correct horse battery".into(),
+                name: None,
+                timezone: None,
+                session: None,
+            },
+            None,
+        )
         .await
         .unwrap();
     let grace = Actor::new(other.user, Origin::Api);

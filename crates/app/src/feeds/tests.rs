@@ -25,13 +25,16 @@ async fn app(directory: &tempfile::TempDir) -> (App, Actor) {
         &[7; 32],
     );
     let session = app
-        .register(RegisterRequest {
-            email: "ada@example.org".into(),
-            password: "correct horse battery".into(),
-            name: None,
-            timezone: Some("UTC".into()),
-            session: None,
-        })
+        .register(
+            RegisterRequest {
+                email: "ada@example.org".into(),
+                password: "correct horse battery".into(),
+                name: None,
+                timezone: Some("UTC".into()),
+                session: None,
+            },
+            None,
+        )
         .await
         .unwrap();
     (app, Actor::new(session.user, Origin::Api))

@@ -83,6 +83,8 @@ impl TestApp {
         let mut config = Config::defaults().unwrap();
         config.data_dir = data_dir.path().to_path_buf();
         config.listen = "127.0.0.1:0".parse().unwrap();
+        // Tests register many accounts from one address; the throttle has tests of its own.
+        config.auth.registrations_per_network = 0;
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
@@ -156,6 +158,31 @@ impl TestApp {
     pub async fn delete(&self, user: &TestUser, path: &str) -> Response {
         self.request(user, Method::DELETE, path)
             .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in with a password and returns the session body.
+    pub async fn login_with(&self, email: &str, password: &str) -> Value {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Reads the Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
             .await
             .unwrap()
     }

@@ -8,6 +8,7 @@
 mod helpers;
 mod process;
 
+mod abuse;
 mod accounts;
 mod audit;
 mod backup;
@@ -29,6 +30,7 @@ mod ops;
 mod recurring;
 mod reminder_crash;
 mod reminders;
+mod scopes;
 mod sessions;
 mod tags;
 mod tasks;

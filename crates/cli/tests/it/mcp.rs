@@ -19,7 +19,13 @@ on_both_backends!(
 );
 
 /// Posts one JSON-RPC request to `/mcp` and returns its answer.
-async fn rpc(app: &TestApp, user: &TestUser, id: u64, method: &str, params: Value) -> Value {
+pub(crate) async fn rpc(
+    app: &TestApp,
+    user: &TestUser,
+    id: u64,
+    method: &str,
+    params: Value,
+) -> Value {
     let response = app
         .client
         .post(app.url("/mcp"))

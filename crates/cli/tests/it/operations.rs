@@ -37,15 +37,7 @@ async fn metrics_count_requests_per_route(backend: Backend) {
         &format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()),
     )
     .await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         text.lines()
             .any(|line| line.starts_with("tickler_http_requests_total")

@@ -101,15 +101,7 @@ async fn a_reminder_fires_once_at_its_time_and_notifies_its_user(backend: Backen
     );
 
     // The metric of the firing is exported.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("tickler_reminder_lateness_seconds"),
         "{metrics}"

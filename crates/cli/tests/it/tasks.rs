@@ -16,6 +16,7 @@ crate::on_both_backends!(
     deleting_a_task_makes_it_gone,
     a_retry_with_the_same_idempotency_key_creates_one_task,
     an_idempotency_key_reused_with_another_body_is_refused,
+    idempotency_records_are_purged_in_the_background_after_their_retention,
     concurrent_retries_with_one_idempotency_key_create_one_task,
     concurrent_patches_without_if_match_all_apply,
 );
@@ -393,4 +394,45 @@ async fn concurrent_patches_without_if_match_all_apply(backend: Backend) {
     );
     let task: Value = app.get(&user, &path).await.json().await.unwrap();
     assert_eq!(task["version"], 7);
+}
+
+async fn idempotency_records_are_purged_in_the_background_after_their_retention(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |config| {
+        config.http.idempotency_retention = "1s".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let user = app.register("ada@example.org").await;
+    let response = app
+        .request(&user, Method::POST, "/api/v1/tasks")
+        .header("idempotency-key", "purge-me")
+        .json(&json!({"title": "once"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let owner: tickler_domain::UserId = user.id.parse().unwrap();
+    let store = app.store();
+    assert!(
+        store
+            .find_idempotent_response(owner, "purge-me")
+            .await
+            .unwrap()
+            .is_some(),
+        "the response is remembered at first"
+    );
+    crate::helpers::eventually(30, || {
+        let store = store.clone();
+        async move {
+            store
+                .find_idempotent_response(owner, "purge-me")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        }
+    })
+    .await;
 }

@@ -166,6 +166,7 @@ fn token(owner: UserId, name: &str, created_seconds: i64, secret: u8) -> NewApiT
             created_at: instant(created_seconds),
             last_used_at: None,
             expires_at: Some(instant(created_seconds) + TimeDelta::days(30)),
+            scopes: vec!["read".into()],
         },
         secret_hash: vec![secret; 32],
     }
