@@ -132,7 +132,6 @@ pub async fn latency(target: &Target, label: &str, shape: LatencyShape) -> anyho
         let samples = samples.clone();
         let received = received.clone();
         listeners.push(tokio::spawn(async move {
-            let mut own = Samples::default();
             while let Some(Ok(message)) = socket.next().await {
                 let Message::Text(text) = message else {
                     continue;
@@ -151,16 +150,10 @@ pub async fn latency(target: &Target, label: &str, shape: LatencyShape) -> anyho
                     continue;
                 };
                 let micros = (arrived - committed.timestamp_micros()).max(0);
-                own.record(Duration::from_micros(micros as u64));
-                received.fetch_add(1, Ordering::Relaxed);
-                if own.count() >= 64
-                    && let Ok(mut shared) = samples.lock()
-                {
-                    shared.merge(std::mem::take(&mut own));
+                if let Ok(mut shared) = samples.lock() {
+                    shared.record(Duration::from_micros(micros as u64));
                 }
-            }
-            if let Ok(mut shared) = samples.lock() {
-                shared.merge(own);
+                received.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
