@@ -11,6 +11,7 @@ pub mod client_address;
 pub mod error;
 mod extract;
 mod http;
+pub mod live;
 pub mod mcp;
 mod metrics;
 mod middleware;
@@ -70,6 +71,8 @@ pub struct ApiState {
     pub replayer: Option<Arc<dyn DeadLetterReplayer>>,
     /// See [`ApiSettings::public_url`].
     pub public_url: Option<Arc<str>>,
+    /// The live stream's fan-out, when this process has the realtime role.
+    pub live: Option<Arc<live::LiveHub>>,
 }
 
 /// What the process adds to the API besides the use cases.
@@ -80,6 +83,8 @@ pub struct ApiExtensions {
     /// Routes served beside the API, outside `/api/v1` and its authentication (the Dapr
     /// subscription routes).
     pub routes: Option<axum::Router>,
+    /// The live stream's fan-out (the realtime role): serves `/api/v1/live` and its tickets.
+    pub live: Option<Arc<live::LiveHub>>,
 }
 
 /// Builds the complete router: API, health, metrics and OpenAPI, with every middleware.
@@ -89,6 +94,7 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         metrics: install_recorder(),
         replayer: extensions.replayer,
         public_url: settings.public_url.as_deref().map(Arc::from),
+        live: extensions.live,
     };
     let mut routes = http::operations::router(settings.serve_metrics);
     if settings.serve_api {
@@ -102,6 +108,9 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
             }),
         );
         routes = routes.merge(mcp::router(state.clone(), &settings.mcp));
+    }
+    if state.live.is_some() {
+        routes = routes.merge(live::router());
     }
     let mut router = routes.with_state(state);
     if let Some(routes) = extensions.routes {

@@ -17,6 +17,7 @@ mod error;
 mod events;
 pub mod feeds;
 mod listing;
+pub mod live;
 mod merge_patch;
 pub mod nl;
 pub mod notifications;

@@ -123,6 +123,9 @@ pub(crate) struct AuthState {
     pub(crate) token_hasher: api_token::RotatingHasher,
     /// Hashes calendar feed tokens (a key of its own, so a feed token is never an API token).
     pub(crate) feed_hasher: api_token::RotatingHasher,
+    /// Hashes the live stream's one-time tickets (a key of their own; they live 30 s, so a
+    /// key rotation need not keep the old key for them).
+    pub(crate) ticket_hasher: api_token::TokenHasher,
     pub(crate) throttle: throttle::LoginThrottle,
     pub(crate) hashing: password::PasswordHashing,
     pub(crate) session_keys: session::SessionKeys,
@@ -147,6 +150,7 @@ impl AuthState {
                 previous,
                 b"tickler calendar feed token hashing v1",
             ),
+            ticket_hasher: api_token::TokenHasher::for_purpose(secret, b"tickler live ticket v1"),
             throttle: throttle::LoginThrottle::new(settings.throttle),
             hashing: password::PasswordHashing::new(
                 settings.password_hash_concurrency,

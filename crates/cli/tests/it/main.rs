@@ -21,6 +21,7 @@ mod feeds;
 mod isolation;
 mod kafka;
 mod listing;
+mod live;
 mod mcp;
 mod nl;
 mod notifications;

@@ -19,6 +19,7 @@ mod conversations;
 mod feeds;
 mod fixtures;
 mod listing;
+mod live;
 mod notifications;
 mod outbox;
 mod reminders;
@@ -39,6 +40,7 @@ pub use conversations::*;
 pub use feeds::*;
 pub use fixtures::*;
 pub use listing::*;
+pub use live::*;
 pub use notifications::*;
 pub use outbox::*;
 pub use reminders::*;
@@ -155,6 +157,8 @@ macro_rules! conformance_tests {
             calendar_feeds_are_found_by_token_hash_and_listed_for_their_owner,
             revoking_a_calendar_feed_is_scoped_to_its_owner,
             a_reused_feed_token_hash_conflicts_and_an_unknown_owner_is_not_found,
+            a_live_ticket_is_redeemed_once_before_it_expires,
+            racing_redemptions_of_a_live_ticket_let_one_win,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
