@@ -7,11 +7,13 @@
 
 mod helpers;
 mod process;
+mod terminal;
 
 mod accounts;
 mod audit;
 mod backup;
 mod chat;
+mod cli;
 mod contracts;
 mod crash;
 mod durability;
