@@ -1,11 +1,13 @@
 //! A typed HTTP client for tickler's API: requests and responses are the `tickler-protocol`
 //! types, errors are the server's problem documents. The `tickler` command-line client
-//! (`tickler add`, `ls`, `done`, ...) is built on it, and `tickler mcp` uses it to bridge a
-//! local stdio MCP client to a server's `/mcp` endpoint.
+//! (`tickler add`, `ls`, `done`, ...) is built on it, `tickler mcp` uses it to bridge a local
+//! stdio MCP client to a server's `/mcp` endpoint, and [`live`] follows the live stream.
 //!
 //! It needs a rustls crypto provider installed by the program
 //! (`rustls::crypto::ring::default_provider().install_default()`), like every reqwest client
 //! in tickler. Depends on `protocol` only; never on the server's crates.
+
+pub mod live;
 
 use std::time::Duration;
 
@@ -107,6 +109,12 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token: token.trim().to_owned(),
         })
+    }
+
+    /// Opens the caller's live stream (`GET /api/v1/live`), resuming after `cursor` when
+    /// given; see [`live::LiveStream`].
+    pub async fn live(&self, cursor: Option<String>) -> Result<live::LiveStream, live::LiveError> {
+        live::LiveStream::connect(&self.base, &self.token, cursor).await
     }
 
     /// Returns the server's base URL.
