@@ -1,8 +1,8 @@
 //! The command-line client: `tickler login`, `add`, `ls`, `show`, `done`, `reopen`, `rm`,
-//! `edit`, `snooze`, `chat`, `tail`, for people who live in a terminal and for scripts. Every
-//! command talks to a server through `tickler-client`, prints text for people (local time,
-//! colour on a terminal) or, with `--json`, the API's JSON; it ends with one actionable line
-//! and an exit code from [`outcome::Outcome`] when it fails.
+//! `edit`, `snooze`, `chat` and `tail` (its own module), for people who live in a terminal
+//! and for scripts. Every command talks to a server through `tickler-client`, prints text for
+//! people (local time, colour on a terminal) or, with `--json`, the API's JSON; it ends with
+//! one actionable line and an exit code from [`outcome::Outcome`] when it fails.
 //!
 //! Task ids may be abbreviated to any unique prefix, as git does with commits: the server
 //! resolves it (`GET /api/v1/tasks/resolve/{prefix}`) among the caller's tasks.
@@ -11,6 +11,7 @@ pub mod input;
 pub mod outcome;
 pub mod render;
 pub mod settings;
+mod tail;
 pub mod words;
 
 use std::io::Write as _;
@@ -186,6 +187,9 @@ pub enum ClientCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         message: Vec<String>,
     },
+    /// Follow changes as they happen (the live stream), resuming after a dropped connection;
+    /// Ctrl-C ends it.
+    Tail,
 }
 
 /// Runs a client command, printing JSON with `json`.
@@ -262,6 +266,7 @@ impl Screen {
 struct Session {
     client: Client,
     server: String,
+    token: String,
 }
 
 impl Session {
@@ -271,6 +276,7 @@ impl Session {
         Ok(Self {
             client,
             server: login.server,
+            token: login.token,
         })
     }
 
@@ -397,6 +403,7 @@ impl Session {
                 duration,
             } => self.snooze(screen, &reminder_id, &duration).await,
             ClientCommand::Chat { message } => self.chat(screen, message).await,
+            ClientCommand::Tail => self.tail(screen, &self.token).await,
             // Handled by `run` before a session exists.
             ClientCommand::Login { .. } | ClientCommand::Logout => Ok(()),
         }

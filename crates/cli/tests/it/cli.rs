@@ -671,3 +671,32 @@ async fn chat_answers_one_message_or_holds_a_session_in_a_terminal() {
         .collect();
     assert!(titles.contains(&"water the plants"), "{titles:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_prints_each_change_as_it_happens() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (env, user) = logged_in(&app, "ada@example.org", "UTC").await;
+    if app.get(&user, "/api/v1/live").await.status() == StatusCode::NOT_FOUND {
+        eprintln!("skipped: this server has no live stream (GET /api/v1/live)");
+        let tail = env.run(&["tail"]).await;
+        assert_eq!(tail.code, 3, "{tail:?}");
+        assert!(tail.stderr.contains("has no live stream"), "{tail:?}");
+        return;
+    }
+    let terminal = env.spawn_in_terminal(&["tail"]);
+    let at = terminal.expect("following changes", 0).await;
+    let task = app
+        .create_task(&user, json!({"title": "watched task"}))
+        .await;
+    let id = task["id"].as_str().unwrap();
+    let at = terminal
+        .expect(&format!("created    {id}  watched task"), at)
+        .await;
+    app.patch(
+        &user,
+        &format!("/api/v1/tasks/{id}"),
+        &json!({"priority": "high"}),
+    )
+    .await;
+    terminal.expect("(priority)", at).await;
+}
