@@ -7,9 +7,11 @@
 //! Task ids may be abbreviated to any unique prefix, as git does with commits: the server
 //! resolves it (`GET /api/v1/tasks/resolve/{prefix}`) among the caller's tasks.
 
+mod account;
 pub mod input;
 pub mod outcome;
 pub mod render;
+pub mod request;
 pub mod settings;
 mod tail;
 pub mod words;
@@ -20,10 +22,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tickler_app::Clock as _;
 use tickler_client::{Client, ClientError};
-use tickler_protocol::auth::{CreateApiTokenRequest, LoginRequest};
 use tickler_protocol::chat::{ChatRequest, ChatResponse};
 use tickler_protocol::reminder::{ReminderBody, SnoozeRequest};
 use tickler_protocol::task::{DeleteScope, TaskBody};
@@ -208,8 +209,8 @@ pub async fn run(command: ClientCommand, json: bool) -> Result<(), CliError> {
             server,
             token,
             email,
-        } => login(&screen, server, token, email).await,
-        ClientCommand::Logout => logout(&screen).await,
+        } => account::login(&screen, server, token, email).await,
+        ClientCommand::Logout => account::logout(&screen).await,
         command => {
             let path = settings::path()?;
             let login = settings::effective(settings::read(&path)?)?;
@@ -317,7 +318,7 @@ impl Session {
                 })
             }
             ClientCommand::Ls(args) => {
-                let query = list_query(&args, screen.now, screen.zone);
+                let query = request::list_query(&args, screen.now, screen.zone);
                 let page = self
                     .client
                     .query_tasks(&query)
@@ -424,7 +425,7 @@ impl Session {
 
     async fn edit(&self, screen: &Screen, args: EditArgs) -> Result<(), CliError> {
         let task = self.task(&args.id).await?;
-        let patch = edit_patch(&task, &args, screen.now, screen.zone)?;
+        let patch = request::edit_patch(&task, &args, screen.now, screen.zone)?;
         let task = self
             .client
             .patch_task(&task.id.to_string(), &patch, Some(task.version))
@@ -565,250 +566,4 @@ fn confirm(question: &str) -> Result<bool, CliError> {
     eprint!("{question}");
     let answer = input::prompt("", false)?.unwrap_or_default();
     Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
-}
-
-/// The query parameters of `GET /api/v1/tasks` for `tickler ls`.
-pub fn list_query(args: &ListArgs, now: DateTime<Utc>, zone: Tz) -> Vec<(&'static str, String)> {
-    let mut query: Vec<(&'static str, String)> = Vec::new();
-    let status = if args.done { "done" } else { "open" };
-    query.push(("status", status.to_owned()));
-    if args.today {
-        let today = now.with_timezone(&zone).date_naive();
-        let start_of = |date: chrono::NaiveDate| {
-            date.and_hms_opt(0, 0, 0)
-                .and_then(|midnight| midnight.and_local_timezone(zone).earliest())
-                .map(|start| start.with_timezone(&Utc).to_rfc3339())
-        };
-        if let Some(start) = start_of(today) {
-            query.push(("due_after", start));
-        }
-        if let Some(end) = today.succ_opt().and_then(start_of) {
-            query.push(("due_before", end));
-        }
-    }
-    if args.overdue {
-        query.push(("overdue", "true".to_owned()));
-    }
-    if args.upcoming {
-        query.push(("due_after", now.to_rfc3339()));
-    }
-    for tag in &args.tags {
-        query.push(("tag", tag.clone()));
-    }
-    for priority in &args.priorities {
-        query.push(("priority", priority.as_str().to_owned()));
-    }
-    if let Some(search) = &args.search {
-        query.push(("q", search.clone()));
-    }
-    let sort = if args.done {
-        "-updated_at"
-    } else if args.search.is_some() && !(args.today || args.overdue || args.upcoming) {
-        "relevance"
-    } else {
-        "due_at,created_at"
-    };
-    query.push(("sort", sort.to_owned()));
-    query.push(("limit", args.limit.to_string()));
-    query
-}
-
-/// The merge patch `tickler edit` sends for `args`, given the task as it is.
-pub fn edit_patch(
-    task: &TaskBody,
-    args: &EditArgs,
-    now: DateTime<Utc>,
-    zone: Tz,
-) -> Result<Value, CliError> {
-    let mut patch = serde_json::Map::new();
-    if let Some(title) = &args.title {
-        patch.insert("title".into(), json!(title));
-    }
-    if let Some(due) = &args.due {
-        if is_none(due) {
-            patch.insert("due_at".into(), Value::Null);
-            patch.insert("all_day".into(), json!(false));
-        } else {
-            let due = input::due(due, now, zone)?;
-            patch.insert("due_at".into(), json!(due.due_at));
-            patch.insert("all_day".into(), json!(due.all_day));
-        }
-    }
-    if let Some(priority) = args.priority {
-        patch.insert("priority".into(), json!(priority.as_str()));
-    }
-    if !args.tags.is_empty() || !args.untags.is_empty() {
-        let normal = |tag: &String| tag.trim().trim_start_matches('#').to_lowercase();
-        let removed: Vec<String> = args.untags.iter().map(normal).collect();
-        let mut tags: Vec<String> = task
-            .tags
-            .iter()
-            .filter(|tag| !removed.contains(tag))
-            .cloned()
-            .collect();
-        for tag in args.tags.iter().map(normal) {
-            if !tags.contains(&tag) {
-                tags.push(tag);
-            }
-        }
-        patch.insert("tags".into(), json!(tags));
-    }
-    if let Some(every) = &args.every {
-        if is_none(every) {
-            patch.insert("recurrence".into(), Value::Null);
-        } else {
-            let every = input::every(every, now, zone)?;
-            patch.insert("recurrence".into(), json!(every.rule));
-            if task.due_at.is_none()
-                && !patch.contains_key("due_at")
-                && let Some(first) = every.first_due
-            {
-                patch.insert("due_at".into(), json!(first.due_at));
-                patch.insert("all_day".into(), json!(first.all_day));
-            }
-        }
-    }
-    if !args.reminders.is_empty() {
-        let reminders = if args.reminders.iter().any(|spec| is_none(spec)) {
-            Vec::new()
-        } else {
-            args.reminders
-                .iter()
-                .map(|spec| input::reminder(spec))
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        patch.insert("reminders".into(), json!(reminders));
-    }
-    if patch.is_empty() {
-        return Err(CliError::usage(
-            "nothing to change: give --title, --due, --priority, --tag, --untag, --every or --remind",
-        ));
-    }
-    Ok(Value::Object(patch))
-}
-
-fn is_none(text: &str) -> bool {
-    matches!(text.trim().to_lowercase().as_str(), "none" | "never" | "")
-}
-
-async fn login(
-    screen: &Screen,
-    server: Option<String>,
-    token: Option<String>,
-    email: Option<String>,
-) -> Result<(), CliError> {
-    let path = settings::path()?;
-    let stored = settings::read(&path)?;
-    let server = server
-        .or_else(|| settings::non_empty_env("TICKLER_SERVER"))
-        .or_else(|| stored.as_ref().map(|login| login.server.clone()))
-        .unwrap_or_else(|| settings::DEFAULT_SERVER.to_owned());
-    let server = server.trim().trim_end_matches('/').to_owned();
-    if !(server.starts_with("http://") || server.starts_with("https://")) {
-        return Err(CliError::usage(format!(
-            "--server {server:?} is not an http:// or https:// URL"
-        )));
-    }
-    let fail = |error: ClientError| CliError::from_client(error, &server);
-    let login = match token {
-        Some(token) => Login {
-            server: server.clone(),
-            token: token.trim().to_owned(),
-            token_id: None,
-        },
-        None => {
-            let email = match email {
-                Some(email) => email,
-                None => input::prompt("e-mail: ", false)?
-                    .ok_or_else(|| CliError::usage("no e-mail address given"))?,
-            };
-            let password = input::prompt("password: ", true)?
-                .ok_or_else(|| CliError::usage("no password given"))?;
-            let request = LoginRequest {
-                email: email.trim().to_owned(),
-                password,
-                session: None,
-            };
-            let session = tickler_client::login(&server, &request)
-                .await
-                .map_err(|error| match error.status() {
-                    Some(401) => CliError::failure("wrong e-mail address or password"),
-                    _ => fail(error),
-                })?;
-            let signed_in = Client::new(&server, &session.access_token).map_err(fail)?;
-            let created = signed_in
-                .create_api_token(&CreateApiTokenRequest {
-                    name: format!("tickler CLI on {}", host_name()),
-                    expires_in_days: None,
-                })
-                .await
-                .map_err(fail)?;
-            // The API token is the login from now on; the sign-in session is not needed.
-            if let Some(refresh_token) = &session.refresh_token {
-                let _ = signed_in.end_session(refresh_token).await;
-            }
-            Login {
-                server: server.clone(),
-                token: created.token,
-                token_id: Some(created.details.id.to_string()),
-            }
-        }
-    };
-    let client = Client::new(&login.server, &login.token).map_err(fail)?;
-    let user = client.me().await.map_err(fail)?;
-    // Replacing an earlier login of this machine: its token is no longer needed.
-    if let Some(old) = stored
-        && let Some(old_id) = &old.token_id
-        && old.server == login.server
-        && old.token != login.token
-        && let Ok(old_client) = Client::new(&old.server, &old.token)
-    {
-        let _ = old_client.delete_api_token(old_id).await;
-    }
-    settings::write(&path, &login)?;
-    let answer = json!({"server": login.server, "user": user, "config": path});
-    screen.show(&answer, |_| {
-        format!(
-            "logged in to {} as {} (token kept in {})\n",
-            login.server,
-            user.email,
-            path.display()
-        )
-    })
-}
-
-async fn logout(screen: &Screen) -> Result<(), CliError> {
-    let path = settings::path()?;
-    let Some(login) = settings::read(&path)? else {
-        let answer = json!({"logged_out": false});
-        return screen.show(&answer, |_| "not logged in\n".to_owned());
-    };
-    let mut warning = None;
-    if let Some(token_id) = &login.token_id {
-        let revoked = match Client::new(&login.server, &login.token) {
-            Ok(client) => client.delete_api_token(token_id).await,
-            Err(error) => Err(error),
-        };
-        match revoked {
-            // Already revoked (on the web, or by another logout): nothing left to do.
-            Ok(()) => {}
-            Err(error) if matches!(error.status(), Some(401 | 404)) => {}
-            Err(error) => warning = Some(CliError::from_client(error, &login.server).message),
-        }
-    }
-    settings::remove(&path)?;
-    if let Some(warning) = &warning {
-        eprintln!("tickler: the token could not be revoked ({warning}); revoke it on the server");
-    }
-    let answer = json!({"logged_out": true, "server": login.server});
-    screen.show(&answer, |_| format!("logged out of {}\n", login.server))
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "this machine".to_owned())
 }
