@@ -16,7 +16,8 @@ pub(super) async fn login(
     email: Option<String>,
 ) -> Result<(), CliError> {
     let path = settings::path()?;
-    let stored = settings::read(&path)?;
+    // A damaged file is what a new login repairs: it is replaced, not an obstacle.
+    let stored = settings::read(&path).unwrap_or(None);
     let server = server
         .or_else(|| settings::non_empty_env("TICKLER_SERVER"))
         .or_else(|| stored.as_ref().map(|login| login.server.clone()))

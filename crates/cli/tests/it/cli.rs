@@ -700,3 +700,44 @@ async fn tail_prints_each_change_as_it_happens() {
     .await;
     terminal.expect("(priority)", at).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_a_token_checks_it_and_keeps_an_existing_file_private() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let user = app.register("ada@example.org").await;
+    let env = ClientEnv::new();
+    let refused = env
+        .run(&["login", "--server", &app.base, "--token", "tkl_wrong"])
+        .await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(refused.stderr.lines().count(), 1, "{refused:?}");
+    assert!(!env.client_file().exists(), "a refused token is not kept");
+
+    // A file left readable by others is made private before the token is written.
+    std::fs::create_dir_all(env.client_file().parent().unwrap()).unwrap();
+    std::fs::write(env.client_file(), "").unwrap();
+    std::fs::set_permissions(env.client_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let login = env
+        .run(&[
+            "--json",
+            "login",
+            "--server",
+            &app.base,
+            "--token",
+            &user.token,
+        ])
+        .await;
+    let answer: Value = serde_json::from_str(ok(&login)).unwrap();
+    assert_eq!(answer["user"]["email"], "ada@example.org");
+    let mode = std::fs::metadata(env.client_file())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    app.create_task(&user, json!({"title": "mine"})).await;
+    assert!(ok(&env.run(&["ls"]).await).contains("mine"));
+    let bad_server = env
+        .run(&["login", "--server", "ftp://example.org", "--token", "x"])
+        .await;
+    assert_eq!(bad_server.code, 2, "{bad_server:?}");
+}
