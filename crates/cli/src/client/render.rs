@@ -121,7 +121,7 @@ fn far_date(date: NaiveDate, today: NaiveDate, all_day: bool, time: &str) -> Str
     }
 }
 
-/// The shortest prefix length, at least [`MIN_SHORT_ID`], that tells the given ids apart
+/// The shortest prefix length, at least eight characters, that tells the given ids apart
 /// (never ending just after a hyphen).
 pub fn short_id_length(ids: &[String]) -> usize {
     let mut length = MIN_SHORT_ID;
