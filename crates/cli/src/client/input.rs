@@ -149,15 +149,16 @@ pub fn prompt(question: &str, secret: bool) -> Result<Option<String>, CliError> 
         |error: std::io::Error| CliError::failure(format!("cannot read the answer: {error}"));
     let stdin = std::io::stdin();
     let terminal = stdin.is_terminal();
-    if terminal {
-        eprint!("{question}");
-        std::io::stderr().flush().map_err(failed)?;
-    }
+    // Echo goes off before the question shows, so nothing typed after it is echoed.
     let echo = if terminal && secret {
         Some(EchoOff::new(&stdin).map_err(failed)?)
     } else {
         None
     };
+    if terminal {
+        eprint!("{question}");
+        std::io::stderr().flush().map_err(failed)?;
+    }
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line).map_err(failed)?;
     if echo.is_some() {
