@@ -10,6 +10,7 @@ pub mod browser_session;
 pub mod error;
 mod extract;
 mod http;
+pub mod live;
 pub mod mcp;
 mod metrics;
 mod middleware;
@@ -60,6 +61,8 @@ pub struct ApiState {
     pub metrics: metrics::MetricsHandle,
     /// Replays dead letters, when this process runs the consumers.
     pub replayer: Option<Arc<dyn DeadLetterReplayer>>,
+    /// The live stream's fan-out, when this process has the realtime role.
+    pub live: Option<Arc<live::LiveHub>>,
 }
 
 /// What the process adds to the API besides the use cases.
@@ -70,6 +73,8 @@ pub struct ApiExtensions {
     /// Routes served beside the API, outside `/api/v1` and its authentication (the Dapr
     /// subscription routes).
     pub routes: Option<axum::Router>,
+    /// The live stream's fan-out (the realtime role): serves `/api/v1/live` and its tickets.
+    pub live: Option<Arc<live::LiveHub>>,
 }
 
 /// Builds the complete router: API, health, metrics and OpenAPI, with every middleware.
@@ -78,6 +83,7 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         app,
         metrics: install_recorder(),
         replayer: extensions.replayer,
+        live: extensions.live,
     };
     let mut routes = http::operations::router(settings.serve_metrics);
     if settings.serve_api {
@@ -91,6 +97,9 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
             }),
         );
         routes = routes.merge(mcp::router(state.clone(), &settings.mcp));
+    }
+    if state.live.is_some() {
+        routes = routes.merge(live::router());
     }
     let mut router = routes.with_state(state);
     if let Some(routes) = extensions.routes {

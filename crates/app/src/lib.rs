@@ -16,6 +16,7 @@ pub mod decode;
 mod error;
 mod events;
 mod listing;
+pub mod live;
 mod merge_patch;
 pub mod nl;
 pub mod notifications;

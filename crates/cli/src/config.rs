@@ -49,6 +49,8 @@ pub struct Config {
     pub notifier: NotifierConfig,
     /// The reminder scheduler.
     pub reminders: RemindersConfig,
+    /// The live stream (role `realtime`).
+    pub realtime: RealtimeConfig,
     /// The web app.
     pub web: WebConfig,
     /// Where `/metrics` is served.
@@ -133,17 +135,20 @@ pub enum Role {
     Recurring,
     /// The reminder scheduler: fires scheduled reminders at their time.
     Reminders,
+    /// The live stream: `GET /api/v1/live` (WebSocket) and its tickets.
+    Realtime,
 }
 
 impl Role {
     /// Every role this build has, which `all` stands for.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Api,
         Role::Relay,
         Role::Audit,
         Role::Notifier,
         Role::Recurring,
         Role::Reminders,
+        Role::Realtime,
     ];
 
     /// Returns whether the role consumes events from the bus.
@@ -160,6 +165,7 @@ impl Role {
             Role::Notifier => "notifier",
             Role::Recurring => "recurring",
             Role::Reminders => "reminders",
+            Role::Realtime => "realtime",
         }
     }
 }
@@ -203,12 +209,10 @@ impl Roles {
                 "notifier" => vec![Role::Notifier],
                 "recurring" => vec![Role::Recurring],
                 "reminders" => vec![Role::Reminders],
-                "realtime" => {
-                    return Err(format!("role {name:?} is not available in this version"));
-                }
+                "realtime" => vec![Role::Realtime],
                 other => {
                     return Err(format!(
-                        "unknown role {other:?}; use all, api, relay, audit, notifier, recurring or reminders"
+                        "unknown role {other:?}; use all, api, relay, audit, notifier, recurring, reminders or realtime"
                     ));
                 }
             };
@@ -438,6 +442,48 @@ pub struct LlmConfig {
     pub api_key: SecretString,
     /// How long one completion may take.
     pub timeout_seconds: u64,
+}
+
+/// `[realtime]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RealtimeConfig {
+    /// How often each connection is pinged, in milliseconds.
+    pub ping_interval_ms: u64,
+    /// A connection not heard from (no pong) for this long is closed, in milliseconds.
+    pub pong_timeout_ms: u64,
+    /// Events queued per connection; a client further behind is reset.
+    pub client_queue: usize,
+    /// Longest wait between looks at the outbox log without a wake-up, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Outbox records read per batch.
+    pub batch: u32,
+}
+
+impl RealtimeConfig {
+    /// Returns the hub's settings.
+    pub fn settings(&self) -> tickler_api::live::LiveSettings {
+        tickler_api::live::LiveSettings {
+            ping_interval: Duration::from_millis(self.ping_interval_ms),
+            pong_timeout: Duration::from_millis(self.pong_timeout_ms),
+            client_queue: self.client_queue,
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            batch: self.batch,
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.ping_interval_ms == 0
+            || self.pong_timeout_ms == 0
+            || self.client_queue == 0
+            || self.poll_interval_ms == 0
+            || self.batch == 0
+        {
+            bail!(
+                "realtime.ping_interval_ms, pong_timeout_ms, client_queue, poll_interval_ms and batch must be positive"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `[reminders]`.
@@ -814,6 +860,7 @@ impl Config {
         }
         self.notifier.validate()?;
         self.reminders.validate()?;
+        self.realtime.validate()?;
         Ok(())
     }
 
@@ -930,10 +977,9 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown role")
         );
-        assert!(
-            Roles::parse(&["realtime"])
-                .unwrap_err()
-                .contains("not available")
+        assert_eq!(
+            Roles::parse(&["realtime"]).unwrap(),
+            Roles(vec![Role::Realtime])
         );
         assert_eq!(
             Roles::parse(&["recurring"]).unwrap(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use tickler_api::live::LiveHub;
 use tickler_app::notifications::AllowList;
 use tickler_app::{App, Clock, SystemClock};
 use tickler_domain::RetrySchedule;
@@ -43,6 +44,8 @@ pub struct Workers {
     pub replayer: Option<Replayer>,
     /// Routes the HTTP server mounts (the Dapr subscriptions).
     pub routes: Option<axum::Router>,
+    /// The live stream's fan-out (role `realtime`), which the HTTP server serves.
+    pub live: Option<Arc<LiveHub>>,
 }
 
 impl std::fmt::Debug for Workers {
@@ -54,6 +57,7 @@ impl std::fmt::Debug for Workers {
             )
             .field("replayer", &self.replayer)
             .field("routes", &self.routes.is_some())
+            .field("live", &self.live.is_some())
             .finish()
     }
 }
@@ -153,6 +157,14 @@ pub async fn build(
             "reminders",
             Box::pin(reminder_scheduler(config, app)?.run(shutdown.child_token())),
         ));
+    }
+    if config.roles.has(Role::Realtime) {
+        let hub = LiveHub::new(app.clone(), config.realtime.settings());
+        workers.tasks.push((
+            "realtime",
+            Box::pin(hub.clone().run(shutdown.child_token())),
+        ));
+        workers.live = Some(hub);
     }
     let poll_interval = Duration::from_millis(config.bus.poll_interval_ms.max(10));
     match config.bus.kind {
@@ -336,6 +348,26 @@ async fn kafka(
         workers
             .tasks
             .push(relay(config, app, Arc::new(publisher), shutdown));
+    }
+    if let Some(hub) = workers.live.clone() {
+        // A group of its own per process: every realtime process hears every record.
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+        let member = hex::encode(random);
+        let listener = tickler_workers::kafka::BroadcastListener::new(
+            &settings,
+            "realtime",
+            &member,
+            config
+                .bus
+                .topics
+                .name(tickler_workers::topic::Topic::TaskUpdates),
+        )
+        .context("kafka listener of task-updates")?;
+        workers.tasks.push((
+            "realtime-kafka",
+            Box::pin(listener.run(move || hub.wake(), shutdown.child_token())),
+        ));
     }
     for processor in processors {
         let name = processor.consumer().name();

@@ -103,6 +103,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 .replayer
                 .map(|replayer| Arc::new(replayer) as Arc<dyn DeadLetterReplayer>),
             routes: with_web_app(&config, workers.routes),
+            live: workers.live,
         },
     );
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -12,13 +12,18 @@
 //! * `reminders`: schedules `--total` reminders due within `--window-seconds` and reports
 //!   their lateness (p50/p99/max), missed ones and the server's peak memory;
 //! * `webhook-receiver`: a webhook endpoint that verifies signatures and reports how late each
-//!   reminder arrived after its fire time (it can register the users and their channels).
+//!   reminder arrived after its fire time (it can register the users and their channels);
+//! * `live-idle`: holds idle `/api/v1/live` connections and reports the server's memory per
+//!   connection;
+//! * `live-latency`: creates tasks at a fixed rate while clients listen on `/api/v1/live`, and
+//!   reports commit-to-client latency.
 //!
 //! `scripts/bench` starts servers on SQLite and PostgreSQL and runs every scenario.
 
 #![allow(clippy::print_stdout)] // the report is the program's output
 
 mod client;
+mod live;
 mod reminders;
 mod report;
 mod scenarios;
@@ -135,6 +140,33 @@ enum Scenario {
         #[arg(long)]
         server_pid: Option<u32>,
     },
+    /// Idle live-stream connections: the server's resident memory per connection.
+    LiveIdle {
+        /// Connections held.
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// The server's process id (its `/proc/<pid>/status` is read).
+        #[arg(long)]
+        server_pid: u32,
+    },
+    /// Commit-to-client latency of the live stream under a steady write rate.
+    LiveLatency {
+        /// Connected clients.
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        /// Users the clients belong to.
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Task creations per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// HTTP connections used to keep the rate.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+    },
     /// List and search latency for one user among many.
     Scale {
         /// Users seeded (the first one is measured).
@@ -174,6 +206,30 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             connections,
         } => scenarios::events(&target, &cli.label, rate, seconds, connections).await,
+        Scenario::LiveIdle {
+            connections,
+            server_pid,
+        } => live::idle(&target, &cli.label, connections, server_pid).await,
+        Scenario::LiveLatency {
+            clients,
+            users,
+            rate,
+            seconds,
+            connections,
+        } => {
+            live::latency(
+                &target,
+                &cli.label,
+                live::LatencyShape {
+                    clients,
+                    users,
+                    rate,
+                    seconds,
+                    connections,
+                },
+            )
+            .await
+        }
         Scenario::Drain { metrics } => {
             scenarios::drain(&client::Target::parse(&metrics)?, &cli.label).await
         }

@@ -212,7 +212,7 @@ async fn create_all(
 }
 
 /// Reads a `/proc/<pid>/status` field in KiB (`VmRSS:`, `VmHWM:`).
-fn memory_kib(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn memory_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -456,6 +456,48 @@ impl Store for PostgresStore {
         Ok(deleted)
     }
 
+    async fn insert_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        owner: UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM live_tickets WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .store()?;
+        sqlx::query(
+            "INSERT INTO live_tickets (ticket_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(ticket_hash)
+        .bind(*owner.as_uuid())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .store()?;
+        Ok(())
+    }
+
+    async fn redeem_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError> {
+        // DELETE ... RETURNING spends the ticket atomically: of racing redeemers one gets the row.
+        let row: Option<(uuid::Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "DELETE FROM live_tickets WHERE ticket_hash = $1 RETURNING user_id, expires_at",
+        )
+        .bind(ticket_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .store()?;
+        Ok(row
+            .filter(|(_, expires_at)| *expires_at > now)
+            .map(|(owner, _)| UserId::from_uuid(owner)))
+    }
+
     async fn outbox_after(
         &self,
         position: OutboxPosition,

@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0007_scheduled_reminders.sql"),
     },
     Migration {
+        version: 9,
+        name: "live_tickets",
+        sql: include_str!("../migrations/0009_live_tickets.sql"),
+    },
+    Migration {
         version: 10,
         name: "auth_sessions",
         sql: include_str!("../migrations/0010_auth_sessions.sql"),

@@ -437,6 +437,60 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn insert_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        owner: UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let hash = ticket_hash.to_vec();
+        self.writer
+            .write(move |connection| {
+                connection
+                    .prepare_cached("DELETE FROM live_tickets WHERE expires_at <= ?1")
+                    .store()?
+                    .execute([micros(now)])
+                    .store()?;
+                connection
+                    .prepare_cached(
+                        "INSERT INTO live_tickets (ticket_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                    )
+                    .store()?
+                    .execute(params![hash, owner.as_uuid(), micros(expires_at)])
+                    .store()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn redeem_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError> {
+        let hash = ticket_hash.to_vec();
+        self.writer
+            .write(move |connection| {
+                let owner: Option<(Uuid, i64)> = connection
+                    .prepare_cached(
+                        "DELETE FROM live_tickets WHERE ticket_hash = ?1 RETURNING user_id, expires_at",
+                    )
+                    .store()?
+                    .query_row([hash], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map(Some)
+                    .or_else(|error| match error {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        other => Err(other),
+                    })
+                    .store()?;
+                Ok(owner
+                    .filter(|(_, expires_at)| *expires_at > micros(now))
+                    .map(|(owner, _)| UserId::from_uuid(owner)))
+            })
+            .await
+    }
+
     async fn outbox_after(
         &self,
         position: OutboxPosition,

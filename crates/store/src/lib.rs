@@ -186,6 +186,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes remembered responses created before `before`; returns how many.
     async fn purge_idempotent_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
+    // ---- the live stream ----
+
+    /// Stores a one-time ticket of the live stream (its keyed hash) for `owner`, and deletes
+    /// tickets that expired before `now`.
+    async fn insert_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        owner: UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Spends a ticket: deletes it and returns its owner if it exists and expires after `now`
+    /// (once, however many callers race for it); `None` otherwise.
+    async fn redeem_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError>;
+
     /// Reads up to `limit` outbox records strictly after `position`, in log order, never
     /// returning a record while one before it could still be committed (see
     /// [`OutboxPosition`]).

@@ -2,7 +2,7 @@
 //! the slim summaries published for live clients.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tickler_domain::{EventId, UserId};
 use tickler_protocol::event::{CloudEvent, DATA_SCHEMA_PREFIX};
 
@@ -104,25 +104,17 @@ impl ReceivedEvent {
     }
 }
 
-/// Builds the slim `task-updates` summary of a full task event: the same envelope (and id)
-/// with `data` reduced to what a live client needs to refresh one task.
+/// Builds the slim `task-updates` summary of a full task event (see
+/// [`tickler_app::live::task_update_summary`]: live clients receive the same summary on every
+/// bus).
 pub fn task_update_summary(full: &[u8]) -> Option<Vec<u8>> {
-    let mut event: Value = serde_json::from_slice(full).ok()?;
-    let task = &event["data"]["task"];
-    let summary = json!({
-        "task_id": task["id"],
-        "version": task["version"],
-        "status": task["status"],
-        "changed_fields": event["data"]["changed_fields"],
-    });
-    event["data"] = summary;
-    event["dataschema"] = json!(format!("{DATA_SCHEMA_PREFIX}task-update.v1.json"));
-    serde_json::to_vec(&event).ok()
+    tickler_app::live::task_update_summary(full).map(String::into_bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn sample() -> Value {
         json!({

@@ -343,3 +343,76 @@ impl KafkaConsumer {
 const MAX_BATCH: usize = 256;
 /// How long a batch waits for more records after its first.
 const BATCH_WAIT: Duration = Duration::from_millis(2);
+
+/// A listener of one topic in a consumer group of its own: every such listener receives every
+/// record (broadcast, not load-balanced). The realtime role uses one on `task-updates` to learn
+/// at once that another process committed a change for live clients. It reads from the end of
+/// the topic and commits nothing: what happened before it started is replayed from the outbox
+/// log, not from Kafka.
+pub struct BroadcastListener {
+    consumer: StreamConsumer,
+    topic: String,
+}
+
+impl std::fmt::Debug for BroadcastListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastListener")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BroadcastListener {
+    /// Prepares the member `<prefix>-<role>-<member>` (one group per process) for `topic`.
+    pub fn new(
+        settings: &KafkaSettings,
+        role: &str,
+        member: &str,
+        topic: &str,
+    ) -> anyhow::Result<Self> {
+        let mut config = settings.client_config();
+        config
+            .set(
+                "group.id",
+                format!("{}-{role}-{member}", settings.group_prefix),
+            )
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "latest")
+            .set("session.timeout.ms", "10000")
+            .set("fetch.wait.max.ms", "20")
+            .set("topic.metadata.refresh.interval.ms", "5000");
+        Ok(Self {
+            consumer: config.create()?,
+            topic: topic.to_owned(),
+        })
+    }
+
+    /// Calls `on_record` for every record received, until `shutdown`.
+    pub async fn run(
+        self,
+        on_record: impl Fn() + Send,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        self.consumer.subscribe(&[self.topic.as_str()])?;
+        tracing::info!(topic = %self.topic, "kafka broadcast listener started");
+        loop {
+            let received = tokio::select! {
+                message = self.consumer.recv() => message,
+                () = shutdown.cancelled() => return Ok(()),
+            };
+            match received {
+                Ok(_) => on_record(),
+                Err(error) => {
+                    tracing::warn!(topic = %self.topic, %error, "kafka receive failed");
+                    if crate::consumer::sleep_or_shutdown(Duration::from_millis(500), &shutdown)
+                        .await
+                        .is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use tickler_store::{LeaseRequest, OutboxRecord, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::consumer::sleep_or_shutdown;
-use crate::event::{ReceivedEvent, task_update_summary};
+use crate::event::ReceivedEvent;
 use crate::topic::{Topic, TopicNames};
 
 /// The lease held by the active relay.
@@ -253,8 +253,9 @@ impl Relay {
             let event = &record.message;
             for topic in Topic::routes(&event.event_type) {
                 let payload = if *topic == Topic::TaskUpdates {
-                    match task_update_summary(event.payload.as_bytes()) {
-                        Some(summary) => summary,
+                    // What live clients receive: a task event's summary, an in-app notification.
+                    match tickler_app::live::live_event(record) {
+                        Some(live) => live.event.as_bytes().to_vec(),
                         None => continue,
                     }
                 } else {

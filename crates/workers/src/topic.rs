@@ -9,7 +9,7 @@ pub enum Topic {
     TaskEvents,
     /// Reminder events.
     Reminders,
-    /// Slim change summaries of tasks, for live clients.
+    /// What live clients receive: slim change summaries of tasks, and in-app notifications.
     TaskUpdates,
     /// Every event, for the audit trail.
     AuditEvents,
@@ -33,6 +33,10 @@ impl Topic {
             &[Topic::TaskEvents, Topic::AuditEvents]
         } else if event_type.starts_with("tickler.reminder.") {
             &[Topic::Reminders, Topic::AuditEvents]
+        } else if event_type == "tickler.notification.delivered" {
+            // In-app notifications show up live (the relay publishes only those to
+            // task-updates; see `tickler_app::live::live_event`).
+            &[Topic::TaskUpdates, Topic::AuditEvents]
         } else {
             &[Topic::AuditEvents]
         }
@@ -95,6 +99,10 @@ mod tests {
         assert_eq!(
             Topic::routes("tickler.reminder.due"),
             [Topic::Reminders, Topic::AuditEvents]
+        );
+        assert_eq!(
+            Topic::routes("tickler.notification.delivered"),
+            [Topic::TaskUpdates, Topic::AuditEvents]
         );
         assert_eq!(Topic::routes("tickler.something.new"), [Topic::AuditEvents]);
     }

@@ -112,6 +112,8 @@ pub(crate) struct AuthState {
     pub(crate) settings: AuthSettings,
     pub(crate) signer: jwt::TokenSigner,
     pub(crate) token_hasher: api_token::TokenHasher,
+    /// Hashes the live stream's one-time tickets (a key of their own).
+    pub(crate) ticket_hasher: api_token::TokenHasher,
     pub(crate) throttle: throttle::LoginThrottle,
     pub(crate) session_keys: session::SessionKeys,
     pub(crate) active_sessions: session::ActiveSessions,
@@ -124,6 +126,7 @@ impl AuthState {
         Self {
             signer: jwt::TokenSigner::new(secret),
             token_hasher: api_token::TokenHasher::new(secret),
+            ticket_hasher: api_token::TokenHasher::for_purpose(secret, b"tickler live ticket v1"),
             throttle: throttle::LoginThrottle::new(settings.throttle),
             session_keys: session::SessionKeys::new(secret),
             active_sessions: session::ActiveSessions::default(),

@@ -20,6 +20,7 @@ mod durability;
 mod isolation;
 mod kafka;
 mod listing;
+mod live;
 mod mcp;
 mod nl;
 mod notifications;

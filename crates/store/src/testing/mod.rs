@@ -18,6 +18,7 @@ mod backbone;
 mod conversations;
 mod fixtures;
 mod listing;
+mod live;
 mod notifications;
 mod outbox;
 mod reminders;
@@ -37,6 +38,7 @@ pub use backbone::*;
 pub use conversations::*;
 pub use fixtures::*;
 pub use listing::*;
+pub use live::*;
 pub use notifications::*;
 pub use outbox::*;
 pub use reminders::*;
@@ -151,6 +153,8 @@ macro_rules! conformance_tests {
             racing_refreshes_with_one_token_rotate_it_once,
             revoking_sessions_is_scoped_and_signing_out_everywhere_bumps_credentials,
             a_new_session_prunes_its_owners_expired_sessions,
+            a_live_ticket_is_redeemed_once_before_it_expires,
+            racing_redemptions_of_a_live_ticket_let_one_win,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
