@@ -68,6 +68,7 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
             tasks::patch_task,
             tasks::delete_task
         ))
+        .routes(routes!(tasks::resolve_task))
         .routes(routes!(tasks::complete_task))
         .routes(routes!(tasks::reopen_task))
         .routes(routes!(tasks::occurrences))

@@ -36,6 +36,16 @@ pub enum AppError {
     /// No such task for this user.
     #[error("task not found")]
     TaskNotFound,
+    /// Several of the user's tasks have ids starting with the prefix a client gave.
+    #[error("task id prefix {prefix:?} is ambiguous: {}", candidate_list(.candidates, *.more))]
+    AmbiguousTaskId {
+        /// The prefix as given.
+        prefix: String,
+        /// Some of the matching tasks: id and title, in id order.
+        candidates: Vec<(tickler_domain::TaskId, String)>,
+        /// Whether more tasks match than `candidates` lists.
+        more: bool,
+    },
     /// No such conversation for this user.
     #[error("conversation not found")]
     ConversationNotFound,
@@ -171,6 +181,7 @@ impl AppError {
             | AppError::ChannelNotFound
             | AppError::NotificationNotFound => ErrorKind::NotFound,
             AppError::ChannelLimitReached { .. }
+            | AppError::AmbiguousTaskId { .. }
             | AppError::InAppChannelExists
             | AppError::ChannelHasNoSecret => ErrorKind::Conflict,
             AppError::AdminRequired => ErrorKind::Forbidden,
@@ -202,6 +213,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::TaskNotFound => "task_not_found",
+            AppError::AmbiguousTaskId { .. } => "ambiguous_task_id",
             AppError::ConversationNotFound => "conversation_not_found",
             AppError::ApiTokenNotFound => "api_token_not_found",
             AppError::CalendarFeedNotFound => "calendar_feed_not_found",
@@ -257,6 +269,18 @@ impl AppError {
             _ => &[],
         }
     }
+}
+
+/// Lists ambiguous candidates on one line: `<id> "title", <id> "title"[, ...]`.
+fn candidate_list(candidates: &[(tickler_domain::TaskId, String)], more: bool) -> String {
+    let mut listed: Vec<String> = candidates
+        .iter()
+        .map(|(id, title)| format!("{id} {title:?}"))
+        .collect();
+    if more {
+        listed.push("...".to_owned());
+    }
+    listed.join(", ")
 }
 
 impl From<ValidationErrors> for AppError {

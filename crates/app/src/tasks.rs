@@ -13,6 +13,8 @@ use crate::{Actor, App, decode, merge_patch};
 
 /// How often a change is retried when a concurrent change to the same task wins the race.
 const MAX_ATTEMPTS: u32 = 16;
+/// How many candidates an ambiguous id prefix names.
+const MAX_PREFIX_CANDIDATES: u32 = 10;
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
@@ -158,6 +160,33 @@ impl App {
     /// Reads one of the caller's tasks.
     pub async fn get_task(&self, actor: &Actor, id: TaskId) -> AppResult<Task> {
         Ok(self.store.get_task(actor.user.id, id).await?)
+    }
+
+    /// Finds the caller's one task whose id starts with `prefix` (hex digits, hyphens
+    /// ignored, as in `0193a1b2-7c`), as git resolves abbreviated commit ids. No match, or a
+    /// prefix that is not hex, is `TaskNotFound`; several are `AmbiguousTaskId`, naming some.
+    pub async fn resolve_task_prefix(&self, actor: &Actor, prefix: &str) -> AppResult<Task> {
+        let (first, last) = id_prefix_range(prefix).ok_or(AppError::TaskNotFound)?;
+        let mut found = self
+            .store
+            .tasks_in_id_range(actor.user.id, first, last, MAX_PREFIX_CANDIDATES + 1)
+            .await?;
+        match found.len() {
+            0 => Err(AppError::TaskNotFound),
+            1 => Ok(found.remove(0)),
+            count => {
+                let more = count > MAX_PREFIX_CANDIDATES as usize;
+                found.truncate(MAX_PREFIX_CANDIDATES as usize);
+                Err(AppError::AmbiguousTaskId {
+                    prefix: prefix.to_owned(),
+                    candidates: found
+                        .into_iter()
+                        .map(|task| (task.id, task.fields.title.as_str().to_owned()))
+                        .collect(),
+                    more,
+                })
+            }
+        }
     }
 
     /// Applies a JSON merge patch (RFC 7396) to a task. `if_match` is the version the client
@@ -306,4 +335,55 @@ pub(crate) async fn backoff(attempt: u32) {
         Err(_) => ceiling / 2,
     };
     tokio::time::sleep(std::time::Duration::from_millis(1 + jitter)).await;
+}
+
+/// The first and last task ids starting with `prefix` (1 to 32 hex digits once hyphens are
+/// removed, any case), or `None` when it is not such a prefix.
+fn id_prefix_range(prefix: &str) -> Option<(TaskId, TaskId)> {
+    let digits: String = prefix
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if digits.is_empty() || digits.len() > 32 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bound = |fill: char| -> Option<TaskId> {
+        let padding: String = std::iter::repeat_n(fill, 32 - digits.len()).collect();
+        let padded = format!("{digits}{padding}");
+        let value = u128::from_str_radix(&padded, 16).ok()?;
+        Some(TaskId::from_uuid(uuid::Uuid::from_u128(value)))
+    };
+    Some((bound('0')?, bound('f')?))
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_spans_every_id_it_starts() {
+        let (first, last) = id_prefix_range("0190ABCD-12").unwrap();
+        assert_eq!(first.to_string(), "0190abcd-1200-0000-0000-000000000000");
+        assert_eq!(last.to_string(), "0190abcd-12ff-ffff-ffff-ffffffffffff");
+        let whole = "0190abcd-1234-7000-8000-000000000001";
+        let (first, last) = id_prefix_range(whole).unwrap();
+        assert_eq!(
+            (first.to_string(), last.to_string()),
+            (whole.into(), whole.into())
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_hex_prefix_spans_nothing() {
+        for prefix in [
+            "",
+            "-",
+            "xyz",
+            "0190abcd-1234-7000-8000-0000000000011",
+            "01 90",
+        ] {
+            assert_eq!(id_prefix_range(prefix), None, "{prefix:?}");
+        }
+    }
 }

@@ -3,9 +3,13 @@
 //! arguments; integration tests start the server through [`serve::start`], exactly as the
 //! binary does.
 //!
+//! The command-line client (`tickler login`, `add`, `ls`, ...) lives in [`client`], over the
+//! typed `tickler-client`.
+//!
 //! Business rules live in `tickler-app`; HTTP in `tickler-api`; SQL in the store crates.
 
 pub mod backup;
+pub mod client;
 pub mod config;
 pub mod dlq;
 pub mod healthcheck;

@@ -1,7 +1,10 @@
 //! `tickler`: the one binary. `serve` runs the product (SQLite in a data directory by
 //! default, PostgreSQL with `--database-url`), `migrate` applies database migrations,
 //! `config` prints the effective configuration, `roles` lists the roles, `healthcheck` asks a
-//! running server's `/health`, `backup` and `restore` copy the embedded database.
+//! running server's `/health`, `backup` and `restore` copy the embedded database. The client
+//! commands (`login`, `add`, `ls`, `show`, `done`, `edit`, `chat`, ...) talk to a server and
+//! exit 0 ok, 1 error, 2 usage, 3 not found, 4 conflict; `completions` prints shell
+//! completions.
 //!
 //! Argument parsing only; the wiring lives in the `tickler_cli` library so integration tests
 //! start exactly what the binary starts.
@@ -9,7 +12,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use tickler_cli::config::{
     self, BusKind, BusOverrides, Config, DatabaseOverrides, FlagOverrides, LlmOverrides,
     NotifierOverrides, SyncMode,
@@ -29,6 +32,9 @@ struct Cli {
     /// PostgreSQL URL (postgres://...); SQLite in the data directory when absent.
     #[arg(long, global = true)]
     database_url: Option<String>,
+    /// Print the API's JSON instead of text (client commands).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -157,17 +163,63 @@ enum Command {
         #[arg(long)]
         defaults: bool,
     },
+    #[command(flatten)]
+    Client(tickler_cli::client::ClientCommand),
+    /// Print a shell completion script (e.g. `tickler completions bash > /etc/bash_completion.d/tickler`).
+    Completions {
+        /// The shell.
+        shell: CompletionShell,
+    },
+}
+
+/// The shells `tickler completions` writes for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 fn main() -> ExitCode {
     // One TLS provider for every outbound client (webhooks, Dapr, SMTP): ring, no OpenSSL.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
+    match cli.command {
+        Command::Client(command) => return run_client(command, cli.json),
+        Command::Completions { shell } => {
+            let shell = match shell {
+                CompletionShell::Bash => clap_complete::Shell::Bash,
+                CompletionShell::Zsh => clap_complete::Shell::Zsh,
+                CompletionShell::Fish => clap_complete::Shell::Fish,
+            };
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tickler", &mut script);
+            print_out(&String::from_utf8_lossy(&script));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tickler: {error:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a client command; failures print one line and exit with their code.
+fn run_client(command: tickler_cli::client::ClientCommand, json: bool) -> ExitCode {
+    let outcome = current_thread()
+        .map_err(|error| tickler_cli::client::outcome::CliError::failure(error.to_string()))
+        .and_then(|runtime| runtime.block_on(tickler_cli::client::run(command, json)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if !error.message.is_empty() {
+                eprintln!("tickler: {}", error.message);
+            }
+            ExitCode::from(error.outcome as u8)
         }
     }
 }
@@ -263,7 +315,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }),
         // Handled above: they need no configuration.
-        Command::Parse { .. } | Command::Mcp { .. } | Command::Roles => Ok(()),
+        Command::Parse { .. }
+        | Command::Mcp { .. }
+        | Command::Roles
+        | Command::Client(_)
+        | Command::Completions { .. } => Ok(()),
         Command::Backup { file } => runtime()?.block_on(async {
             let config = secret::resolve(config).await?;
             print_out(&tickler_cli::backup::backup(&config, &file)?);
@@ -295,9 +351,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-#[allow(clippy::print_stdout)] // printing is what these commands do
+/// Prints what a command produced; a reader that went away (`| head`) is not an error.
 fn print_out(text: &str) {
-    print!("{text}");
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {

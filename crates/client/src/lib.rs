@@ -1,5 +1,6 @@
 //! A typed HTTP client for tickler's API: requests and responses are the `tickler-protocol`
-//! types, errors are the server's problem documents. `tickler mcp` uses it to bridge a local
+//! types, errors are the server's problem documents. The `tickler` command-line client
+//! (`tickler add`, `ls`, `done`, ...) is built on it, `tickler mcp` uses it to bridge a local
 //! stdio MCP client to a server's `/mcp` endpoint, and [`live`] follows the live stream.
 //!
 //! It needs a rustls crypto provider installed by the program
@@ -14,9 +15,14 @@ use reqwest::{Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tickler_protocol::auth::{
+    CreateApiTokenRequest, CreatedApiTokenBody, LoginRequest, RefreshRequest, SessionBody, UserBody,
+};
+use tickler_protocol::chat::{ChatRequest, ChatResponse};
 use tickler_protocol::nl::{ParseRequest, ParseResponse, QuickAddRequest};
 use tickler_protocol::problem::Problem;
-use tickler_protocol::task::{TaskBody, TaskPage, TaskRequest};
+use tickler_protocol::reminder::{ReminderBody, ReminderList, SnoozeRequest};
+use tickler_protocol::task::{DeleteScope, TaskBody, TaskPage, TaskRequest};
 
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,6 +57,35 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+}
+
+impl ClientError {
+    /// Whether the server could not be reached at all (refused, unresolvable, timed out),
+    /// as opposed to answering with an error.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            ClientError::Transport(error) => error.is_connect() || error.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of a refusal, if the server answered with one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. } => {
+                Some(*status)
+            }
+            ClientError::Transport(error) => error.status().map(|status| status.as_u16()),
+        }
+    }
+}
+
+/// Signs in with an e-mail address and password (`POST /api/v1/auth/login`) at the server
+/// `base`, returning the session (a short-lived access token and its refresh token).
+pub async fn login(base: &str, request: &LoginRequest) -> Result<SessionBody, ClientError> {
+    Client::new(base, "")?
+        .send(Method::POST, "/api/v1/auth/login", Some(request))
+        .await
 }
 
 impl std::fmt::Debug for Client {
@@ -119,6 +154,123 @@ impl Client {
         self.send::<(), _>(Method::GET, "/api/v1/tasks", None).await
     }
 
+    /// Lists one page of tasks matching `query` (`GET /api/v1/tasks?...`): the pairs are the
+    /// route's query parameters (`status`, `tag`, `q`, `due_before`, `sort`, `limit`, ...),
+    /// repeatable ones given once per value.
+    pub async fn query_tasks(&self, query: &[(&str, String)]) -> Result<TaskPage, ClientError> {
+        let request = self
+            .http
+            .get(format!("{}/api/v1/tasks", self.base))
+            .query(query)
+            .bearer_auth(&self.token);
+        read_json(request.send().await?).await
+    }
+
+    /// Finds the one task whose id starts with `prefix`
+    /// (`GET /api/v1/tasks/resolve/{prefix}`); an ambiguous prefix is a 409 problem naming
+    /// the candidates.
+    pub async fn resolve_task(&self, prefix: &str) -> Result<TaskBody, ClientError> {
+        let path = format!("/api/v1/tasks/resolve/{}", path_segment(prefix));
+        self.send::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// Changes a task with a JSON merge patch (`PATCH /api/v1/tasks/{id}`); with
+    /// `if_match`, only if the task is still at that version (else a 412 problem).
+    pub async fn patch_task(
+        &self,
+        id: &str,
+        patch: &Value,
+        if_match: Option<i64>,
+    ) -> Result<TaskBody, ClientError> {
+        let mut request = self
+            .http
+            .patch(format!("{}/api/v1/tasks/{}", self.base, path_segment(id)))
+            .bearer_auth(&self.token)
+            .header(header::CONTENT_TYPE, "application/merge-patch+json")
+            .body(patch.to_string());
+        if let Some(version) = if_match {
+            request = request.header(header::IF_MATCH, format!("\"{version}\""));
+        }
+        read_json(request.send().await?).await
+    }
+
+    /// Marks a task done (`POST /api/v1/tasks/{id}/complete`).
+    pub async fn complete_task(&self, id: &str) -> Result<TaskBody, ClientError> {
+        let path = format!("/api/v1/tasks/{}/complete", path_segment(id));
+        self.send::<(), _>(Method::POST, &path, None).await
+    }
+
+    /// Puts a done task back to `todo` (`POST /api/v1/tasks/{id}/reopen`).
+    pub async fn reopen_task(&self, id: &str) -> Result<TaskBody, ClientError> {
+        let path = format!("/api/v1/tasks/{}/reopen", path_segment(id));
+        self.send::<(), _>(Method::POST, &path, None).await
+    }
+
+    /// Deletes a task (`DELETE /api/v1/tasks/{id}?scope=...`).
+    pub async fn delete_task(&self, id: &str, scope: DeleteScope) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/tasks/{}?scope={}",
+            path_segment(id),
+            scope.as_str()
+        );
+        self.send_without_answer(Method::DELETE, &path).await
+    }
+
+    /// Lists reminders (`GET /api/v1/reminders`), only pending ones with `upcoming`.
+    pub async fn list_reminders(&self, upcoming: bool) -> Result<ReminderList, ClientError> {
+        let path = format!("/api/v1/reminders?upcoming={upcoming}");
+        self.send::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// Snoozes a reminder (`POST /api/v1/reminders/{id}/snooze`).
+    pub async fn snooze_reminder(
+        &self,
+        id: &str,
+        request: &SnoozeRequest,
+    ) -> Result<ReminderBody, ClientError> {
+        let path = format!("/api/v1/reminders/{}/snooze", path_segment(id));
+        self.send(Method::POST, &path, Some(request)).await
+    }
+
+    /// Sends one message to the chat assistant (`POST /api/v1/chat`).
+    pub async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ClientError> {
+        self.send(Method::POST, "/api/v1/chat", Some(request)).await
+    }
+
+    /// Reads the caller's account (`GET /api/v1/me`).
+    pub async fn me(&self) -> Result<UserBody, ClientError> {
+        self.send::<(), _>(Method::GET, "/api/v1/me", None).await
+    }
+
+    /// Creates a personal API token (`POST /api/v1/tokens`); its secret is shown only here.
+    pub async fn create_api_token(
+        &self,
+        request: &CreateApiTokenRequest,
+    ) -> Result<CreatedApiTokenBody, ClientError> {
+        self.send(Method::POST, "/api/v1/tokens", Some(request))
+            .await
+    }
+
+    /// Revokes a personal API token (`DELETE /api/v1/tokens/{id}`).
+    pub async fn delete_api_token(&self, id: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/tokens/{}", path_segment(id));
+        self.send_without_answer(Method::DELETE, &path).await
+    }
+
+    /// Ends the sign-in session of `refresh_token` (`POST /api/v1/auth/logout`).
+    pub async fn end_session(&self, refresh_token: &str) -> Result<(), ClientError> {
+        let request = RefreshRequest {
+            refresh_token: Some(refresh_token.to_owned()),
+        };
+        let response = self
+            .http
+            .post(format!("{}/api/v1/auth/logout", self.base))
+            .json(&request)
+            .send()
+            .await?;
+        expect_no_answer(response).await
+    }
+
     /// Posts one JSON-RPC message to the server's MCP endpoint (streamable HTTP) and returns
     /// the messages that answer it: none for a notification, usually one for a request (read
     /// from a JSON body or from the events of an SSE body). `protocol_version` is the
@@ -177,14 +329,52 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await?;
-        let status = response.status();
-        let body = response.text().await?;
-        if !status.is_success() {
-            return Err(problem_or_unexpected(status, &body));
-        }
-        serde_json::from_str(&body).map_err(|_| unexpected(status, &body))
+        read_json(request.send().await?).await
     }
+
+    async fn send_without_answer(&self, method: Method, path: &str) -> Result<(), ClientError> {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        expect_no_answer(response).await
+    }
+}
+
+/// Reads a JSON answer, or the problem document of a refusal.
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
+    let status = response.status();
+    let body = response.text().await?;
+    if !status.is_success() {
+        return Err(problem_or_unexpected(status, &body));
+    }
+    serde_json::from_str(&body).map_err(|_| unexpected(status, &body))
+}
+
+/// Accepts any success (usually 204), or reads the problem document of a refusal.
+async fn expect_no_answer(response: reqwest::Response) -> Result<(), ClientError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = response.text().await?;
+    Err(problem_or_unexpected(status, &body))
+}
+
+/// Percent-encodes what a caller put in one path segment, so an id typed by a person cannot
+/// reach another route (callers still refuse `.` and `..`, which URLs resolve even encoded).
+fn path_segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// Reads the JSON-RPC messages carried by the `data:` lines of a server-sent event stream.
@@ -223,6 +413,12 @@ fn unexpected(status: StatusCode, body: &str) -> ClientError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(path_segment("0193a1b2-7c"), "0193a1b2-7c");
+        assert_eq!(path_segment("a/me?x"), "a%2Fme%3Fx");
+    }
 
     #[test]
     fn event_streams_yield_the_json_messages_of_their_data_lines() {

@@ -441,6 +441,16 @@ impl Store for PostgresStore {
         tasks::with_tag(&self.pool, owner, tag).await
     }
 
+    async fn tasks_in_id_range(
+        &self,
+        owner: UserId,
+        first: TaskId,
+        last: TaskId,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        tasks::in_id_range(&self.pool, owner, first, last, limit).await
+    }
+
     async fn tag_counts(
         &self,
         owner: UserId,

@@ -246,6 +246,30 @@ pub(crate) async fn with_tag(
     found.iter().map(rows::task).collect()
 }
 
+/// Reads up to `limit` of the user's tasks whose ids lie in `first..=last`, in id order.
+pub(crate) async fn in_id_range(
+    pool: &PgPool,
+    owner: UserId,
+    first: TaskId,
+    last: TaskId,
+    limit: u32,
+) -> Result<Vec<Task>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks t WHERE t.user_id = $1 AND t.id BETWEEN $2 AND $3 ORDER BY t.id LIMIT $4"
+    );
+    let found = sqlx::query(SQL)
+        .bind(*owner.as_uuid())
+        .bind(*first.as_uuid())
+        .bind(*last.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .store()?;
+    found.iter().map(rows::task).collect()
+}
+
 /// Counts the user's tags, most used first.
 pub(crate) async fn tag_counts(
     pool: &PgPool,

@@ -452,6 +452,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn tasks_in_id_range(
+        &self,
+        owner: UserId,
+        first: TaskId,
+        last: TaskId,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        self.readers
+            .read_now(|connection| tasks::in_id_range(connection, owner, first, last, limit))
+            .await
+    }
+
     async fn tag_counts(
         &self,
         owner: UserId,

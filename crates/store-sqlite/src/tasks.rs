@@ -364,6 +364,35 @@ pub(crate) fn with_tag(
     Ok(tasks)
 }
 
+/// Reads up to `limit` of the user's tasks whose ids lie in `first..=last`, in id order.
+pub(crate) fn in_id_range(
+    connection: &Connection,
+    owner: UserId,
+    first: TaskId,
+    last: TaskId,
+    limit: u32,
+) -> Result<Vec<Task>, StoreError> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t
+         WHERE t.id BETWEEN ?1 AND ?2 AND t.owner = (SELECT seq FROM users WHERE id = ?3)
+         ORDER BY t.id LIMIT ?4"
+    );
+    let mut statement = connection.prepare_cached(&sql).store()?;
+    let mut rows = statement
+        .query(params![
+            first.as_uuid(),
+            last.as_uuid(),
+            owner.as_uuid(),
+            i64::from(limit)
+        ])
+        .store()?;
+    let mut tasks = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        tasks.push(codec::task_from_row(row, *owner.as_uuid())?);
+    }
+    Ok(tasks)
+}
+
 /// Counts the user's tags, most used first.
 pub(crate) fn tag_counts(
     connection: &Connection,

@@ -189,6 +189,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Reads every task of the user that carries `tag`.
     async fn tasks_with_tag(&self, owner: UserId, tag: &Tag) -> Result<Vec<Task>, StoreError>;
 
+    /// Reads up to `limit` of the user's tasks whose ids lie in `first..=last`, in id order:
+    /// the tasks whose id starts with a given prefix, as `tickler show 0193a` resolves it.
+    async fn tasks_in_id_range(
+        &self,
+        owner: UserId,
+        first: TaskId,
+        last: TaskId,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError>;
+
     /// Counts the user's tags by usage, most used first (ties by name), optionally only those
     /// starting with `prefix` (already lowercased), at most `limit`.
     async fn tag_counts(

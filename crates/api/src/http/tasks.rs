@@ -172,6 +172,27 @@ pub async fn get_task(
     Ok(task_response(StatusCode::OK, &task))
 }
 
+/// Finds the caller's one task whose id starts with a prefix, as git resolves abbreviated
+/// commit ids (what `tickler show 0193a1b2` uses).
+#[utoipa::path(
+    get, path = "/api/v1/tasks/resolve/{prefix}", tag = "tasks",
+    params(("prefix" = String, Path, description = "The start of a task id: hex digits, any case; hyphens are ignored")),
+    responses(
+        (status = 200, description = "The one task of the caller whose id starts with the prefix", body = TaskBody, headers(("ETag" = String))),
+        (status = 404, description = "No task of the caller starts with the prefix (or it is not hex)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Several tasks start with the prefix (code `ambiguous_task_id`); `detail` names up to ten candidates, id and title", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn resolve_task(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(prefix): Path<String>,
+) -> Result<Response, ApiError> {
+    let task = state.app.resolve_task_prefix(&actor, &prefix).await?;
+    Ok(task_response(StatusCode::OK, &task))
+}
+
 /// Changes a task with a JSON merge patch (RFC 7396). With `If-Match`, a stale version is
 /// refused with 412.
 #[utoipa::path(

@@ -7,12 +7,14 @@
 
 mod helpers;
 mod process;
+mod terminal;
 
 mod abuse;
 mod accounts;
 mod audit;
 mod backup;
 mod chat;
+mod cli;
 mod contracts;
 mod conversation;
 mod crash;

@@ -117,6 +117,7 @@ macro_rules! conformance_tests {
             tag_counts_are_ordered_by_usage_then_name,
             tag_counts_filter_by_prefix_and_respect_the_limit,
             tasks_with_tag_returns_every_tagged_task_of_the_owner,
+            an_id_range_reads_the_owners_tasks_in_id_order_up_to_the_limit,
             outbox_records_are_read_in_commit_order_after_a_position,
             outbox_records_survive_reopening_the_store,
             a_failed_commit_appends_no_outbox_record,

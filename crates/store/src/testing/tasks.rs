@@ -571,3 +571,56 @@ pub async fn purging_idempotent_responses_deletes_only_older_ones(backend: &dyn 
         0
     );
 }
+
+/// An id range reads only the owner's tasks inside it (bounds included), in id order, at most
+/// `limit` of them: what resolving an id prefix needs.
+pub async fn an_id_range_reads_the_owners_tasks_in_id_order_up_to_the_limit(
+    backend: &dyn TestBackend,
+) {
+    let store = backend.open().await;
+    let user = register(&*store, "ada@example.org").await;
+    let other = register(&*store, "grace@example.org").await;
+    let with_id = |owner, title: &str, id: &str| {
+        let mut task = new_task(owner, title);
+        task.id = id.parse().unwrap();
+        task
+    };
+    let tasks = [
+        with_id(user.id, "below", "0190aaaa-0000-7000-8000-000000000000"),
+        with_id(user.id, "first", "0190abcd-0000-7000-8000-000000000000"),
+        with_id(user.id, "second", "0190abcd-ffff-7fff-bfff-ffffffffffff"),
+        with_id(user.id, "third", "0190abcd-1234-7000-8000-000000000001"),
+        with_id(user.id, "above", "0190abce-0000-7000-8000-000000000000"),
+        with_id(other.id, "theirs", "0190abcd-5555-7000-8000-000000000000"),
+    ];
+    insert(&*store, &tasks).await;
+    let first = "0190abcd-0000-0000-0000-000000000000".parse().unwrap();
+    let last = "0190abcd-ffff-ffff-ffff-ffffffffffff".parse().unwrap();
+    let titles = |found: Vec<tickler_domain::Task>| -> Vec<String> {
+        found
+            .iter()
+            .map(|task| task.fields.title.as_str().to_owned())
+            .collect()
+    };
+    let found = store
+        .tasks_in_id_range(user.id, first, last, 10)
+        .await
+        .unwrap();
+    assert_eq!(titles(found), ["first", "third", "second"]);
+    let found = store
+        .tasks_in_id_range(user.id, first, last, 2)
+        .await
+        .unwrap();
+    assert_eq!(titles(found), ["first", "third"]);
+    let found = store
+        .tasks_in_id_range(other.id, first, last, 10)
+        .await
+        .unwrap();
+    assert_eq!(titles(found), ["theirs"]);
+    let nowhere = "0191abcd-0000-0000-0000-000000000000".parse().unwrap();
+    let found = store
+        .tasks_in_id_range(user.id, nowhere, nowhere, 10)
+        .await
+        .unwrap();
+    assert!(found.is_empty());
+}
