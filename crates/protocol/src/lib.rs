@@ -13,6 +13,7 @@ pub mod chat;
 pub mod event;
 pub mod nl;
 pub mod notification;
+pub mod port;
 pub mod problem;
 pub mod reminder;
 pub mod tag;
