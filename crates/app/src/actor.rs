@@ -11,6 +11,8 @@ pub enum Origin {
     Chat,
     /// An MCP client.
     Mcp,
+    /// An import of another task manager's file (or of a tickler export).
+    Import,
     /// tickler itself (a consumer creating the next recurring instance, ...).
     System,
 }
@@ -22,6 +24,7 @@ impl Origin {
             Origin::Api => "api",
             Origin::Chat => "chat",
             Origin::Mcp => "mcp",
+            Origin::Import => "import",
             Origin::System => "system",
         }
     }

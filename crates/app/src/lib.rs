@@ -19,6 +19,7 @@ mod listing;
 mod merge_patch;
 pub mod nl;
 pub mod notifications;
+pub mod port;
 mod query;
 pub mod recurring;
 pub mod reminders;
@@ -137,7 +138,7 @@ impl App {
     }
 
     /// Returns a new time-ordered id.
-    fn new_uuid(&self) -> uuid::Uuid {
+    pub(crate) fn new_uuid(&self) -> uuid::Uuid {
         uuid::Uuid::now_v7()
     }
 }

@@ -41,8 +41,8 @@ pub struct ExportDocument {
 pub struct ExportAccount {
     /// Its e-mail address.
     pub email: String,
-    /// Its display name.
-    pub name: String,
+    /// Its display name, if it has one.
+    pub name: Option<String>,
     /// Its IANA time zone.
     pub timezone: String,
 }

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod notifications;
 pub mod operations;
 pub mod parse;
+pub mod port;
 pub mod reminders;
 pub mod tags;
 pub mod tasks;
