@@ -22,7 +22,7 @@ use crate::text::append_paragraph;
 use crate::{ImportedTask, ReadError, ReadOptions, Row, SeriesRef};
 
 /// Attributes Taskwarrior computes or keeps for itself, left out without a note.
-const INTERNAL: [&str; 5] = ["id", "urgency", "mask", "imask", "parent"];
+const INTERNAL: [&str; 6] = ["id", "urgency", "mask", "imask", "parent", "rtype"];
 
 pub(crate) fn read(
     input: impl Read,

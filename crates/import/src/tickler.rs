@@ -30,8 +30,10 @@ pub(crate) fn read(
             lines: Rc::clone(&lines),
             sink: &mut on_task,
         },
+        // The members may come in any order: refuse early only what is already wrong.
         check: &mut |members| {
-            let error = check_header(members);
+            let error = check_header(members)
+                .filter(|_| members.contains_key("format") && members.contains_key("version"));
             let ok = error.is_none();
             format_error = error;
             ok
