@@ -1,13 +1,17 @@
 # shellcheck shell=bash
 # The Python test peers' virtualenv (Kafka client, SMTP sink, webhook verifier, MCP client, ...).
-# Exports TICKLER_TEST_PYTHON. Sourced by scripts/test after common.sh.
+# Exports TICKLER_TEST_PYTHON, and TICKLER_TEST_ICAL_PYTHON for the calendar feed checks.
+# Sourced by scripts/test after common.sh.
 #
 # The virtualenv lives in the cache directory under a name derived from the requirements file and
 # the interpreter's version, so editing scripts/test-requirements.txt makes a fresh one. A marker
 # file written after a successful install tells a finished virtualenv from an interrupted one.
 
+# ensure_python_venv REQUIREMENTS [VARIABLE]: exports VARIABLE (TICKLER_TEST_PYTHON by default)
+# naming the interpreter of the virtualenv built from REQUIREMENTS. Peers whose pins conflict
+# with the main set get a requirements file, and so a virtualenv, of their own.
 ensure_python_venv() {
-    local requirements="$1" python key venv
+    local requirements="$1" variable="${2:-TICKLER_TEST_PYTHON}" python key venv
     python=$(command -v python3) || die "python3 is missing (the test peers need Python 3.11)"
     key=$({ cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-12)
     venv="$TICKLER_CACHE_DIR/venv-$key"
@@ -23,8 +27,8 @@ ensure_python_venv() {
         touch "$venv/.installed"
     fi
     exec {venv_lock_fd}>&-
-    export TICKLER_TEST_PYTHON="$venv/bin/python"
-    log "Python test peers: $TICKLER_TEST_PYTHON"
+    export "$variable=$venv/bin/python"
+    log "Python test peers ($(basename "$requirements")): $venv/bin/python"
 }
 
 # Produces and consumes one keyed record through the running broker with the peers' Kafka client.

@@ -295,6 +295,12 @@ pub fn if_match(headers: &HeaderMap) -> Option<i64> {
 
 /// Returns whether `If-None-Match` matches the current version (a GET may answer 304).
 pub fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
+    if_none_match_tag(headers, &format!("\"{version}\""))
+}
+
+/// Returns whether `If-None-Match` is `*` or names the entity tag `etag` (quoted), compared
+/// weakly as RFC 9110 prescribes for it.
+pub fn if_none_match_tag(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -302,8 +308,7 @@ pub fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
             value.trim() == "*"
                 || value
                     .split(',')
-                    .filter_map(|tag| parse_etag(tag.trim().trim_start_matches("W/")))
-                    .any(|candidate| candidate == version)
+                    .any(|candidate| candidate.trim().trim_start_matches("W/") == etag)
         })
 }
 

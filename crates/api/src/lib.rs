@@ -40,6 +40,9 @@ pub struct ApiSettings {
     /// Whether `/metrics` is served here (false when it has a listener of its own,
     /// [`metrics_router`]).
     pub serve_metrics: bool,
+    /// The address people reach this server by (`https://tickler.example.org`), which makes
+    /// calendar feed addresses absolute; `None`: they are paths.
+    pub public_url: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -49,6 +52,7 @@ impl Default for ApiSettings {
             serve_api: true,
             mcp: mcp::McpSettings::default(),
             serve_metrics: true,
+            public_url: None,
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct ApiState {
     pub metrics: metrics::MetricsHandle,
     /// Replays dead letters, when this process runs the consumers.
     pub replayer: Option<Arc<dyn DeadLetterReplayer>>,
+    /// See [`ApiSettings::public_url`].
+    pub public_url: Option<Arc<str>>,
 }
 
 /// What the process adds to the API besides the use cases.
@@ -80,6 +86,7 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         app,
         metrics: install_recorder(),
         replayer: extensions.replayer,
+        public_url: settings.public_url.as_deref().map(Arc::from),
     };
     let mut routes = http::operations::router(settings.serve_metrics);
     let mut uploads = axum::Router::new();

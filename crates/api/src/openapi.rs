@@ -6,7 +6,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::ApiState;
-use crate::http::{audit, auth, chat, notifications, parse, port, reminders, tags, tasks, tokens};
+use crate::http::{
+    audit, auth, chat, feeds, notifications, parse, port, reminders, tags, tasks, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +30,7 @@ use crate::http::{audit, auth, chat, notifications, parse, port, reminders, tags
         (name = "notifications", description = "Notification channels (in-app, webhook, e-mail), in-app notifications and their deliveries"),
         (name = "reminders", description = "Scheduled reminders: the upcoming list and snoozing"),
         (name = "import and export", description = "Importing Todoist, Taskwarrior, TickTick, iCalendar and tickler files; exporting everything"),
+        (name = "calendar feeds", description = "Secret iCalendar addresses of a user's tasks, for calendar apps to subscribe to"),
     )
 )]
 struct ApiDoc;
@@ -99,6 +102,9 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(notifications::deliveries))
         .routes(routes!(reminders::list_reminders))
         .routes(routes!(reminders::snooze_reminder))
+        .routes(routes!(feeds::create_feed, feeds::list_feeds))
+        .routes(routes!(feeds::delete_feed))
+        .routes(routes!(feeds::serve_feed))
 }
 
 /// The upload routes (imports): documented with the others, served with their own body limit

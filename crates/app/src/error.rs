@@ -42,6 +42,9 @@ pub enum AppError {
     /// No such API token for this user.
     #[error("api token not found")]
     ApiTokenNotFound,
+    /// No such calendar feed for this user, or (at its address) an unknown or revoked token.
+    #[error("calendar feed not found")]
+    CalendarFeedNotFound,
     /// No such dead letter.
     #[error("dead letter not found")]
     DeadLetterNotFound,
@@ -153,6 +156,7 @@ impl AppError {
             AppError::TaskNotFound
             | AppError::ConversationNotFound
             | AppError::ApiTokenNotFound
+            | AppError::CalendarFeedNotFound
             | AppError::TagNotFound
             | AppError::DeadLetterNotFound
             | AppError::ChannelNotFound
@@ -190,6 +194,7 @@ impl AppError {
             AppError::TaskNotFound => "task_not_found",
             AppError::ConversationNotFound => "conversation_not_found",
             AppError::ApiTokenNotFound => "api_token_not_found",
+            AppError::CalendarFeedNotFound => "calendar_feed_not_found",
             AppError::TagNotFound => "tag_not_found",
             AppError::DeadLetterNotFound => "dead_letter_not_found",
             AppError::ChannelNotFound => "notification_channel_not_found",

@@ -15,6 +15,7 @@ mod cursor;
 pub mod decode;
 mod error;
 mod events;
+pub mod feeds;
 mod listing;
 mod merge_patch;
 pub mod nl;
@@ -45,7 +46,7 @@ pub use signal::OutboxSignal;
 pub use tags::TagChange;
 pub use tasks::{CreatedTask, IdempotencyKey, task_location};
 /// Records the use cases return as they are stored.
-pub use tickler_store::{ApiToken, AuditRecord, DeadLetter, SessionId, TagCount};
+pub use tickler_store::{ApiToken, AuditRecord, CalendarFeed, DeadLetter, SessionId, TagCount};
 
 /// Settings of the use cases.
 #[derive(Debug, Clone, Default)]

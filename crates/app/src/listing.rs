@@ -120,7 +120,7 @@ impl App {
     }
 }
 
-fn parse_query(params: ListTasksParams, now: DateTime<Utc>) -> AppResult<TaskQuery> {
+pub(crate) fn parse_query(params: ListTasksParams, now: DateTime<Utc>) -> AppResult<TaskQuery> {
     let text = parse_text(params.q);
     let statuses = parse_statuses(&params.status);
     let priorities = parse_each("priority", &params.priority, Priority::parse);

@@ -384,6 +384,8 @@ pub struct HttpConfig {
     pub request_timeout_seconds: u64,
     /// Graceful shutdown deadline.
     pub shutdown_grace_seconds: u64,
+    /// The server's public address (absolute calendar feed URLs); empty when unknown.
+    pub public_url: String,
 }
 
 /// `[log]`.
@@ -812,6 +814,20 @@ impl Config {
         if self.http.request_timeout_seconds == 0 {
             bail!("http.request_timeout_seconds must be positive");
         }
+        if let Some(url) = self.public_url() {
+            let parsed = url::Url::parse(&url).ok();
+            let usable = parsed.as_ref().is_some_and(|parsed| {
+                matches!(parsed.scheme(), "http" | "https")
+                    && parsed.host().is_some()
+                    && parsed.query().is_none()
+                    && parsed.fragment().is_none()
+            });
+            if !usable {
+                bail!(
+                    "http.public_url must be an http:// or https:// address without query or fragment, such as https://tickler.example.org (or empty)"
+                );
+            }
+        }
         self.notifier.validate()?;
         self.reminders.validate()?;
         Ok(())
@@ -831,6 +847,12 @@ impl Config {
             api_key: Some(self.llm.api_key.clone()).filter(|key| !key.expose_secret().is_empty()),
             timeout: Duration::from_secs(self.llm.timeout_seconds),
         })
+    }
+
+    /// Returns the server's public address without a trailing slash, or `None` when unset.
+    pub fn public_url(&self) -> Option<String> {
+        let url = self.http.public_url.trim().trim_end_matches('/');
+        (!url.is_empty()).then(|| url.to_owned())
     }
 
     /// Returns the request timeout.

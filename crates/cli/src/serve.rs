@@ -97,6 +97,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 allowed_hosts: config.mcp.allowed_hosts.clone(),
             },
             serve_metrics: metrics_address.is_none(),
+            public_url: config.public_url(),
         },
         ApiExtensions {
             replayer: workers

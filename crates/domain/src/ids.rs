@@ -68,6 +68,10 @@ id_type!(
     ApiTokenId
 );
 id_type!(
+    /// Identifies a calendar feed (not its secret token).
+    CalendarFeedId
+);
+id_type!(
     /// Identifies a domain event (and the CloudEvent built from it).
     EventId
 );

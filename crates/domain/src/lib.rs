@@ -20,7 +20,8 @@ pub mod validation;
 
 pub use event::DomainEvent;
 pub use ids::{
-    ApiTokenId, ChannelId, ConversationId, DeliveryId, EventId, NotificationId, TaskId, UserId,
+    ApiTokenId, CalendarFeedId, ChannelId, ConversationId, DeliveryId, EventId, NotificationId,
+    TaskId, UserId,
 };
 pub use notification::{ChannelKind, DeliveryStatus, RetrySchedule};
 pub use recurrence::{Recurrence, RecurrenceError};

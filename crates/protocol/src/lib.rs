@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod event;
+pub mod feed;
 pub mod nl;
 pub mod notification;
 pub mod port;

@@ -12,6 +12,8 @@ const UNIQUE_CONFLICTS: &[(&str, Conflict)] = &[
     ("tasks_series_sequence", Conflict::AlreadyExists),
     ("api_tokens_pkey", Conflict::AlreadyExists),
     ("api_tokens_secret_hash_key", Conflict::AlreadyExists),
+    ("calendar_feeds_pkey", Conflict::AlreadyExists),
+    ("calendar_feeds_token_hash_key", Conflict::AlreadyExists),
     ("outbox_event_id_key", Conflict::AlreadyExists),
     ("audit_events_pkey", Conflict::AlreadyExists),
     ("dead_letters_pkey", Conflict::AlreadyExists),

@@ -36,6 +36,7 @@ mod conversations;
 mod deliveries;
 mod error;
 mod events;
+mod feeds;
 mod list;
 mod notifications;
 mod outbox;

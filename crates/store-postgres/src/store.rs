@@ -9,7 +9,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use tickler_domain::{
-    ApiTokenId, ChannelId, ConversationId, Email, NotificationId, Tag, Task, TaskId, User, UserId,
+    ApiTokenId, CalendarFeedId, ChannelId, ConversationId, Email, NotificationId, Tag, Task,
+    TaskId, User, UserId,
 };
 use tickler_store::backend::row::{headers_from_json, status_code};
 use tickler_store::{
@@ -19,10 +20,10 @@ use tickler_store::{
     NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
     StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
 };
-
 use tickler_store::{
     AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
 };
+use tickler_store::{CalendarFeed, NewCalendarFeed};
 use tickler_store::{
     FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
 };
@@ -31,7 +32,8 @@ use crate::config::PostgresConfig;
 use crate::error::ResultExt;
 use crate::rows::{self, token_columns, user_columns};
 use crate::{
-    conversations, deliveries, events, list, notifications, outbox, reminders, sessions, tasks,
+    conversations, deliveries, events, feeds, list, notifications, outbox, reminders, sessions,
+    tasks,
 };
 
 /// The advisory lock that serializes registrations, so "first user only" holds under races.
@@ -337,6 +339,29 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn insert_calendar_feed(&self, feed: &NewCalendarFeed) -> Result<(), StoreError> {
+        feeds::insert(&self.pool, feed).await
+    }
+
+    async fn list_calendar_feeds(&self, owner: UserId) -> Result<Vec<CalendarFeed>, StoreError> {
+        feeds::list(&self.pool, owner).await
+    }
+
+    async fn delete_calendar_feed(
+        &self,
+        owner: UserId,
+        id: CalendarFeedId,
+    ) -> Result<(), StoreError> {
+        feeds::delete(&self.pool, owner, id).await
+    }
+
+    async fn find_calendar_feed(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<(CalendarFeed, User)>, StoreError> {
+        feeds::find(&self.pool, token_hash).await
     }
 
     async fn insert_session(&self, session: &NewAuthSession) -> Result<(), StoreError> {

@@ -16,6 +16,8 @@ const UNIQUE_CONFLICTS: &[(&str, Conflict)] = &[
     ("tasks.series_id, tasks.sequence", Conflict::AlreadyExists),
     ("api_tokens.id", Conflict::AlreadyExists),
     ("api_tokens.secret_hash", Conflict::AlreadyExists),
+    ("calendar_feeds.id", Conflict::AlreadyExists),
+    ("calendar_feeds.token_hash", Conflict::AlreadyExists),
     ("auth_sessions.id", Conflict::AlreadyExists),
     ("auth_refresh_tokens.token_hash", Conflict::AlreadyExists),
     ("outbox.event_id", Conflict::AlreadyExists),

@@ -17,6 +17,7 @@ mod conversations;
 mod deliveries;
 mod error;
 mod events;
+mod feeds;
 mod list;
 mod migrate;
 mod notifications;

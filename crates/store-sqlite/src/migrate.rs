@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_auth_sessions.sql"),
     },
     Migration {
+        version: 11,
+        name: "calendar_feeds",
+        sql: include_str!("../migrations/0011_calendar_feeds.sql"),
+    },
+    Migration {
         version: 12,
         name: "import_ledger",
         sql: include_str!("../migrations/0012_import_ledger.sql"),

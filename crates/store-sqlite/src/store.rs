@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use tickler_domain::{
-    ApiTokenId, ChannelId, ConversationId, Email, NotificationId, Tag, Task, TaskId, User, UserId,
+    ApiTokenId, CalendarFeedId, ChannelId, ConversationId, Email, NotificationId, Tag, Task,
+    TaskId, User, UserId,
 };
 use tickler_store::backend::row::{headers_from_json, status_code};
 use tickler_store::{
@@ -19,6 +20,7 @@ use tickler_store::{
 use tickler_store::{
     AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
 };
+use tickler_store::{CalendarFeed, NewCalendarFeed};
 use tickler_store::{
     FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
 };
@@ -32,7 +34,7 @@ use crate::reader::ReadPool;
 use crate::reminders;
 use crate::writer::{Writer, WriterStats};
 use crate::{
-    conversations, deliveries, events, list, migrate, notifications, outbox, sessions, tasks,
+    conversations, deliveries, events, feeds, list, migrate, notifications, outbox, sessions, tasks,
 };
 
 /// tickler's data in one SQLite file. Cheap to share behind an `Arc`; dropping the last
@@ -300,6 +302,38 @@ impl Store for SqliteStore {
                 }
                 Ok(())
             })
+            .await
+    }
+
+    async fn insert_calendar_feed(&self, feed: &NewCalendarFeed) -> Result<(), StoreError> {
+        let feed = feed.clone();
+        self.writer
+            .write(move |connection| feeds::insert(connection, &feed))
+            .await
+    }
+
+    async fn list_calendar_feeds(&self, owner: UserId) -> Result<Vec<CalendarFeed>, StoreError> {
+        self.readers
+            .read_now(|connection| feeds::list(connection, owner))
+            .await
+    }
+
+    async fn delete_calendar_feed(
+        &self,
+        owner: UserId,
+        id: CalendarFeedId,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| feeds::delete(connection, owner, id))
+            .await
+    }
+
+    async fn find_calendar_feed(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<(CalendarFeed, User)>, StoreError> {
+        self.readers
+            .read_now(|connection| feeds::find(connection, token_hash))
             .await
     }
 

@@ -11,6 +11,7 @@
 pub mod backend;
 mod error;
 pub mod events;
+pub mod feeds;
 pub mod notifications;
 pub mod query;
 pub mod records;
@@ -24,7 +25,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickler_domain::{
-    ApiTokenId, ChannelId, ConversationId, Email, NotificationId, Tag, Task, TaskId, User, UserId,
+    ApiTokenId, CalendarFeedId, ChannelId, ConversationId, Email, NotificationId, Tag, Task,
+    TaskId, User, UserId,
 };
 
 pub use error::{Conflict, StoreError};
@@ -32,6 +34,7 @@ pub use events::{
     AuditQuery, AuditRecord, ConsumerPosition, DeadLetter, DeadLetterQuery, LeaseRequest,
     ProcessedEvent,
 };
+pub use feeds::{CalendarFeed, NewCalendarFeed};
 pub use notifications::{
     ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryClaim, DeliveryHistory, DeliveryOutcome,
     Notification, NotificationChannel, NotificationQuery, NotificationWrite,
@@ -97,6 +100,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Records that a token was used at `at`.
     async fn touch_api_token(&self, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    // --- Calendar feeds (see [`feeds`]) ------------------------------------------------------
+
+    /// Stores a new calendar feed. `NotFound` if its owner does not exist;
+    /// [`Conflict::AlreadyExists`] if its id or token hash is taken.
+    async fn insert_calendar_feed(&self, feed: &NewCalendarFeed) -> Result<(), StoreError>;
+
+    /// Lists a user's calendar feeds, newest first.
+    async fn list_calendar_feeds(&self, owner: UserId) -> Result<Vec<CalendarFeed>, StoreError>;
+
+    /// Revokes (deletes) one of the user's calendar feeds; another user's is `NotFound`.
+    async fn delete_calendar_feed(
+        &self,
+        owner: UserId,
+        id: CalendarFeedId,
+    ) -> Result<(), StoreError>;
+
+    /// Finds the feed whose token has this keyed hash, with its owner.
+    async fn find_calendar_feed(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<(CalendarFeed, User)>, StoreError>;
 
     // --- Sign-in sessions (see [`sessions`]) -------------------------------------------------
 

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod chat;
+pub mod feeds;
 pub mod notifications;
 pub mod operations;
 pub mod parse;

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use axum::extract::{Multipart, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{StatusCode, header};
 use tickler_app::port::{ExportParams, ImportParams, ImportSource};
@@ -206,6 +206,17 @@ pub async fn export(
             let document = state.app.export(&actor, ExportParams { history }).await?;
             let mut response = json(StatusCode::OK, &document);
             attach(&mut response, &format!("tickler-export-{date}.json"));
+            Ok(response)
+        }
+        "ical" => {
+            let body = state.app.export_ical(&actor).await?;
+            let mut response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+                body,
+            )
+                .into_response();
+            attach(&mut response, &format!("tickler-export-{date}.ics"));
             Ok(response)
         }
         _ => Err(invalid(

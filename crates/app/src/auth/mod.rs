@@ -112,6 +112,8 @@ pub(crate) struct AuthState {
     pub(crate) settings: AuthSettings,
     pub(crate) signer: jwt::TokenSigner,
     pub(crate) token_hasher: api_token::TokenHasher,
+    /// Hashes calendar feed tokens (a key of its own, so a feed token is never an API token).
+    pub(crate) feed_hasher: api_token::TokenHasher,
     pub(crate) throttle: throttle::LoginThrottle,
     pub(crate) session_keys: session::SessionKeys,
     pub(crate) active_sessions: session::ActiveSessions,
@@ -124,6 +126,10 @@ impl AuthState {
         Self {
             signer: jwt::TokenSigner::new(secret),
             token_hasher: api_token::TokenHasher::new(secret),
+            feed_hasher: api_token::TokenHasher::for_purpose(
+                secret,
+                b"tickler calendar feed token hashing v1",
+            ),
             throttle: throttle::LoginThrottle::new(settings.throttle),
             session_keys: session::SessionKeys::new(secret),
             active_sessions: session::ActiveSessions::default(),
@@ -372,20 +378,7 @@ impl App {
         request: CreateApiTokenRequest,
     ) -> AppResult<(String, ApiToken)> {
         let name = request.name.trim().to_owned();
-        let name_check = if name.is_empty()
-            || name.chars().count() > MAX_TOKEN_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
-            Err(FieldError::new(
-                "name",
-                "invalid_length",
-                format!(
-                    "name must be 1 to {MAX_TOKEN_NAME_CHARS} characters, without control characters"
-                ),
-            ))
-        } else {
-            Ok(())
-        };
+        let name_check = check_label(&name);
         let days_check = match request.expires_in_days {
             Some(days) if days == 0 || days > MAX_TOKEN_DAYS => Err(FieldError::new(
                 "expires_in_days",
@@ -433,6 +426,24 @@ impl App {
                 other => other.into(),
             })
     }
+}
+
+/// Checks the name of a token or a calendar feed: 1 to 100 characters (once trimmed), without
+/// control characters.
+pub(crate) fn check_label(name: &str) -> Result<(), FieldError> {
+    if name.is_empty()
+        || name.chars().count() > MAX_TOKEN_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(FieldError::new(
+            "name",
+            "invalid_length",
+            format!(
+                "name must be 1 to {MAX_TOKEN_NAME_CHARS} characters, without control characters"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_zone(name: &str) -> Result<TimeZone, FieldError> {

@@ -23,33 +23,17 @@ impl App {
     /// Exports every task (oldest first, done ones and every instance of a series included),
     /// the notification channels (never their secrets) and the account's profile.
     pub async fn export(&self, actor: &Actor, params: ExportParams) -> AppResult<ExportDocument> {
-        let owner = actor.user.id;
-        let mut query = TaskQuery {
-            sort: vec![SortKey {
-                field: SortField::CreatedAt,
-                descending: false,
-            }],
-            limit: MAX_PAGE_SIZE,
-            ..TaskQuery::default()
-        };
         let mut tasks = Vec::new();
-        loop {
-            let page = self.store.list_tasks(owner, &query).await?;
-            for task in &page.items {
-                let history = if params.history {
-                    Some(self.full_history(actor, task.id).await?)
-                } else {
-                    None
-                };
-                tasks.push(ExportTask {
-                    task: TaskBody::from(task),
-                    history,
-                });
-            }
-            match page.next {
-                Some(cursor) => query.after = Some(cursor),
-                None => break,
-            }
+        for task in self.every_task(actor).await? {
+            let history = if params.history {
+                Some(self.full_history(actor, task.id).await?)
+            } else {
+                None
+            };
+            tasks.push(ExportTask {
+                task: TaskBody::from(&task),
+                history,
+            });
         }
         let channels = self
             .list_channels(actor)
@@ -69,6 +53,42 @@ impl App {
             channels,
             tasks,
         })
+    }
+
+    /// Exports the caller's dated tasks as an iCalendar file (one VTODO per task with a due
+    /// date, with its rule, alarms, categories and time zones), written by `tickler-ical`, the
+    /// writer of the calendar feeds; `source=ical` imports it back.
+    pub async fn export_ical(&self, actor: &Actor) -> AppResult<String> {
+        let tasks = self.every_task(actor).await?;
+        Ok(tickler_ical::write_calendar(
+            &tasks,
+            &tickler_ical::CalendarOptions {
+                name: Some("tickler".to_owned()),
+                refresh_minutes: None,
+            },
+        ))
+    }
+
+    /// Reads every task of the caller, oldest first.
+    async fn every_task(&self, actor: &Actor) -> AppResult<Vec<tickler_domain::Task>> {
+        let owner = actor.user.id;
+        let mut query = TaskQuery {
+            sort: vec![SortKey {
+                field: SortField::CreatedAt,
+                descending: false,
+            }],
+            limit: MAX_PAGE_SIZE,
+            ..TaskQuery::default()
+        };
+        let mut tasks = Vec::new();
+        loop {
+            let page = self.store.list_tasks(owner, &query).await?;
+            tasks.extend(page.items);
+            match page.next {
+                Some(cursor) => query.after = Some(cursor),
+                None => return Ok(tasks),
+            }
+        }
     }
 
     async fn full_history(

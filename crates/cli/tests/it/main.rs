@@ -15,6 +15,7 @@ mod chat;
 mod contracts;
 mod crash;
 mod durability;
+mod feeds;
 mod isolation;
 mod kafka;
 mod listing;

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     an_export_imports_into_an_empty_account_of_another_server_without_loss,
     an_icalendar_file_written_by_python_icalendar_imports_with_zones_alarms_and_rules,
     the_cli_imports_as_a_dry_run_unless_told_to_apply_and_exports,
+    the_icalendar_export_imports_back_with_every_field_it_carries,
 );
 
 async fn import(
@@ -361,9 +362,9 @@ async fn an_export_imports_into_an_empty_account_of_another_server_without_loss(
     assert_eq!(all_tasks(&new, &ada_new).await.len(), 4);
 }
 
-/// The Python with the `icalendar` package, from `TICKLER_TEST_PYTHON`.
+/// The Python with the `icalendar` package, from `TICKLER_TEST_ICAL_PYTHON`.
 fn python_with_icalendar() -> Option<String> {
-    let python = std::env::var("TICKLER_TEST_PYTHON").ok();
+    let python = std::env::var("TICKLER_TEST_ICAL_PYTHON").ok();
     let usable = python.as_ref().is_some_and(|python| {
         Command::new(python)
             .args(["-c", "import icalendar"])
@@ -373,9 +374,9 @@ fn python_with_icalendar() -> Option<String> {
     if !usable {
         assert!(
             std::env::var_os("TICKLER_REQUIRE_SERVICES").is_none(),
-            "TICKLER_TEST_PYTHON has no icalendar"
+            "TICKLER_TEST_ICAL_PYTHON has no icalendar"
         );
-        eprintln!("skipped: set TICKLER_TEST_PYTHON (a python with icalendar)");
+        eprintln!("skipped: set TICKLER_TEST_ICAL_PYTHON (a python with icalendar)");
         return None;
     }
     python
@@ -517,4 +518,57 @@ async fn the_cli_imports_as_a_dry_run_unless_told_to_apply_and_exports(backend: 
     assert_eq!(document["tasks"].as_array().unwrap().len(), 2);
     let refused = cli(&["import", "--from", "tickler", path]);
     assert!(!refused.status.success());
+}
+
+async fn the_icalendar_export_imports_back_with_every_field_it_carries(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    app.create_task(&ada, json!({
+        "title": "Pay the rent; twice, maybe", "description": "line one\nline two", "priority": "urgent",
+        "due_at": "2026-12-01T09:00:00Z", "timezone": "Europe/Berlin", "tags": ["home", "bills"],
+        "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1", "reminders": ["-PT30M"]
+    })).await;
+    app.create_task(&ada, json!({"title": "Holiday", "due_at": "2026-12-24", "all_day": true, "priority": "medium", "status": "in_progress"})).await;
+    app.create_task(&ada, json!({"title": "Undated"})).await;
+    let response = app.get(&ada, "/api/v1/exports?format=ical").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let calendar = response.bytes().await.unwrap().to_vec();
+    let report = imported(&app, &bob, "ical", "tickler.ics", &calendar, false).await;
+    assert_eq!(report["progress"]["tasks_created"], 2, "{report}");
+    let keys = [
+        "title",
+        "description",
+        "priority",
+        "status",
+        "due_at",
+        "all_day",
+        "timezone",
+        "tags",
+        "recurrence",
+        "reminders",
+    ];
+    let pick = |task: &Value| -> Value {
+        keys.iter()
+            .map(|key| (key.to_string(), task[key].clone()))
+            .collect()
+    };
+    let mut before: Vec<Value> = all_tasks(&app, &ada)
+        .await
+        .iter()
+        .filter(|t| t["due_at"].is_string())
+        .map(pick)
+        .collect();
+    let mut after: Vec<Value> = all_tasks(&app, &bob).await.iter().map(pick).collect();
+    before.sort_by_key(|task| task["title"].to_string());
+    after.sort_by_key(|task| task["title"].to_string());
+    assert_eq!(after, before);
 }

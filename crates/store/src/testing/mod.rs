@@ -16,6 +16,7 @@
 
 mod backbone;
 mod conversations;
+mod feeds;
 mod fixtures;
 mod imports;
 mod listing;
@@ -36,6 +37,7 @@ use crate::Store;
 
 pub use backbone::*;
 pub use conversations::*;
+pub use feeds::*;
 pub use fixtures::*;
 pub use imports::*;
 pub use listing::*;
@@ -153,6 +155,9 @@ macro_rules! conformance_tests {
             racing_refreshes_with_one_token_rotate_it_once,
             revoking_sessions_is_scoped_and_signing_out_everywhere_bumps_credentials,
             a_new_session_prunes_its_owners_expired_sessions,
+            calendar_feeds_are_found_by_token_hash_and_listed_for_their_owner,
+            revoking_a_calendar_feed_is_scoped_to_its_owner,
+            a_reused_feed_token_hash_conflicts_and_an_unknown_owner_is_not_found,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
