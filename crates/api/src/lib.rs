@@ -26,6 +26,8 @@ pub use metrics::install_recorder;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest import upload (`POST /api/v1/imports`), which streams rather than being held.
+pub const MAX_IMPORT_BYTES: usize = 1024 * 1024 * 1024;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -97,8 +99,12 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         live: extensions.live,
     };
     let mut routes = http::operations::router(settings.serve_metrics);
+    let mut uploads = axum::Router::new();
     if settings.serve_api {
-        let (api, openapi) = openapi::api_router().split_for_parts();
+        let (api, mut openapi) = openapi::api_router().split_for_parts();
+        let (upload_routes, upload_openapi) = openapi::upload_router().split_for_parts();
+        openapi.merge(upload_openapi);
+        uploads = uploads.merge(upload_routes);
         let openapi = Arc::new(openapi);
         routes = routes.merge(api).route(
             "/api/v1/openapi.json",
@@ -112,11 +118,12 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
     if state.live.is_some() {
         routes = routes.merge(live::router());
     }
+    let uploads = uploads.with_state(state.clone());
     let mut router = routes.with_state(state);
     if let Some(routes) = extensions.routes {
         router = router.merge(routes);
     }
-    middleware::wrap(router, settings)
+    middleware::wrap(router, uploads, settings)
 }
 
 /// A router serving only `/metrics`, for a listener of its own (so the public port does not

@@ -15,7 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::http_problem;
-use crate::{ApiSettings, MAX_BODY_BYTES};
+use crate::{ApiSettings, MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 
 /// The header carrying the request id in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -30,29 +30,30 @@ const MAX_REWRITTEN_BODY: usize = 64 * 1024;
 pub struct RequestId(pub String);
 
 /// Wraps the router with every middleware, outermost first: request id, tracing, metrics,
-/// problem rendering, timeout, panic containment, body limits.
-pub fn wrap(router: Router, settings: &ApiSettings) -> Router {
+/// problem rendering, timeout, panic containment, body limits. `uploads` (imports) get a larger
+/// body limit and no timeout: they stream for as long as the upload lasts.
+pub fn wrap(router: Router, uploads: Router, settings: &ApiSettings) -> Router {
     let proxies = settings.trusted_proxies.clone();
+    let upload_proxies = proxies.clone();
+    let uploads = uploads
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            crate::client_address::resolve(upload_proxies.clone(), request, next)
+        }))
+        .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
+        .layer(CatchPanicLayer::custom(handler_panicked));
     router
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             crate::client_address::resolve(proxies.clone(), request, next)
         }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(
-            |_panic: Box<dyn std::any::Any + Send>| {
-                tracing::error!("request handler panicked");
-                http_problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "an internal error occurred",
-                )
-            },
-        ))
+        .layer(CatchPanicLayer::custom(handler_panicked))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             settings.request_timeout,
         ))
+        .merge(uploads)
         .layer(middleware::from_fn(render_problems))
         .layer(middleware::from_fn(record_metrics))
         .layer(
@@ -97,6 +98,15 @@ pub fn wrap(router: Router, settings: &ApiSettings) -> Router {
                 ),
         )
         .layer(middleware::from_fn(assign_request_id))
+}
+
+fn handler_panicked(_panic: Box<dyn std::any::Any + Send>) -> Response {
+    tracing::error!("request handler panicked");
+    http_problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an internal error occurred",
+    )
 }
 
 async fn assign_request_id(mut request: Request, next: Next) -> Response {

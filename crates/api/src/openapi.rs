@@ -6,7 +6,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::ApiState;
-use crate::http::{audit, auth, chat, feeds, notifications, parse, reminders, tags, tasks, tokens};
+use crate::http::{
+    audit, auth, chat, feeds, notifications, parse, port, reminders, tags, tasks, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,7 @@ use crate::http::{audit, auth, chat, feeds, notifications, parse, reminders, tag
         (name = "chat", description = "The chat assistant and its conversations"),
         (name = "notifications", description = "Notification channels (in-app, webhook, e-mail), in-app notifications and their deliveries"),
         (name = "reminders", description = "Scheduled reminders: the upcoming list and snoozing"),
+        (name = "import and export", description = "Importing Todoist, Taskwarrior, TickTick, iCalendar and tickler files; exporting everything"),
         (name = "calendar feeds", description = "Secret iCalendar addresses of a user's tasks, for calendar apps to subscribe to"),
     )
 )]
@@ -79,6 +82,7 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(chat::list_conversations))
         .routes(routes!(chat::get_conversation))
         .routes(routes!(tags::list_tags))
+        .routes(routes!(port::export))
         .routes(routes!(tags::rename_tag, tags::delete_tag))
         .routes(routes!(audit::audit))
         .routes(routes!(audit::history))
@@ -102,4 +106,10 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(feeds::create_feed, feeds::list_feeds))
         .routes(routes!(feeds::delete_feed))
         .routes(routes!(feeds::serve_feed))
+}
+
+/// The upload routes (imports): documented with the others, served with their own body limit
+/// and without the request timeout, since an import lasts as long as its upload.
+pub fn upload_router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(port::import))
 }

@@ -13,6 +13,8 @@ pub enum Origin {
     Chat,
     /// An MCP client.
     Mcp,
+    /// An import of another task manager's file (or of a tickler export).
+    Import,
     /// tickler itself (a consumer creating the next recurring instance, ...).
     System,
 }
@@ -24,6 +26,7 @@ impl Origin {
             Origin::Api => "api",
             Origin::Chat => "chat",
             Origin::Mcp => "mcp",
+            Origin::Import => "import",
             Origin::System => "system",
         }
     }

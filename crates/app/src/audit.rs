@@ -120,7 +120,7 @@ impl App {
         Ok(page)
     }
 
-    async fn read_audit(
+    pub(crate) async fn read_audit(
         &self,
         actor: &Actor,
         query: AuditQuery,

@@ -21,6 +21,7 @@ pub mod live;
 mod merge_patch;
 pub mod nl;
 pub mod notifications;
+pub mod port;
 mod query;
 pub mod recurring;
 pub mod reminders;
@@ -153,7 +154,7 @@ impl App {
     }
 
     /// Returns a new time-ordered id.
-    fn new_uuid(&self) -> uuid::Uuid {
+    pub(crate) fn new_uuid(&self) -> uuid::Uuid {
         uuid::Uuid::now_v7()
     }
 }

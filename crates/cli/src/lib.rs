@@ -15,6 +15,7 @@ pub mod dlq;
 pub mod healthcheck;
 pub mod mcp;
 pub mod parse;
+pub mod port;
 pub mod roles;
 pub mod secret;
 pub mod serve;

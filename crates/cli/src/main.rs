@@ -60,6 +60,17 @@ enum DlqCommand {
     },
 }
 
+/// The server a client command talks to.
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "TICKLER_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// An access token or personal API token.
+    #[arg(long, env = "TICKLER_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server: migrations, then the HTTP API until SIGTERM or Ctrl-C.
@@ -131,6 +142,34 @@ enum Command {
         /// An access token or personal API token of the user the tools act for.
         #[arg(long, env = "TICKLER_TOKEN", hide_env_values = true)]
         token: String,
+    },
+    /// Import a Todoist, Taskwarrior, TickTick, iCalendar or tickler file into a running
+    /// server (a dry run unless --apply).
+    Import {
+        /// The file's format.
+        #[arg(long = "from", value_parser = tickler_cli::port::SOURCES)]
+        source: String,
+        /// The file.
+        file: PathBuf,
+        /// Create the tasks (without it, only report what would happen).
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Export everything the user owns from a running server.
+    Export {
+        /// `json` (the versioned export document) or `ical`.
+        #[arg(long, default_value = "json", value_parser = ["json", "ical"])]
+        format: String,
+        /// Include every task's audit trail (json).
+        #[arg(long)]
+        history: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -285,6 +324,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::io::stdout(),
         ));
     }
+    if let Command::Import {
+        source,
+        file,
+        apply,
+        server,
+    } = &cli.command
+    {
+        let client = tickler_client::Client::new(&server.server, &server.token)?;
+        let (report, summary) =
+            runtime()?.block_on(tickler_cli::port::import(&client, source, file, *apply))?;
+        print_out(&report);
+        eprintln!("{summary}");
+        return Ok(());
+    }
+    if let Command::Export {
+        format,
+        history,
+        output,
+        server,
+    } = &cli.command
+    {
+        let client = tickler_client::Client::new(&server.server, &server.token)?;
+        return runtime()?.block_on(tickler_cli::port::export(
+            &client,
+            format,
+            *history,
+            output.as_deref(),
+        ));
+    }
     if let Command::Roles = cli.command {
         let names: Vec<&str> = config::Role::ALL.iter().map(config::Role::as_str).collect();
         print_out(&format!("{}\n", names.join("\n")));
@@ -319,6 +387,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Mcp { .. }
         | Command::Roles
         | Command::Client(_)
+        | Command::Import { .. }
+        | Command::Export { .. }
         | Command::Completions { .. } => Ok(()),
         Command::Backup { file } => runtime()?.block_on(async {
             let config = secret::resolve(config).await?;

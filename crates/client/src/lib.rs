@@ -20,12 +20,15 @@ use tickler_protocol::auth::{
 };
 use tickler_protocol::chat::{ChatRequest, ChatResponse};
 use tickler_protocol::nl::{ParseRequest, ParseResponse, QuickAddRequest};
+use tickler_protocol::port::ImportReport;
 use tickler_protocol::problem::Problem;
 use tickler_protocol::reminder::{ReminderBody, ReminderList, SnoozeRequest};
 use tickler_protocol::task::{DeleteScope, TaskBody, TaskPage, TaskRequest};
 
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an import or export may take (they stream large files).
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +272,64 @@ impl Client {
             .send()
             .await?;
         expect_no_answer(response).await
+    }
+
+    /// Imports a file (`POST /api/v1/imports`): `body` streams it, `length` is its size.
+    pub async fn import(
+        &self,
+        source: &str,
+        file_name: &str,
+        body: reqwest::Body,
+        length: u64,
+        dry_run: bool,
+    ) -> Result<ImportReport, ClientError> {
+        let form = reqwest::multipart::Form::new()
+            .text("source", source.to_owned())
+            .text("dry_run", dry_run.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::stream_with_length(body, length)
+                    .file_name(file_name.to_owned()),
+            );
+        let response = self
+            .http
+            .post(format!("{}/api/v1/imports", self.base))
+            .bearer_auth(&self.token)
+            .timeout(TRANSFER_TIMEOUT)
+            .multipart(form)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.text().await?;
+        if !status.is_success() {
+            return Err(problem_or_unexpected(status, &body));
+        }
+        serde_json::from_str(&body).map_err(|_| unexpected(status, &body))
+    }
+
+    /// Exports everything the user owns (`GET /api/v1/exports`): the response, streamed.
+    pub async fn export(
+        &self,
+        format: &str,
+        history: bool,
+    ) -> Result<reqwest::Response, ClientError> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/exports", self.base))
+            .query(&[
+                ("format", format),
+                ("history", if history { "true" } else { "false" }),
+            ])
+            .bearer_auth(&self.token)
+            .timeout(TRANSFER_TIMEOUT)
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await?;
+            return Err(problem_or_unexpected(status, &body));
+        }
+        Ok(response)
     }
 
     /// Posts one JSON-RPC message to the server's MCP endpoint (streamable HTTP) and returns

@@ -15,6 +15,7 @@ pub mod feed;
 pub mod live;
 pub mod nl;
 pub mod notification;
+pub mod port;
 pub mod problem;
 pub mod reminder;
 pub mod tag;

@@ -17,6 +17,7 @@ const UNIQUE_CONFLICTS: &[(&str, Conflict)] = &[
     ("outbox_event_id_key", Conflict::AlreadyExists),
     ("audit_events_pkey", Conflict::AlreadyExists),
     ("dead_letters_pkey", Conflict::AlreadyExists),
+    ("import_ledger_pkey", Conflict::AlreadyImported),
     ("conversations_pkey", Conflict::AlreadyExists),
     ("conversation_messages_pkey", Conflict::AlreadyExists),
     ("notification_channels_pkey", Conflict::AlreadyExists),

@@ -119,12 +119,14 @@ impl PostgresStore {
             audit,
             notifications,
             series,
+            imports,
         } = &changes
             && tasks.is_empty()
             && appended.is_empty()
             && audit.is_empty()
             && notifications.is_empty()
             && series.is_empty()
+            && imports.is_empty()
         {
             return events::save_position(&self.pool, position).await;
         }
@@ -458,6 +460,31 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<TagCount>, StoreError> {
         tasks::tag_counts(&self.pool, owner, prefix, limit).await
+    }
+
+    async fn imported_tasks(
+        &self,
+        owner: UserId,
+        source: &str,
+        source_ids: &[String],
+    ) -> Result<Vec<(String, TaskId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source_id, task_id FROM import_ledger
+             WHERE user_id = $1 AND source = $2 AND source_id = ANY($3)",
+        )
+        .bind(*owner.as_uuid())
+        .bind(source.to_owned())
+        .bind(source_ids.to_vec())
+        .fetch_all(&self.pool)
+        .await
+        .store()?;
+        rows.iter()
+            .map(|row| {
+                let source_id: String = row.try_get(0).store()?;
+                let task: uuid::Uuid = row.try_get(1).store()?;
+                Ok((source_id, TaskId::from_uuid(task)))
+            })
+            .collect()
     }
 
     async fn find_idempotent_response(

@@ -70,6 +70,20 @@ pub(crate) async fn apply(
     for write in &changes.notifications {
         crate::notifications::apply(connection, write).await?;
     }
+    for record in &changes.imports {
+        sqlx::query(
+            "INSERT INTO import_ledger (user_id, source, source_id, task_id, imported_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(*record.owner.as_uuid())
+        .bind(record.source.clone())
+        .bind(record.source_id.clone())
+        .bind(*record.task.as_uuid())
+        .bind(record.imported_at)
+        .execute(&mut *connection)
+        .await
+        .store()?;
+    }
     Ok(())
 }
 

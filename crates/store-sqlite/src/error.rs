@@ -23,6 +23,10 @@ const UNIQUE_CONFLICTS: &[(&str, Conflict)] = &[
     ("outbox.event_id", Conflict::AlreadyExists),
     ("audit_events.event_id", Conflict::AlreadyExists),
     ("dead_letters.id", Conflict::AlreadyExists),
+    (
+        "import_ledger.user_id, import_ledger.source, import_ledger.source_id",
+        Conflict::AlreadyImported,
+    ),
     ("notification_channels.id", Conflict::AlreadyExists),
     // The one in-app channel of a user.
     ("notification_channels.user_id", Conflict::AlreadyExists),

@@ -61,6 +61,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0011_calendar_feeds.sql"),
     },
     Migration {
+        version: 12,
+        name: "import_ledger",
+        sql: include_str!("../migrations/0012_import_ledger.sql"),
+    },
+    Migration {
         version: 13,
         name: "api_token_scopes",
         sql: include_str!("../migrations/0013_api_token_scopes.sql"),

@@ -475,6 +475,43 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn imported_tasks(
+        &self,
+        owner: UserId,
+        source: &str,
+        source_ids: &[String],
+    ) -> Result<Vec<(String, TaskId)>, StoreError> {
+        let source = source.to_owned();
+        let source_ids = source_ids.to_vec();
+        self.readers
+            .read_now(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT task_id FROM import_ledger
+                         WHERE user_id = ?1 AND source = ?2 AND source_id = ?3",
+                    )
+                    .store()?;
+                let mut found = Vec::new();
+                for source_id in source_ids {
+                    let task: Option<uuid::Uuid> = statement
+                        .query_row(params![owner.as_uuid(), source, source_id], |row| {
+                            row.get(0)
+                        })
+                        .map(Some)
+                        .or_else(|error| match error {
+                            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                            other => Err(other),
+                        })
+                        .store()?;
+                    if let Some(task) = task {
+                        found.push((source_id, TaskId::from_uuid(task)));
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
     async fn find_idempotent_response(
         &self,
         owner: UserId,

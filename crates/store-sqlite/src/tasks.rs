@@ -93,6 +93,22 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
     for write in &changes.notifications {
         crate::notifications::apply(connection, write)?;
     }
+    for record in &changes.imports {
+        connection
+            .prepare_cached(
+                "INSERT INTO import_ledger (user_id, source, source_id, task_id, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .store()?
+            .execute(params![
+                record.owner.as_uuid(),
+                record.source,
+                record.source_id,
+                record.task.as_uuid(),
+                micros(record.imported_at),
+            ])
+            .store()?;
+    }
     Ok(())
 }
 

@@ -49,6 +49,9 @@ pub enum Conflict {
     /// The recurring series ended, or already made this instance (or a later one).
     #[error("the series ended or already has this instance")]
     SeriesClosed,
+    /// An earlier import of this user already created a task for this source id.
+    #[error("the item was already imported")]
+    AlreadyImported,
     /// The reminder was cancelled or its task is done: it cannot be snoozed.
     #[error("the reminder's task is closed")]
     ReminderClosed,

@@ -41,9 +41,9 @@ pub use notifications::{
 };
 pub use query::{Cursor, CursorValue, SortField, SortKey, TaskPage, TaskQuery};
 pub use records::{
-    ApiToken, ChangeSet, Conversation, ConversationMessage, IdempotentResponse, MessageRole,
-    NewApiToken, OutboxMessage, OutboxPosition, OutboxRecord, RegistrationRule, SeriesWrite,
-    TagCount, TaskWrite, UserCredentials,
+    ApiToken, ChangeSet, Conversation, ConversationMessage, IdempotentResponse, ImportRecord,
+    MessageRole, NewApiToken, OutboxMessage, OutboxPosition, OutboxRecord, RegistrationRule,
+    SeriesWrite, TagCount, TaskWrite, UserCredentials,
 };
 pub use reminders::{
     FiredReminder, ReminderEventBuilder, ReminderFiring, ReminderQuery, ReminderSnooze,
@@ -214,6 +214,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         owner: UserId,
         key: &str,
     ) -> Result<Option<IdempotentResponse>, StoreError>;
+
+    /// Finds which of these source ids of `source` the user imported before, and the task
+    /// each became.
+    async fn imported_tasks(
+        &self,
+        owner: UserId,
+        source: &str,
+        source_ids: &[String],
+    ) -> Result<Vec<(String, TaskId)>, StoreError>;
 
     /// Deletes remembered responses created before `before`; returns how many.
     async fn purge_idempotent_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;

@@ -165,6 +165,24 @@ pub struct ChangeSet {
     /// Changes of recurring series (a next instance made, a series ended), applied before
     /// the task writes.
     pub series: Vec<SeriesWrite>,
+    /// Import ledger entries for the tasks this change set creates
+    /// ([`crate::Conflict::AlreadyImported`] if one exists).
+    pub imports: Vec<ImportRecord>,
+}
+
+/// An imported item and the task it became (the import ledger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// Who imported it.
+    pub owner: UserId,
+    /// The format: `todoist`, `taskwarrior`, `ticktick`, `ical` or `tickler`.
+    pub source: String,
+    /// The item's id in the source.
+    pub source_id: String,
+    /// The task it became.
+    pub task: TaskId,
+    /// When.
+    pub imported_at: DateTime<Utc>,
 }
 
 /// A change of a recurring series inside a [`ChangeSet`]. The store keeps one row per series

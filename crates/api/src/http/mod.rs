@@ -8,6 +8,7 @@ pub mod feeds;
 pub mod notifications;
 pub mod operations;
 pub mod parse;
+pub mod port;
 pub mod reminders;
 pub mod tags;
 pub mod tasks;

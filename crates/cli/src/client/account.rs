@@ -59,6 +59,7 @@ pub(super) async fn login(
                 .create_api_token(&CreateApiTokenRequest {
                     name: format!("tickler CLI on {}", host_name()),
                     expires_in_days: None,
+                    scopes: None,
                 })
                 .await
                 .map_err(fail)?;

@@ -30,6 +30,7 @@ mod notifications;
 mod occurrences;
 mod operations;
 mod ops;
+mod port;
 mod recurring;
 mod reminder_crash;
 mod reminders;

@@ -18,6 +18,7 @@ mod backbone;
 mod conversations;
 mod feeds;
 mod fixtures;
+mod imports;
 mod listing;
 mod live;
 mod notifications;
@@ -39,6 +40,7 @@ pub use backbone::*;
 pub use conversations::*;
 pub use feeds::*;
 pub use fixtures::*;
+pub use imports::*;
 pub use listing::*;
 pub use live::*;
 pub use notifications::*;
@@ -81,6 +83,7 @@ macro_rules! conformance_tests {
             touching_an_api_token_records_its_last_use,
             a_reused_token_secret_hash_conflicts,
             a_committed_task_reads_back_equal,
+            the_import_ledger_finds_earlier_imports_per_user_and_source,
             inserting_a_task_id_twice_conflicts_with_already_exists,
             a_change_set_whose_second_write_conflicts_leaves_nothing_behind,
             updating_with_a_stale_version_is_a_version_mismatch,

@@ -1,0 +1,392 @@
+//! Todoist's project CSV.
+//!
+//! Columns come from Todoist's help article "Format a CSV file to import into Todoist"
+//! (todoist.com/help/articles/format-a-csv-file-to-import-into-todoist-UVUXTmm6), which is
+//! also what "Export as a template" writes: `TYPE` (`task`, `section`, `note`), `CONTENT`
+//! (task name with `@label`s, section name or note text), `DESCRIPTION`, `PRIORITY` (1 is p1,
+//! the highest, 4 is p4, the lowest; empty means p1), `INDENT` (1 top level, 2 a sub-task, ...),
+//! `AUTHOR`, `RESPONSIBLE`, `DATE` (Todoist's natural-language date, `every ...` for
+//! recurring tasks), `DATE_LANG`, `TIMEZONE`, `DURATION`, `DURATION_UNIT`, and the newer
+//! `DEADLINE`, `DEADLINE_LANG`. A `note` row is a comment on the task above it. The file is one
+//! project: its name (the uploaded file's name) becomes a tag, as does each section's.
+
+use std::io::Read;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use tickler_domain::task::format_instant;
+use tickler_domain::{Priority, RecurrenceMode, TimeZone};
+
+use crate::csv_rows::{self, Header};
+use crate::text::{append_paragraph, fnv64, tag_of};
+use crate::{ImportedTask, ReadError, ReadOptions, Row};
+
+pub(crate) fn read(
+    input: impl Read,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Row) -> bool,
+) -> Result<(), ReadError> {
+    let project = options
+        .file_name
+        .as_deref()
+        .map(|name| name.rsplit(['/', '\\']).next().unwrap_or(name))
+        .map(|name| name.strip_suffix(".csv").unwrap_or(name).to_owned())
+        .filter(|name| !tag_of(name).is_empty());
+    let mut reader = csv_rows::reader(input);
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(Ok(record)) => Header::new(&record),
+        Some(Err(error)) => return Err(not_todoist(csv_rows::error_line(&error), &error)),
+        None => return Ok(()),
+    };
+    if !header.has("TYPE") || !header.has("CONTENT") {
+        return Err(ReadError::NotThisFormat {
+            line: 1,
+            reason: "not a Todoist CSV: the header has no TYPE and CONTENT columns".to_owned(),
+        });
+    }
+    let mut state = State {
+        options,
+        project,
+        section: None,
+        parents: Vec::new(),
+        pending: None,
+    };
+    for record in records {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                let row = Row::Malformed {
+                    line: csv_rows::error_line(&error),
+                    reason: format!("unreadable CSV row: {error}"),
+                };
+                if !sink(row) {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        for row in state.row(&header, &record) {
+            if !sink(row) {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(task) = state.pending.take() {
+        sink(Row::Task(Box::new(task)));
+    }
+    Ok(())
+}
+
+fn not_todoist(line: u64, error: &csv::Error) -> ReadError {
+    ReadError::NotThisFormat {
+        line,
+        reason: format!("not a Todoist CSV: {error}"),
+    }
+}
+
+struct State<'o> {
+    options: &'o ReadOptions,
+    project: Option<String>,
+    section: Option<String>,
+    /// Titles of the enclosing tasks, by indent level.
+    parents: Vec<String>,
+    /// The last task read: a `note` row below it belongs to it.
+    pending: Option<ImportedTask>,
+}
+
+impl State<'_> {
+    fn row(&mut self, header: &Header, record: &csv::StringRecord) -> Vec<Row> {
+        let line = csv_rows::line_of(record);
+        let kind = header.get(record, "TYPE");
+        let content = header.get(record, "CONTENT");
+        let mut rows = Vec::new();
+        match kind {
+            "" if content.is_empty() => {}
+            "note" => match &mut self.pending {
+                Some(task) => {
+                    append_paragraph(&mut task.input.description, content);
+                    task.map("description", "note rows");
+                }
+                None => rows.push(Row::NotCarried {
+                    line,
+                    source_id: None,
+                    reason: "a note with no task above it".to_owned(),
+                }),
+            },
+            "section" => {
+                rows.extend(self.pending.take().map(|task| Row::Task(Box::new(task))));
+                self.section = Some(content.to_owned()).filter(|name| !name.is_empty());
+                self.parents.clear();
+                rows.push(Row::NotCarried {
+                    line,
+                    source_id: None,
+                    reason: format!(
+                        "section {content:?}: tickler has no sections, its tasks carry the tag {:?}",
+                        tag_of(content)
+                    ),
+                });
+            }
+            "task" => {
+                rows.extend(self.pending.take().map(|task| Row::Task(Box::new(task))));
+                match self.task(header, record, line) {
+                    Ok(task) => self.pending = Some(task),
+                    Err(reason) => rows.push(Row::Malformed { line, reason }),
+                }
+            }
+            other => rows.push(Row::Malformed {
+                line,
+                reason: format!("TYPE {other:?} is not task, section or note"),
+            }),
+        }
+        rows
+    }
+
+    fn task(
+        &mut self,
+        header: &Header,
+        record: &csv::StringRecord,
+        line: u64,
+    ) -> Result<ImportedTask, String> {
+        let column = |name: &str| header.get(record, name);
+        let content = column("CONTENT");
+        let source_id = format!(
+            "{}:{line}:{}",
+            self.project.as_deref().unwrap_or("project"),
+            fnv64(&[content, column("DATE"), column("DESCRIPTION")])
+        );
+        let mut task = ImportedTask::new(line, source_id);
+        // Labels are `@name` words of the content.
+        let mut words = Vec::new();
+        let mut labels = Vec::new();
+        for word in content.split(' ') {
+            match word.strip_prefix('@') {
+                Some(label) if !label.is_empty() => labels.push(label),
+                _ => words.push(word),
+            }
+        }
+        let title = words.join(" ");
+        if title.trim().is_empty() {
+            return Err("the task has no CONTENT".to_owned());
+        }
+        task.set_title(&title, "CONTENT");
+        for label in labels {
+            task.add_tag(label, "CONTENT @labels");
+        }
+        let description = column("DESCRIPTION");
+        if !description.is_empty() {
+            append_paragraph(&mut task.input.description, description);
+            task.map("description", "DESCRIPTION");
+        }
+        task.set_priority(
+            match column("PRIORITY") {
+                "1" | "" => Priority::Urgent,
+                "2" => Priority::High,
+                "3" => Priority::Medium,
+                "4" => Priority::None,
+                other => return Err(format!("PRIORITY {other:?} is not 1, 2, 3 or 4")),
+            },
+            "PRIORITY",
+        );
+        let indent: usize = match column("INDENT") {
+            "" => 1,
+            text => text
+                .parse()
+                .ok()
+                .filter(|indent| (1..=5).contains(indent))
+                .ok_or_else(|| format!("INDENT {text:?} is not 1 to 5"))?,
+        };
+        self.parents.truncate(indent - 1);
+        if indent > 1 {
+            match self.parents.last() {
+                Some(parent) => {
+                    append_paragraph(
+                        &mut task.input.description,
+                        &format!("Sub-task of: {parent}"),
+                    );
+                    task.drop_field(
+                        "INDENT",
+                        "tickler has no sub-tasks: imported as its own task, its parent named in the description",
+                    );
+                }
+                None => {
+                    task.drop_field("INDENT", "indented under no task: imported as its own task")
+                }
+            }
+        }
+        self.parents.push(task.input.title.clone());
+        let zone_name = column("TIMEZONE");
+        let mut zone = self.options.zone;
+        if !zone_name.is_empty() {
+            match TimeZone::parse(zone_name) {
+                Ok(parsed) => {
+                    zone = parsed;
+                    task.input.timezone = Some(parsed.name().to_owned());
+                    task.map("timezone", "TIMEZONE");
+                }
+                Err(_) => task.drop_field(
+                    "TIMEZONE",
+                    format!("{zone_name:?} is not an IANA time zone"),
+                ),
+            }
+        }
+        let date = column("DATE");
+        if !date.is_empty() {
+            self.date(&mut task, date, zone, column("DATE_LANG"));
+        }
+        let deadline = column("DEADLINE");
+        if !deadline.is_empty() {
+            append_paragraph(
+                &mut task.input.description,
+                &format!("Deadline: {deadline}"),
+            );
+            task.drop_field(
+                "DEADLINE",
+                "tickler has one date per task: noted in the description",
+            );
+        }
+        if !column("DURATION").is_empty() {
+            task.drop_field("DURATION", "tickler tasks have no duration");
+        }
+        for name in ["AUTHOR", "RESPONSIBLE"] {
+            if !column(name).is_empty() {
+                task.drop_field(name, "a tickler task belongs to the one user importing it");
+            }
+        }
+        if let Some(section) = &self.section {
+            task.add_tag(section, "section rows");
+        }
+        if let Some(project) = &self.project {
+            task.add_tag(project, "file name (the project)");
+        }
+        Ok(task)
+    }
+
+    fn date(&self, task: &mut ImportedTask, date: &str, zone: TimeZone, language: &str) {
+        if let Ok(day) = NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+            task.input.due_at = Some(day.to_string());
+            task.input.all_day = true;
+            task.map("due_at", "DATE");
+            return;
+        }
+        for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
+            if let Ok(local) = NaiveDateTime::parse_from_str(date, format) {
+                task.input.due_at = Some(format_instant(zone.resolve_lenient(local)));
+                task.map("due_at", "DATE");
+                return;
+            }
+        }
+        // Todoist's own words ("tomorrow 5pm", "every monday", "every! 3 days") go through
+        // tickler's parser, which reads the same phrases.
+        let parsed = tickler_task_parser::parse(&format!("task {date}"), self.options.now, zone);
+        if parsed.due_at.is_none() && parsed.recurrence.is_none() {
+            task.drop_field("DATE", format!("tickler could not read the date {date:?}"));
+            return;
+        }
+        let leftover = parsed.title.as_deref().unwrap_or("task").trim();
+        if leftover != "task" {
+            task.drop_field(
+                "DATE",
+                format!(
+                    "the words {:?} of {date:?} were not understood",
+                    leftover.trim_start_matches("task ")
+                ),
+            );
+        }
+        if let Some(due) = parsed.due_at {
+            task.input.all_day = parsed.all_day;
+            task.input.due_at = Some(if parsed.all_day {
+                zone.local_date(due).to_string()
+            } else {
+                format_instant(due)
+            });
+            task.map("due_at", "DATE");
+        }
+        if let Some(rule) = parsed.recurrence {
+            task.set_recurrence(
+                rule,
+                parsed.recurrence_mode.unwrap_or(RecurrenceMode::FromDue),
+                "DATE (every ...)",
+            );
+        }
+        if !language.is_empty() && language != "en" {
+            task.drop_field(
+                "DATE_LANG",
+                format!("dates were read as English, not {language:?}"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{options_named, rows_with};
+    use tickler_domain::TaskStatus;
+
+    const PROJECT: &str = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE,DURATION,DURATION_UNIT\n\
+task,Water the plants @home,,4,1,Ann (1),,every monday,en,Europe/Berlin,,\n\
+note,Use the blue can,,,,,,,,,,\n\
+section,Errands,,,,,,,,,,\n\
+task,Buy stamps,at the post office,2,1,,,2026-12-24,en,,,\n\
+task,Ask about parcels,,3,2,,,tomorrow 5pm,en,,15,minute\n\
+pony,what,,,,,,,,,,\n\
+task,Pay fine,,9,1,,,,,,,\n";
+
+    #[test]
+    fn a_project_csv_becomes_tasks_with_labels_sections_notes_and_recurrence() {
+        let rows = rows_with(
+            crate::Source::Todoist,
+            PROJECT,
+            &options_named("Home Stuff.csv"),
+        );
+        let tasks: Vec<_> = rows
+            .iter()
+            .filter_map(|row| match row {
+                Row::Task(task) => Some(task),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tasks.len(), 3, "{rows:?}");
+        let water = tasks[0];
+        assert_eq!(water.input.title, "Water the plants");
+        assert_eq!(water.input.tags, vec!["home", "home-stuff"]);
+        assert_eq!(water.input.description, "Use the blue can");
+        assert_eq!(
+            water.input.recurrence.as_deref(),
+            Some("FREQ=WEEKLY;BYDAY=MO")
+        );
+        assert_eq!(water.input.timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(water.input.priority, Priority::None);
+        assert!(water.not_carried.iter().any(|n| n.field == "AUTHOR"));
+        let stamps = tasks[1];
+        assert_eq!(stamps.input.due_at.as_deref(), Some("2026-12-24"));
+        assert!(stamps.input.all_day);
+        assert_eq!(stamps.input.priority, Priority::High);
+        assert_eq!(stamps.input.tags, vec!["errands", "home-stuff"]);
+        let ask = tasks[2];
+        assert!(ask.input.description.contains("Sub-task of: Buy stamps"));
+        assert!(ask.input.due_at.is_some());
+        assert_eq!(ask.input.status, TaskStatus::Todo);
+        assert!(
+            rows.iter()
+                .any(|row| matches!(row, Row::Malformed { line: 7, .. }))
+        );
+        assert!(rows.iter().any(
+            |row| matches!(row, Row::Malformed { line: 8, reason } if reason.contains("PRIORITY"))
+        ));
+    }
+
+    #[test]
+    fn the_same_file_gives_the_same_source_ids() {
+        let ids = |text: &str| -> Vec<String> {
+            rows_with(crate::Source::Todoist, text, &options_named("p.csv"))
+                .into_iter()
+                .filter_map(|row| match row {
+                    Row::Task(task) => Some(task.source_id),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(ids(PROJECT), ids(PROJECT));
+    }
+}

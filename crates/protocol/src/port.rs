@@ -1,0 +1,143 @@
+//! Moving in and out: the import report (`POST /api/v1/imports`) and the versioned export
+//! document (`GET /api/v1/exports?format=json`), which the `tickler` importer reads back.
+//!
+//! The export format is documented in `docs/import-export.md`; its `format` is always
+//! [`EXPORT_FORMAT`] and its `version` [`EXPORT_VERSION`]. Later versions only add fields.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tickler_domain::TaskId;
+use utoipa::ToSchema;
+
+use crate::audit::AuditEntryBody;
+use crate::notification::ChannelBody;
+use crate::task::TaskBody;
+
+/// The `format` of every tickler export document.
+pub const EXPORT_FORMAT: &str = "tickler-export";
+/// The version of the export document this build writes (and the newest it reads).
+pub const EXPORT_VERSION: u32 = 1;
+
+/// Everything a user owns, as `GET /api/v1/exports?format=json` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExportDocument {
+    /// Always `tickler-export`.
+    pub format: String,
+    /// The format version, 1.
+    pub version: u32,
+    /// When the export was taken.
+    pub exported_at: DateTime<Utc>,
+    /// The account the data belongs to (no credentials).
+    pub account: ExportAccount,
+    /// The notification channels, without their signing secrets.
+    pub channels: Vec<ChannelBody>,
+    /// Every task, done and recurring instances included, oldest first. Each carries its
+    /// series (`series_id`, `sequence`), reminders and tags.
+    pub tasks: Vec<ExportTask>,
+}
+
+/// The account an export was taken from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ExportAccount {
+    /// Its e-mail address.
+    pub email: String,
+    /// Its display name, if it has one.
+    pub name: Option<String>,
+    /// Its IANA time zone.
+    pub timezone: String,
+}
+
+/// One task of an export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExportTask {
+    /// The task as the API shows it.
+    #[serde(flatten)]
+    pub task: TaskBody,
+    /// Its audit trail, oldest first, when the export was asked for with `history=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<AuditEntryBody>>,
+}
+
+/// What an import did, or (a dry run) would do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    /// `todoist`, `taskwarrior`, `ticktick`, `ical` or `tickler`.
+    pub source: String,
+    /// True when nothing was written.
+    pub dry_run: bool,
+    /// Counts, final when the report is.
+    pub progress: ImportProgress,
+    /// Per task field, where its values came from and how many tasks got one.
+    pub fields: Vec<FieldMapping>,
+    /// The tasks created (or, in a dry run, to create), in file order.
+    pub tasks: Vec<ImportedTaskBody>,
+    /// Every item or field of the file that was not carried over, with the reason.
+    pub not_carried_over: Vec<NotCarriedOver>,
+    /// Rows that could not be read, skipped.
+    pub malformed: Vec<MalformedRow>,
+}
+
+/// Running counts of an import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportProgress {
+    /// Items read from the file (tasks, malformed rows and items not carried over).
+    pub rows_read: u64,
+    /// Tasks created (a dry run: tasks that would be).
+    pub tasks_created: u64,
+    /// Tasks skipped because an earlier import of the same source id created them.
+    pub already_imported: u64,
+    /// Rows that could not be read.
+    pub malformed: u64,
+    /// Bytes of the file read so far.
+    pub bytes_read: u64,
+}
+
+/// How one tickler field was filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldMapping {
+    /// The tickler field (`title`, `due_at`, ...).
+    pub field: String,
+    /// The source's field(s) it came from.
+    pub from: String,
+    /// How many imported tasks got a value for it.
+    pub tasks: u64,
+}
+
+/// One task of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportedTaskBody {
+    /// The line of the file where the item ends.
+    pub line: u64,
+    /// Its id in the source (for files without ids, one derived from its position and text).
+    pub source_id: String,
+    /// Its tickler title.
+    pub title: String,
+    /// `create` (dry run), `created` or `already_imported`.
+    pub action: String,
+    /// The tickler task (created now, or by the earlier import); absent in a dry run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<TaskId>,
+}
+
+/// An item or field not carried over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotCarriedOver {
+    /// The line of the file where the item ends.
+    pub line: u64,
+    /// The item's source id, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// The source field, or `item` when the whole item was left out.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A row that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MalformedRow {
+    /// Its line.
+    pub line: u64,
+    /// What is wrong with it.
+    pub reason: String,
+}
