@@ -168,6 +168,10 @@ fn describe() {
         "tickler_notification_deliveries_total",
         "delivery attempts recorded, by channel kind and resulting status"
     );
+    describe_counter!(
+        "tickler_notification_stale_total",
+        "deliveries dropped before an attempt because their reminder no longer held, by channel kind and reason"
+    );
     describe_histogram!(
         "tickler_notification_attempt_seconds",
         Unit::Seconds,

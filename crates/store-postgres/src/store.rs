@@ -672,6 +672,14 @@ impl Store for PostgresStore {
         reminders::list(&self.pool, owner, query).await
     }
 
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        reminders::find(&self.pool, owner, id).await
+    }
+
     async fn snooze_reminder(
         &self,
         snooze: &ReminderSnooze,

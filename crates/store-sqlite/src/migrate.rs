@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_auth_sessions.sql"),
     },
     Migration {
+        version: 17,
+        name: "reminder_snoozed_into",
+        sql: include_str!("../migrations/0017_reminder_snoozed_into.sql"),
+    },
+    Migration {
         version: 20,
         name: "notification_trace",
         sql: include_str!("../migrations/0020_notification_trace.sql"),

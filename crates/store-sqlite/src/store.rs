@@ -771,6 +771,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        self.readers
+            .read(move |connection| reminders::get(connection, owner, id))
+            .await
+    }
+
     async fn snooze_reminder(
         &self,
         snooze: &ReminderSnooze,

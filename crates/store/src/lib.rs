@@ -398,6 +398,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         query: &ReminderQuery,
     ) -> Result<Vec<ScheduledReminder>, StoreError>;
 
+    /// Reads one of the user's reminders; `None` when the user has no such reminder (another
+    /// user's, or removed with its task).
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError>;
+
     /// Snoozes one of the user's reminders: a pending one moves to `until` (same id), a fired
     /// or missed one gets a new pending reminder at `until` with id `new_id`. `NotFound` for
     /// another user's reminder, [`Conflict::ReminderClosed`] when the reminder was cancelled
