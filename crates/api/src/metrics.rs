@@ -159,6 +159,14 @@ fn describe() {
         "tickler_consumer_lag_events",
         "records between a consumer and the head of its log (embedded bus)"
     );
+    describe_gauge!(
+        "tickler_outbox_consumer_lag_events",
+        "records between a consumer's saved position and the head of the log (embedded bus; reported by the retention job, also for consumers that are down)"
+    );
+    describe_gauge!(
+        "tickler_outbox_slowest_consumer_lag_events",
+        "the largest lag of any embedded consumer: retention never deletes records it has not read"
+    );
     describe_histogram!(
         "tickler_event_latency_seconds",
         Unit::Seconds,

@@ -485,6 +485,10 @@ impl Store for PostgresStore {
         events::position(&self.pool, consumer).await
     }
 
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError> {
+        events::positions(&self.pool).await
+    }
+
     async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
         events::save_position(&self.pool, position).await
     }

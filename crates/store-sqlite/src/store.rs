@@ -488,6 +488,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError> {
+        self.readers.read_now(events::positions).await
+    }
+
     async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
         let position = position.clone();
         self.writer

@@ -202,7 +202,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn outbox_head(&self) -> Result<OutboxPosition, StoreError>;
 
     /// Deletes outbox records that occurred before `before` and are no longer needed: published
-    /// ones, or (when `require_published` is false, the embedded bus) any. Returns how many.
+    /// ones, or (when `require_published` is false, the embedded bus) those every consumer
+    /// with a saved position has passed, so a consumer that was down longer than the
+    /// retention window still finds its events. Returns how many.
     async fn purge_outbox(
         &self,
         before: DateTime<Utc>,
@@ -211,6 +213,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Returns where an embedded consumer stands (the default position if it never saved one).
     async fn consumer_position(&self, consumer: &str) -> Result<OutboxPosition, StoreError>;
+
+    /// Lists every embedded consumer's saved position, the slowest first.
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError>;
 
     /// Saves an embedded consumer's position, unless the stored one is already further.
     async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError>;
