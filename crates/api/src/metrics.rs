@@ -159,6 +159,14 @@ fn describe() {
         "tickler_consumer_lag_events",
         "records between a consumer and the head of its log (embedded bus)"
     );
+    describe_gauge!(
+        "tickler_outbox_consumer_lag_events",
+        "records between a consumer's saved position and the head of the log (embedded bus; reported by the retention job, also for consumers that are down)"
+    );
+    describe_gauge!(
+        "tickler_outbox_slowest_consumer_lag_events",
+        "the largest lag of any embedded consumer: retention never deletes records it has not read"
+    );
     describe_histogram!(
         "tickler_event_latency_seconds",
         Unit::Seconds,
@@ -167,6 +175,10 @@ fn describe() {
     describe_counter!(
         "tickler_notification_deliveries_total",
         "delivery attempts recorded, by channel kind and resulting status"
+    );
+    describe_counter!(
+        "tickler_notification_stale_total",
+        "deliveries dropped before an attempt because their reminder no longer held, by channel kind and reason"
     );
     describe_histogram!(
         "tickler_notification_attempt_seconds",

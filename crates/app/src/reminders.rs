@@ -11,6 +11,8 @@ use tickler_store::{Conflict, ReminderQuery, ReminderSnooze, ScheduledReminder, 
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
+pub mod staleness;
+
 /// Longest snooze in minutes (a week).
 pub const MAX_SNOOZE_MINUTES: i64 = 7 * 24 * 60;
 /// Reminders listed when the caller does not say.

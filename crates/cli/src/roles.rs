@@ -201,11 +201,21 @@ pub async fn build(
             if config.roles.has(Role::Relay) {
                 workers.tasks.push((
                     "outbox-retention",
-                    Box::pin(embedded_retention(
-                        store.clone(),
-                        Duration::from_secs(config.bus.outbox_retention_hours * 3600),
-                        shutdown.child_token(),
-                    )),
+                    Box::pin(
+                        tickler_workers::embedded::OutboxRetention::new(
+                            store.clone(),
+                            chrono::TimeDelta::from_std(Duration::from_secs(
+                                config.bus.outbox_retention_hours * 3600,
+                            ))
+                            .context("outbox retention too long")?,
+                        )
+                        .run(
+                            Duration::from_secs(3_600),
+                            Duration::from_secs(60),
+                            Arc::new(SystemClock),
+                            shutdown.child_token(),
+                        ),
+                    ),
                 ));
             }
         }
@@ -402,26 +412,4 @@ async fn kafka(
     _workers: &mut Workers,
 ) -> anyhow::Result<()> {
     anyhow::bail!("this build has no Kafka support (built without the kafka feature)")
-}
-
-/// Trims the outbox of the embedded bus: records older than the retention window have been
-/// read by every consumer long ago.
-async fn embedded_retention(
-    store: Arc<dyn Store>,
-    retention: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let retention = chrono::TimeDelta::from_std(retention).context("retention too long")?;
-    loop {
-        let cutoff = SystemClock.now() - retention;
-        match store.purge_outbox(cutoff, false).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "purged old outbox records"),
-            Err(error) => tracing::warn!(%error, "cannot purge the outbox"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            () = shutdown.cancelled() => return Ok(()),
-        }
-    }
 }

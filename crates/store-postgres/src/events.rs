@@ -70,6 +70,27 @@ pub(crate) async fn position(pool: &PgPool, consumer: &str) -> Result<OutboxPosi
     Ok(crate::outbox::position_or_default(saved))
 }
 
+/// Lists every consumer's saved position, the slowest first.
+pub(crate) async fn positions(pool: &PgPool) -> Result<Vec<ConsumerPosition>, StoreError> {
+    let saved: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT consumer, transaction_id, sequence FROM consumer_positions
+         ORDER BY transaction_id, sequence, consumer",
+    )
+    .fetch_all(pool)
+    .await
+    .store()?;
+    Ok(saved
+        .into_iter()
+        .map(|(consumer, transaction, sequence)| ConsumerPosition {
+            consumer,
+            position: OutboxPosition {
+                transaction,
+                sequence,
+            },
+        })
+        .collect())
+}
+
 /// Appends a record to the audit trail; [`Conflict::AlreadyExists`] for an event id in it.
 pub(crate) async fn append_audit(
     connection: &mut PgConnection,

@@ -155,7 +155,12 @@ pub(crate) async fn purge(
         let batch = sqlx::query(
             "DELETE FROM outbox WHERE sequence IN (
                  SELECT sequence FROM outbox
-                 WHERE occurred_at < $1 AND (published_at IS NOT NULL OR NOT $2)
+                 WHERE occurred_at < $1
+                   AND (published_at IS NOT NULL
+                        OR (NOT $2 AND NOT EXISTS (
+                            SELECT 1 FROM consumer_positions c
+                            WHERE (c.transaction_id::text::xid8, c.sequence)
+                                < (outbox.xid, outbox.sequence))))
                  ORDER BY occurred_at
                  LIMIT $3)",
         )

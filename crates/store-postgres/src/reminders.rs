@@ -17,7 +17,7 @@ use crate::error::ResultExt;
 
 /// The columns every reminder query selects, in the order [`reminder`] reads them.
 const REMINDER_COLUMNS: &str = "r.id, r.user_id, r.task_id, r.spec, r.fire_at, r.state, \
-     r.snoozed, r.fired_at, r.lateness_ms";
+     r.snoozed, r.fired_at, r.lateness_ms, r.snoozed_into";
 
 fn reminder(row: &PgRow) -> Result<ScheduledReminder, StoreError> {
     let state: String = row.try_get(5).store()?;
@@ -32,6 +32,7 @@ fn reminder(row: &PgRow) -> Result<ScheduledReminder, StoreError> {
         snoozed: row.try_get(6).store()?,
         fired_at: row.try_get(7).store()?,
         lateness_ms: row.try_get(8).store()?,
+        snoozed_into: row.try_get(9).store()?,
     })
 }
 
@@ -137,8 +138,8 @@ pub(crate) async fn fire(
     for row in &rows {
         fired.push(FiredReminder {
             reminder: reminder(row)?,
-            task_title: row.try_get(9).store()?,
-            due_at: row.try_get(10).store()?,
+            task_title: row.try_get(10).store()?,
+            due_at: row.try_get(11).store()?,
         });
     }
     fired.sort_by_key(|fired| (fired.reminder.fire_at, fired.reminder.id));
@@ -196,6 +197,16 @@ async fn get(
     row.as_ref().map(reminder).transpose()
 }
 
+/// Reads one of a user's reminders.
+pub(crate) async fn find(
+    pool: &PgPool,
+    owner: UserId,
+    id: Uuid,
+) -> Result<Option<ScheduledReminder>, StoreError> {
+    let mut connection = pool.acquire().await.store()?;
+    get(&mut connection, owner, id, false).await
+}
+
 /// Snoozes one of a user's reminders, in one transaction.
 pub(crate) async fn snooze(
     pool: &PgPool,
@@ -237,6 +248,12 @@ pub(crate) async fn snooze(
         .execute(&mut *transaction)
         .await
         .store()?;
+        sqlx::query("UPDATE scheduled_reminders SET snoozed_into = $2 WHERE id = $1")
+            .bind(reminder.id)
+            .bind(snooze.new_id)
+            .execute(&mut *transaction)
+            .await
+            .store()?;
         snooze.new_id
     };
     let snoozed = get(&mut transaction, snooze.owner, id, false)

@@ -606,6 +606,10 @@ impl Store for PostgresStore {
         events::position(&self.pool, consumer).await
     }
 
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError> {
+        events::positions(&self.pool).await
+    }
+
     async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
         events::save_position(&self.pool, position).await
     }
@@ -791,6 +795,14 @@ impl Store for PostgresStore {
         query: &ReminderQuery,
     ) -> Result<Vec<ScheduledReminder>, StoreError> {
         reminders::list(&self.pool, owner, query).await
+    }
+
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        reminders::find(&self.pool, owner, id).await
     }
 
     async fn snooze_reminder(

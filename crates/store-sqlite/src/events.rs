@@ -81,6 +81,28 @@ pub(crate) fn position(
     Ok(saved.unwrap_or_default())
 }
 
+/// Lists every consumer's saved position, the slowest first.
+pub(crate) fn positions(connection: &Connection) -> Result<Vec<ConsumerPosition>, StoreError> {
+    connection
+        .prepare_cached(
+            "SELECT consumer, transaction_id, sequence FROM consumer_positions
+             ORDER BY transaction_id, sequence, consumer",
+        )
+        .store()?
+        .query_map([], |row| {
+            Ok(ConsumerPosition {
+                consumer: row.get(0)?,
+                position: OutboxPosition {
+                    transaction: row.get(1)?,
+                    sequence: row.get(2)?,
+                },
+            })
+        })
+        .store()?
+        .collect::<Result<_, _>>()
+        .store()
+}
+
 /// Appends a record to the audit trail; [`Conflict::AlreadyExists`] for an event id in it.
 pub(crate) fn append_audit(
     connection: &Connection,

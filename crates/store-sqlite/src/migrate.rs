@@ -71,6 +71,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0013_api_token_scopes.sql"),
     },
     Migration {
+        version: 17,
+        name: "reminder_snoozed_into",
+        sql: include_str!("../migrations/0017_reminder_snoozed_into.sql"),
+    },
+    Migration {
         version: 20,
         name: "notification_trace",
         sql: include_str!("../migrations/0020_notification_trace.sql"),

@@ -166,7 +166,11 @@ pub(crate) fn purge_step(
 ) -> Result<PurgeStep, StoreError> {
     let candidates = connection
         .prepare_cached(
-            "SELECT occurred_at, sequence, published_at IS NOT NULL FROM outbox
+            "SELECT occurred_at, sequence,
+                 published_at IS NOT NULL
+                 OR (NOT ?5 AND NOT EXISTS (
+                     SELECT 1 FROM consumer_positions c WHERE c.sequence < outbox.sequence))
+             FROM outbox
              WHERE occurred_at < ?1 AND (occurred_at, sequence) > (?2, ?3)
              ORDER BY occurred_at, sequence LIMIT ?4",
         )
@@ -176,7 +180,8 @@ pub(crate) fn purge_step(
                 micros(before),
                 after.occurred_at,
                 after.sequence,
-                PURGE_STEP
+                PURGE_STEP,
+                require_published,
             ],
             |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get(2)?)),
         )
@@ -187,8 +192,9 @@ pub(crate) fn purge_step(
         .prepare_cached("DELETE FROM outbox WHERE sequence = ?1")
         .store()?;
     let mut deleted = 0;
-    for &(_, sequence, published) in &candidates {
-        if published || !require_published {
+    // Deletable: published (relayed), or passed by every consumer (embedded bus).
+    for &(_, sequence, deletable) in &candidates {
+        if deletable {
             deleted += delete.execute([sequence]).store()? as u64;
         }
     }

@@ -23,7 +23,7 @@ const DATABASE_NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 
 
 /// The columns every reminder query selects, in the order [`reminder_from_row`] reads them.
 const REMINDER_COLUMNS: &str =
-    "id, user_id, task_id, spec, fire_at, state, snoozed, fired_at, lateness_ms";
+    "id, user_id, task_id, spec, fire_at, state, snoozed, fired_at, lateness_ms, snoozed_into";
 
 fn reminder_from_row(row: &Row<'_>) -> Result<ScheduledReminder, StoreError> {
     let state: String = row.get(5).store()?;
@@ -42,6 +42,7 @@ fn reminder_from_row(row: &Row<'_>) -> Result<ScheduledReminder, StoreError> {
             .map(instant)
             .transpose()?,
         lateness_ms: row.get(8).store()?,
+        snoozed_into: row.get(9).store()?,
     })
 }
 
@@ -219,7 +220,7 @@ pub(crate) fn list(
     Ok(reminders)
 }
 
-fn get(
+pub(crate) fn get(
     connection: &Connection,
     owner: UserId,
     id: Uuid,
@@ -275,6 +276,11 @@ pub(crate) fn snooze(
                 SNOOZE_SPEC,
                 micros(snooze.until),
             ])
+            .store()?;
+        connection
+            .prepare_cached("UPDATE scheduled_reminders SET snoozed_into = ?2 WHERE id = ?1")
+            .store()?
+            .execute(params![reminder.id, snooze.new_id])
             .store()?;
         snooze.new_id
     };

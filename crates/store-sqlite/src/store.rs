@@ -652,6 +652,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError> {
+        self.readers.read_now(events::positions).await
+    }
+
     async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
         let position = position.clone();
         self.writer
@@ -932,6 +936,16 @@ impl Store for SqliteStore {
         let query = *query;
         self.readers
             .read(move |connection| reminders::list(connection, owner, &query))
+            .await
+    }
+
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        self.readers
+            .read(move |connection| reminders::get(connection, owner, id))
             .await
     }
 

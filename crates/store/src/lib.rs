@@ -273,7 +273,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn outbox_head(&self) -> Result<OutboxPosition, StoreError>;
 
     /// Deletes outbox records that occurred before `before` and are no longer needed: published
-    /// ones, or (when `require_published` is false, the embedded bus) any. Returns how many.
+    /// ones, or (when `require_published` is false, the embedded bus) those every consumer
+    /// with a saved position has passed, so a consumer that was down longer than the
+    /// retention window still finds its events. Returns how many.
     async fn purge_outbox(
         &self,
         before: DateTime<Utc>,
@@ -282,6 +284,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Returns where an embedded consumer stands (the default position if it never saved one).
     async fn consumer_position(&self, consumer: &str) -> Result<OutboxPosition, StoreError>;
+
+    /// Lists every embedded consumer's saved position, the slowest first.
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError>;
 
     /// Saves an embedded consumer's position, unless the stored one is already further.
     async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError>;
@@ -468,6 +473,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         owner: UserId,
         query: &ReminderQuery,
     ) -> Result<Vec<ScheduledReminder>, StoreError>;
+
+    /// Reads one of the user's reminders; `None` when the user has no such reminder (another
+    /// user's, or removed with its task).
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError>;
 
     /// Snoozes one of the user's reminders: a pending one moves to `until` (same id), a fired
     /// or missed one gets a new pending reminder at `until` with id `new_id`. `NotFound` for

@@ -42,6 +42,9 @@ pub struct ScheduledReminder {
     pub fired_at: Option<DateTime<Utc>>,
     /// How late it fired, in milliseconds.
     pub lateness_ms: Option<i64>,
+    /// The reminder that replaces it, when the user snoozed it after it fired (or was
+    /// missed): deliveries of this one still being retried are dropped as stale.
+    pub snoozed_into: Option<uuid::Uuid>,
 }
 
 /// A reminder the scheduler just fired (or found missed), with what its event needs.

@@ -155,12 +155,109 @@ impl EmbeddedConsumer {
 
     async fn report_lag(&self, name: &'static str, position: OutboxPosition) {
         if let Ok(head) = self.store.outbox_head().await {
-            let lag = if head.transaction == position.transaction {
-                head.sequence.saturating_sub(position.sequence).max(0)
-            } else {
-                i64::from(head > position)
-            };
+            let lag = lag_behind(head, position);
             metrics::gauge!("tickler_consumer_lag_events", "consumer" => name).set(lag as f64);
+        }
+    }
+}
+
+/// Returns about how many records lie between `position` and `head` (sequence numbers are
+/// dense enough; across PostgreSQL transactions only whether it is behind is certain).
+pub fn lag_behind(head: OutboxPosition, position: OutboxPosition) -> i64 {
+    if head <= position {
+        0
+    } else if head.transaction == position.transaction || head.sequence > position.sequence {
+        head.sequence.saturating_sub(position.sequence).max(1)
+    } else {
+        1
+    }
+}
+
+/// What one round of the outbox retention did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RetentionRound {
+    /// Records deleted.
+    pub purged: u64,
+    /// The consumer furthest behind, and how many records it has left to read.
+    pub slowest: Option<(String, i64)>,
+}
+
+/// Trims the outbox of the embedded bus: records older than the retention window that every
+/// consumer has read (the store never deletes past the slowest consumer's saved position, so
+/// a consumer that was down longer than the window loses nothing); reports each consumer's
+/// lag as the database sees it, so a consumer that is down shows too.
+#[derive(Debug)]
+pub struct OutboxRetention {
+    store: Arc<dyn Store>,
+    retention: chrono::TimeDelta,
+}
+
+impl OutboxRetention {
+    /// Builds the job.
+    pub fn new(store: Arc<dyn Store>, retention: chrono::TimeDelta) -> Self {
+        Self { store, retention }
+    }
+
+    /// Purges what may go at `now` and reports the consumers' lag.
+    pub async fn run_once(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<RetentionRound, tickler_store::StoreError> {
+        let purged = self.store.purge_outbox(now - self.retention, false).await?;
+        let slowest = self.report_lag().await?;
+        Ok(RetentionRound { purged, slowest })
+    }
+
+    /// Reports each consumer's lag; returns the consumer furthest behind and its lag.
+    pub async fn report_lag(&self) -> Result<Option<(String, i64)>, tickler_store::StoreError> {
+        let head = self.store.outbox_head().await?;
+        let positions = self.store.list_consumer_positions().await?;
+        let mut slowest: Option<(String, i64)> = None;
+        for saved in positions {
+            let lag = lag_behind(head, saved.position);
+            metrics::gauge!("tickler_outbox_consumer_lag_events", "consumer" => saved.consumer.clone())
+                .set(lag as f64);
+            if slowest.as_ref().is_none_or(|(_, worst)| lag > *worst) {
+                slowest = Some((saved.consumer, lag));
+            }
+        }
+        let worst = slowest.as_ref().map_or(0, |(_, lag)| *lag);
+        metrics::gauge!("tickler_outbox_slowest_consumer_lag_events").set(worst as f64);
+        if let Some((consumer, lag)) = &slowest
+            && *lag > 0
+        {
+            tracing::debug!(consumer, lag, "slowest embedded consumer");
+        }
+        Ok(slowest)
+    }
+
+    /// Purges every `purge_interval` and reports the lag every `lag_interval` until
+    /// `shutdown`.
+    pub async fn run(
+        self,
+        purge_interval: Duration,
+        lag_interval: Duration,
+        clock: Arc<dyn tickler_app::Clock>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            if last_purge.is_none_or(|at| at.elapsed() >= purge_interval) {
+                last_purge = Some(Instant::now());
+                match self.run_once(clock.now()).await {
+                    Ok(round) if round.purged > 0 => {
+                        tracing::info!(purged = round.purged, "purged old outbox records");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "cannot purge the outbox"),
+                }
+            } else if let Err(error) = self.report_lag().await {
+                tracing::warn!(%error, "cannot read the consumers' positions");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(lag_interval) => {}
+                () = shutdown.cancelled() => return Ok(()),
+            }
         }
     }
 }

@@ -26,7 +26,7 @@ use tickler_workers::delivery::{DeliverySettings, DeliveryWorker};
 use tickler_workers::replay::Replayer;
 use tokio_util::sync::CancellationToken;
 
-use support::{Receiver, channel, reminder_event, store, worker};
+use support::{Receiver, channel, reminded_task, reminder_event_of, store, worker};
 
 /// The wall clock: these tests run in real time (one uses a manual clock).
 fn now() -> DateTime<Utc> {
@@ -54,6 +54,20 @@ async fn notify_by(
     fire_at: DateTime<Utc>,
     clock: Arc<dyn Clock>,
 ) -> Vec<DeliveryHistory> {
+    let (task, reminder) = reminded_task(store, user, fire_at).await;
+    notify_of(store, user, task.id, &reminder, fire_at, clock).await
+}
+
+/// Notifies `user` of the reminder `reminder` of `task`, fired at `fire_at` (through the
+/// notifier consumer reading `clock`); returns the notification's deliveries.
+async fn notify_of(
+    store: &Arc<dyn Store>,
+    user: &User,
+    task: tickler_domain::TaskId,
+    reminder: &str,
+    fire_at: DateTime<Utc>,
+    clock: Arc<dyn Clock>,
+) -> Vec<DeliveryHistory> {
     let processor = Processor::new(
         Arc::new(NotifierConsumer::new(
             store.clone(),
@@ -64,8 +78,7 @@ async fn notify_by(
         RetryPolicy::default(),
         OutboxSignal::default(),
     );
-    let reminder = uuid::Uuid::now_v7().to_string();
-    let (_, payload) = reminder_event(user.id, &reminder, fire_at);
+    let (_, payload) = reminder_event_of(user.id, task, reminder, fire_at);
     processor
         .process(
             "reminders",
@@ -76,7 +89,7 @@ async fn notify_by(
         .await
         .unwrap();
     let notification = store
-        .find_notification_for_reminder(user.id, &reminder)
+        .find_notification_for_reminder(user.id, reminder)
         .await
         .unwrap()
         .unwrap();
@@ -642,5 +655,153 @@ mod serial {
             dead_p99 < p99 + 1_000.0,
             "healthy p99 {dead_p99:.1} ms beside dead endpoints"
         );
+    }
+}
+
+/// What happens to a task between a failed attempt of its reminder's delivery and the retry.
+#[derive(Debug, Clone, Copy)]
+enum Meanwhile {
+    Nothing,
+    Completed,
+    Deleted,
+    Rescheduled,
+    Snoozed,
+}
+
+async fn change_task(
+    store: &Arc<dyn Store>,
+    user: &User,
+    task_id: tickler_domain::TaskId,
+    reminder: uuid::Uuid,
+    meanwhile: Meanwhile,
+) {
+    let task = store.get_task(user.id, task_id).await.unwrap();
+    let mut changed = task.clone();
+    changed.version += 1;
+    changed.updated_at = now();
+    let write = match meanwhile {
+        Meanwhile::Nothing => return,
+        Meanwhile::Snoozed => {
+            let fired = store
+                .get_reminder(user.id, reminder)
+                .await
+                .unwrap()
+                .unwrap();
+            store
+                .snooze_reminder(&tickler_store::ReminderSnooze {
+                    owner: user.id,
+                    id: fired.id,
+                    until: now() + TimeDelta::minutes(10),
+                    new_id: uuid::Uuid::now_v7(),
+                })
+                .await
+                .unwrap();
+            return;
+        }
+        Meanwhile::Completed => {
+            changed.fields.status = tickler_domain::TaskStatus::Done;
+            changed.completed_at = Some(now());
+            tickler_store::TaskWrite::Update {
+                task: changed,
+                expected_version: task.version,
+            }
+        }
+        Meanwhile::Rescheduled => {
+            let mut due = changed.fields.due.unwrap();
+            due.at += TimeDelta::days(1);
+            changed.fields.due = Some(due);
+            tickler_store::TaskWrite::Update {
+                task: changed,
+                expected_version: task.version,
+            }
+        }
+        Meanwhile::Deleted => tickler_store::TaskWrite::Delete {
+            owner: user.id,
+            id: task.id,
+            expected_version: task.version,
+        },
+    };
+    store
+        .commit(tickler_store::ChangeSet {
+            tasks: vec![write],
+            ..tickler_store::ChangeSet::default()
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_retry_is_dropped_when_the_task_was_completed_deleted_rescheduled_or_the_reminder_snoozed_meanwhile()
+ {
+    let cases = [
+        (Meanwhile::Nothing, None),
+        (Meanwhile::Completed, Some("stale: the task was completed")),
+        (Meanwhile::Deleted, Some("stale: the task was deleted")),
+        (
+            Meanwhile::Rescheduled,
+            Some("stale: the task was rescheduled"),
+        ),
+        (Meanwhile::Snoozed, Some("stale: the reminder was snoozed")),
+    ];
+    for (meanwhile, reason) in cases {
+        let (_dir, store) = store().await;
+        let user = register(store.as_ref(), "ada@example.org").await;
+        // Fails the first request, accepts the others.
+        let receiver = Receiver::start(Arc::new(|_: &str, nth| {
+            Some((if nth == 0 { 500 } else { 204 }, Vec::new()))
+        }))
+        .await;
+        channel(
+            &store,
+            &user,
+            ChannelKind::Webhook,
+            &format!("{}/hook", receiver.base),
+        )
+        .await;
+        let fire_at = now() - TimeDelta::seconds(1);
+        let (task, reminder) = reminded_task(&store, &user, fire_at).await;
+        notify_of(
+            &store,
+            &user,
+            task.id,
+            &reminder,
+            fire_at,
+            Arc::new(SystemClock),
+        )
+        .await;
+        let worker = simple_worker(&store, &["127.0.0.1"], fast_retries(3));
+        let first = worker.run_once(now()).await.unwrap();
+        assert_eq!((first.claimed, first.retrying), (1, 1), "{meanwhile:?}");
+        change_task(&store, &user, task.id, reminder.parse().unwrap(), meanwhile).await;
+        let retry = worker
+            .run_once(now() + TimeDelta::seconds(1))
+            .await
+            .unwrap();
+        let [delivery] = history(&store, &user).await.try_into().unwrap();
+        match reason {
+            None => {
+                assert_eq!(retry.delivered, 1, "{meanwhile:?}");
+                assert_eq!(receiver.requests().len(), 2, "{meanwhile:?}");
+                assert_eq!(delivery.delivery.status, DeliveryStatus::Delivered);
+            }
+            Some(reason) => {
+                assert_eq!(
+                    (retry.claimed, retry.cancelled, retry.delivered),
+                    (1, 1, 0),
+                    "{meanwhile:?}"
+                );
+                assert_eq!(
+                    receiver.requests().len(),
+                    1,
+                    "{meanwhile:?}: the retry was sent"
+                );
+                assert_eq!(delivery.delivery.status, DeliveryStatus::Cancelled);
+                assert_eq!(delivery.delivery.last_error.as_deref(), Some(reason));
+                assert_eq!(delivery.attempts.len(), 1, "{meanwhile:?}");
+                // Nothing is left to send.
+                let later = worker.run_once(now() + TimeDelta::hours(1)).await.unwrap();
+                assert_eq!(later.claimed, 0, "{meanwhile:?}");
+            }
+        }
     }
 }

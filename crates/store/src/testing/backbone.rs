@@ -462,18 +462,23 @@ pub async fn the_outbox_head_is_the_newest_readable_record(backend: &dyn TestBac
     );
 }
 
+/// Appends events about `at-10` ... `at-40` of a new user, occurred at those instants.
+async fn append_four_events(store: &dyn Store) {
+    let user = register(store, "ada@example.org").await;
+    let events: Vec<_> = [10, 20, 30, 40]
+        .iter()
+        .map(|&seconds| event_at(user.id, &format!("at-{seconds}"), seconds))
+        .collect();
+    append(store, events).await;
+}
+
 /// Purging deletes the records that occurred strictly before the instant: only published ones
 /// for a relay, all of them for the embedded bus.
 pub async fn purging_the_outbox_keeps_unpublished_records_unless_told_otherwise(
     backend: &dyn TestBackend,
 ) {
     let store = backend.open().await;
-    let user = register(&*store, "ada@example.org").await;
-    let events: Vec<_> = [10, 20, 30, 40]
-        .iter()
-        .map(|&seconds| event_at(user.id, &format!("at-{seconds}"), seconds))
-        .collect();
-    append(&*store, events).await;
+    append_four_events(&*store).await;
     let records = store.outbox_unpublished(10).await.unwrap();
     let published: Vec<i64> = [0, 2, 3]
         .iter()
@@ -508,6 +513,42 @@ pub async fn purging_the_outbox_keeps_unpublished_records_unless_told_otherwise(
             .unwrap()
             .is_empty()
     );
+}
+
+/// The embedded bus's retention deletes only records every consumer has passed: a consumer
+/// that was down longer than the window still finds its events; positions list slowest first.
+pub async fn purging_the_outbox_never_passes_the_slowest_consumer(backend: &dyn TestBackend) {
+    let store = backend.open().await;
+    append_four_events(&*store).await;
+    let records = outbox_eventually(&*store, OutboxPosition::default(), 4).await;
+    let save = |consumer: &str, position: OutboxPosition| {
+        let store = store.clone();
+        let position = ConsumerPosition {
+            consumer: consumer.to_owned(),
+            position,
+        };
+        async move { store.save_consumer_position(&position).await.unwrap() }
+    };
+    save("audit", records[3].position).await;
+    // The notifier was down: it read only the first record.
+    save("notifier", records[0].position).await;
+    let positions = store.list_consumer_positions().await.unwrap();
+    let names: Vec<&str> = positions.iter().map(|p| p.consumer.as_str()).collect();
+    assert_eq!(names, ["notifier", "audit"]);
+    assert_eq!(positions[0].position, records[0].position);
+
+    // Everything is older than the window, but only what the notifier has read goes.
+    assert_eq!(store.purge_outbox(instant(3_600), false).await.unwrap(), 1);
+    let left = outbox_eventually(&*store, OutboxPosition::default(), 3).await;
+    assert_eq!(left[0].position, records[1].position);
+    save("notifier", records[2].position).await;
+    assert_eq!(store.purge_outbox(instant(3_600), false).await.unwrap(), 2);
+    // Published records still go for a relay whatever the positions.
+    store
+        .mark_published(&[records[3].position.sequence], instant(50))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_outbox(instant(3_600), true).await.unwrap(), 1);
 }
 
 /// Dead letters read back as written, are listed oldest first (by consumer, with or without

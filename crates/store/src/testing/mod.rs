@@ -132,6 +132,7 @@ macro_rules! conformance_tests {
             unpublished_outbox_records_are_read_in_order_until_marked_published,
             the_outbox_head_is_the_newest_readable_record,
             purging_the_outbox_keeps_unpublished_records_unless_told_otherwise,
+            purging_the_outbox_never_passes_the_slowest_consumer,
             dead_letters_round_trip_and_list_oldest_first,
             a_lease_is_held_by_one_holder_until_it_expires_or_is_released,
             a_conversation_keeps_its_messages_in_order_and_its_state,

@@ -355,8 +355,9 @@ pub async fn racing_firings_fire_each_reminder_once(backend: &dyn TestBackend) {
     outbox_eventually(&*store, Default::default(), 180).await;
 }
 
-/// Snoozing moves a pending reminder (same id) or re-arms a fired one under a new id; another
-/// user's reminder is not found; a done task's reminder cannot be snoozed.
+/// Snoozing moves a pending reminder (same id) or re-arms a fired one under a new id (which
+/// the fired one names); another user's reminder is not found; a done task's reminder cannot
+/// be snoozed.
 pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
     let store = backend.open().await;
     let ada = register(&*store, "ada@example.org").await;
@@ -408,6 +409,13 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
     assert_eq!(rearmed.spec, tickler_domain::schedule::SNOOZE_SPEC);
     assert_eq!(rearmed.task_id, task.id);
     assert_eq!(upcoming(&*store, ada.id).await.len(), 2);
+    // The fired reminder names the one replacing it; the moved one replaces nothing.
+    let original = store.get_reminder(ada.id, fired_id).await.unwrap().unwrap();
+    assert_eq!(original.state, ReminderState::Fired);
+    assert_eq!(original.snoozed_into, Some(new_id));
+    assert_eq!(rearmed.snoozed_into, None);
+    assert_eq!(moved.snoozed_into, None);
+    assert_eq!(store.get_reminder(grace.id, fired_id).await.unwrap(), None);
 
     // An unrelated edit keeps snoozed reminders as they are.
     let edited = update(&*store, &task, |t| {

@@ -115,30 +115,9 @@ impl EmailSender {
         to: &str,
         notification: &Notification,
     ) -> AttemptResult {
-        let to: Mailbox = match to.parse() {
-            Ok(mailbox) => mailbox,
-            Err(error) => {
-                return AttemptResult::Rejected {
-                    status: None,
-                    error: format!("invalid recipient address: {error}"),
-                };
-            }
-        };
-        let (text, html) = bodies(notification);
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(format!("Reminder: {}", notification.title))
-            .message_id(Some(self.message_id(delivery)))
-            .multipart(MultiPart::alternative_plain_html(text, html));
-        let message = match message {
+        let message = match self.message(delivery, to, notification) {
             Ok(message) => message,
-            Err(error) => {
-                return AttemptResult::Rejected {
-                    status: None,
-                    error: format!("the e-mail could not be built: {error}"),
-                };
-            }
+            Err(rejected) => return rejected,
         };
         match self.transport.send(message).await {
             Ok(response) => AttemptResult::Delivered {
@@ -146,6 +125,40 @@ impl EmailSender {
             },
             Err(error) => classify(&error),
         }
+    }
+}
+
+impl EmailSender {
+    /// Builds the e-mail of a reminder. No user-chosen text goes into a header: the recipient
+    /// is a bare address (no display name), and the subject is fixed (with the due time, which
+    /// tickler formats); the task's title is only in the bodies. A mail relayed through
+    /// tickler therefore cannot carry someone's advertisement in its subject line.
+    fn message(
+        &self,
+        delivery: DeliveryId,
+        to: &str,
+        notification: &Notification,
+    ) -> Result<Message, AttemptResult> {
+        let rejected = |error: String| AttemptResult::Rejected {
+            status: None,
+            error,
+        };
+        let address: lettre::Address = to
+            .trim()
+            .parse()
+            .map_err(|error| rejected(format!("invalid recipient address: {error}")))?;
+        let subject = match notification.due_at {
+            Some(due) => format!("tickler reminder: due {}", due.format("%Y-%m-%d %H:%M UTC")),
+            None => "tickler reminder".to_owned(),
+        };
+        let (text, html) = bodies(notification);
+        Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, address))
+            .subject(subject)
+            .message_id(Some(self.message_id(delivery)))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|error| rejected(format!("the e-mail could not be built: {error}")))
     }
 }
 
@@ -218,6 +231,63 @@ mod tests {
             escape("<b>\"rent\" & 'tax'</b>"),
             "&lt;b&gt;&quot;rent&quot; &amp; &#39;tax&#39;&lt;/b&gt;"
         );
+    }
+
+    #[tokio::test]
+    async fn no_user_chosen_text_reaches_a_header() {
+        let sender = EmailSender::new(&EmailSettings {
+            url: "smtp://127.0.0.1:2525".into(),
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "tickler <t@example.org>".into(),
+            timeout: Duration::from_secs(5),
+            connections: 1,
+        })
+        .unwrap();
+        let spam = "CHEAP WATCHES\r\nBcc: everyone@example.net\r\n\r\nbuy now";
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let notification = Notification {
+            id: tickler_domain::NotificationId::from_uuid(uuid::Uuid::from_u128(1)),
+            owner: tickler_domain::UserId::from_uuid(uuid::Uuid::from_u128(2)),
+            reminder_id: "r".into(),
+            event_id: tickler_domain::EventId::from_uuid(uuid::Uuid::from_u128(3)),
+            task_id: tickler_domain::TaskId::from_uuid(uuid::Uuid::from_u128(4)),
+            title: spam.into(),
+            body: spam.into(),
+            due_at: Some(at),
+            fire_at: at,
+            fired_at: at,
+            in_app: true,
+            created_at: at,
+            read_at: None,
+            traceparent: None,
+        };
+        let id = DeliveryId::from_uuid(uuid::Uuid::from_u128(7));
+        let message = sender
+            .message(id, "ada@example.org", &notification)
+            .unwrap();
+        let formatted = String::from_utf8(message.formatted()).unwrap();
+        let (headers, _) = formatted.split_once("\r\n\r\n").unwrap();
+        assert!(
+            !headers.contains("WATCHES") && !headers.contains("Bcc"),
+            "{headers}"
+        );
+        assert!(
+            headers.contains("Subject: tickler reminder: due 2027-01-15 08:00 UTC"),
+            "{headers}"
+        );
+        assert!(headers.contains("To: ada@example.org\r\n"), "{headers}");
+        // A display name or a second recipient is refused, not sent.
+        for to in [
+            "Buy now <ada@example.org>",
+            "ada@example.org, bob@example.org",
+        ] {
+            assert!(matches!(
+                sender.message(id, to, &notification),
+                Err(AttemptResult::Rejected { .. })
+            ));
+        }
     }
 
     #[tokio::test]

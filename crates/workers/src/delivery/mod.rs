@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tickler_app::notifications::{SecretSealer, WebhookSecret};
+use tickler_app::reminders::staleness::stale_reason;
 use tickler_app::{Clock, OutboxSignal};
 use tickler_domain::{ChannelId, ChannelKind, DeliveryStatus};
 use tickler_protocol::notification::{REMINDER_WEBHOOK_TYPE, ReminderWebhookData, WebhookBody};
@@ -67,7 +68,8 @@ pub struct Round {
     pub retrying: usize,
     /// Given up on.
     pub dead: usize,
-    /// Not sent: their channel was deleted or disabled.
+    /// Not sent: their channel was deleted or disabled, or their reminder no longer held
+    /// (the task was completed, deleted or rescheduled, the reminder snoozed or removed).
     pub cancelled: usize,
     /// Finished by another worker (this one's claim had expired).
     pub lost: usize,
@@ -467,6 +469,37 @@ async fn send(shared: &Shared, claimed: &ClaimedDelivery, now: DateTime<Utc>) ->
         }
         Some(channel) => channel,
     };
+    // The reminder may no longer hold: checked just before every attempt, retries included.
+    let notification = &claimed.notification;
+    match stale_reason(
+        shared.store.as_ref(),
+        notification.owner,
+        notification.task_id,
+        &notification.reminder_id,
+    )
+    .await
+    {
+        Ok(None) => {}
+        Ok(Some(staleness)) => {
+            metrics::counter!(
+                "tickler_notification_stale_total",
+                "channel" => channel.kind.as_str(),
+                "reason" => staleness.as_str(),
+            )
+            .increment(1);
+            tracing::info!(delivery_id = %claimed.delivery.id, reason = staleness.as_str(), "stale delivery dropped");
+            return AttemptResult::Cancelled {
+                reason: staleness.reason().to_owned(),
+            };
+        }
+        Err(error) => {
+            return AttemptResult::Failed {
+                status: None,
+                error: format!("cannot check whether the reminder still holds: {error}"),
+                retry_after: None,
+            };
+        }
+    }
     match channel.kind {
         ChannelKind::InApp => AttemptResult::Delivered { status: None },
         ChannelKind::Webhook => send_webhook(shared, claimed, channel, now).await,

@@ -46,7 +46,8 @@ pub enum AttemptResult {
     },
     /// The endpoint is gone (410): given up on, and the channel is disabled.
     Gone,
-    /// Not attempted: the channel was deleted or disabled meanwhile.
+    /// Not attempted: the channel was deleted or disabled meanwhile, or the reminder no
+    /// longer holds (stale).
     Cancelled {
         /// Why.
         reason: String,

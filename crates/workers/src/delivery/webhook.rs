@@ -52,19 +52,39 @@ struct Forbidden {
     host: String,
 }
 
-/// Resolves host names and keeps only the addresses the policy permits.
-#[derive(Debug)]
+/// Looks a host name up: the system's resolver in production; tests substitute a DNS server
+/// that changes its answer (rebinding).
+pub type Lookup = Arc<
+    dyn Fn(
+            String,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// The system's resolver.
+fn system_lookup() -> Lookup {
+    Arc::new(|host: String| {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    })
+}
+
+/// Resolves host names and keeps only the addresses the policy permits: every connection
+/// resolves afresh and is made only to addresses checked in that same resolution, so a name
+/// whose answer changes between a check and a connection (DNS rebinding) gains nothing.
 struct GuardedResolver {
     allow: Arc<AllowList>,
+    lookup: Lookup,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         let allow = Arc::clone(&self.allow);
+        let lookup = Arc::clone(&self.lookup);
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let resolved: Vec<SocketAddr> = lookup(host.clone()).await?;
             let permitted: Vec<SocketAddr> = resolved
                 .into_iter()
                 .filter(|address| allow.permits(&host, address.ip()))
@@ -105,10 +125,16 @@ pub struct Webhook<'a> {
 impl WebhookSender {
     /// Builds the client.
     pub fn new(settings: &WebhookSettings) -> anyhow::Result<Self> {
+        Self::with_lookup(settings, system_lookup())
+    }
+
+    /// Builds the client looking host names up with `lookup` (tests: a rebinding DNS).
+    pub fn with_lookup(settings: &WebhookSettings, lookup: Lookup) -> anyhow::Result<Self> {
         let allow = Arc::new(settings.allow.clone());
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
                 allow: Arc::clone(&allow),
+                lookup,
             }))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

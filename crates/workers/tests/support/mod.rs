@@ -15,8 +15,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tickler_app::notifications::{AllowList, SecretSealer, WebhookSecret};
 use tickler_app::{Clock, EventSettings, OutboxSignal};
-use tickler_domain::{ChannelId, ChannelKind, EventId, RetrySchedule, TaskId, User, UserId};
-use tickler_store::{NotificationChannel, Store};
+use tickler_domain::schedule::planned_reminders;
+use tickler_domain::{
+    ChannelId, ChannelKind, Due, EventId, ReminderSpec, RetrySchedule, Task, TaskId, User, UserId,
+};
+use tickler_store::{FiredReminder, NotificationChannel, ReminderFiring, Store};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
 use tickler_workers::delivery::outcome::OutcomePolicy;
 use tickler_workers::delivery::webhook::{WebhookSender, WebhookSettings};
@@ -35,14 +38,67 @@ pub async fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
     (dir, Arc::new(store))
 }
 
-/// A `tickler.reminder.due` CloudEvent of `user`'s task; returns its id and payload.
+/// A `tickler.reminder.due` CloudEvent of a task of `user` (that need not exist); returns its
+/// id and payload.
 pub fn reminder_event(
     user: UserId,
     reminder_id: &str,
     fire_at: DateTime<Utc>,
 ) -> (EventId, String) {
+    reminder_event_of(
+        user,
+        TaskId::from_uuid(uuid::Uuid::now_v7()),
+        reminder_id,
+        fire_at,
+    )
+}
+
+/// Stores a task of `user` due 30 minutes after `fire_at` with a reminder 30 minutes before
+/// (so it fires at `fire_at`), written before `fire_at` so the reminder is scheduled, and
+/// fires what is due; returns the task and the reminder's id.
+pub async fn reminded_task(
+    store: &Arc<dyn Store>,
+    user: &User,
+    fire_at: DateTime<Utc>,
+) -> (Task, String) {
+    let mut task = tickler_store::testing::new_task(user.id, "Pay rent");
+    task.fields.due = Some(Due {
+        at: fire_at + chrono::TimeDelta::minutes(30),
+        all_day: false,
+    });
+    task.fields.reminders = vec![ReminderSpec::parse("-PT30M").unwrap()];
+    task.created_at = fire_at - chrono::TimeDelta::hours(1);
+    task.updated_at = task.created_at;
+    tickler_store::testing::insert(store.as_ref(), std::slice::from_ref(&task)).await;
+    let [planned] = planned_reminders(&task, task.updated_at)
+        .try_into()
+        .unwrap();
+    // Fired by the database's clock, like the scheduler does, when it is due.
+    store
+        .fire_due_reminders(&ReminderFiring {
+            limit: 1_000,
+            missed_after: Duration::from_secs(366 * 86_400),
+            build_event: Arc::new(|fired: &FiredReminder| {
+                Ok(tickler_store::testing::event(
+                    fired.reminder.owner,
+                    &fired.reminder.task_id.to_string(),
+                    "tickler.reminder.due",
+                ))
+            }),
+        })
+        .await
+        .unwrap();
+    (task, planned.id.to_string())
+}
+
+/// A `tickler.reminder.due` CloudEvent of `user`'s task `task`; returns its id and payload.
+pub fn reminder_event_of(
+    user: UserId,
+    task: TaskId,
+    reminder_id: &str,
+    fire_at: DateTime<Utc>,
+) -> (EventId, String) {
     let id = EventId::from_uuid(uuid::Uuid::now_v7());
-    let task = TaskId::from_uuid(uuid::Uuid::now_v7());
     let payload = json!({
         "specversion": "1.0", "id": id.to_string(), "source": "urn:tickler:test",
         "type": "tickler.reminder.due", "subject": task.to_string(),

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tickler_cli::config::Config;
-use tickler_domain::{EventId, TaskId, UserId};
+use tickler_domain::{EventId, UserId};
 use tickler_protocol::event::{CloudEvent, ReminderEventData};
 use tickler_store::{ChangeSet, OutboxMessage};
 
@@ -225,16 +225,25 @@ pub async fn verify_with_the_reference_library(python: &str, cases: &[VerifyCase
         .collect()
 }
 
-/// Builds the outbox message of a fired reminder of `user`, as the reminders role writes it;
-/// returns it with the reminder's id.
-pub fn reminder_message(
-    user: &str,
-    title: &str,
-    fire_at: DateTime<Utc>,
-) -> (OutboxMessage, String) {
+/// Builds the change that stores a task of `user` with a reminder firing at `fire_at` (due 30
+/// minutes later, written an hour before) and the outbox message of that reminder fired, as
+/// the reminders role writes it; returns it with the reminder's id. The task is real because
+/// the notifier checks, before every delivery, that the reminder still holds.
+pub fn reminder_change(user: &str, title: &str, fire_at: DateTime<Utc>) -> (ChangeSet, String) {
     let user_id: UserId = user.parse().unwrap();
-    let reminder_id = uuid::Uuid::now_v7().to_string();
-    let task_id = TaskId::from_uuid(uuid::Uuid::now_v7());
+    let mut task = tickler_store::testing::new_task(user_id, "reminded");
+    task.fields.title = tickler_domain::Title::parse(title).unwrap();
+    task.fields.due = Some(tickler_domain::Due {
+        at: fire_at + chrono::TimeDelta::minutes(30),
+        all_day: false,
+    });
+    task.fields.reminders = vec![tickler_domain::ReminderSpec::parse("-PT30M").unwrap()];
+    task.created_at = fire_at - chrono::TimeDelta::hours(1);
+    task.updated_at = task.created_at;
+    let task_id = task.id;
+    let reminder_id =
+        tickler_domain::schedule::reminder_id(task_id, &task.fields.reminders[0], fire_at)
+            .to_string();
     let id = EventId::from_uuid(uuid::Uuid::now_v7());
     let event = CloudEvent {
         specversion: "1.0".into(),
@@ -268,7 +277,12 @@ pub fn reminder_message(
         occurred_at: fire_at,
         payload: serde_json::to_string(&event).unwrap(),
     };
-    (message, reminder_id)
+    let change = ChangeSet {
+        tasks: vec![tickler_store::TaskWrite::Insert(task)],
+        events: vec![message],
+        ..ChangeSet::default()
+    };
+    (change, reminder_id)
 }
 
 /// Fires a reminder of `user` into the outbox, as the reminders role does; returns its id.
@@ -278,14 +292,8 @@ pub async fn fire_reminder(
     title: &str,
     fire_at: DateTime<Utc>,
 ) -> String {
-    let (message, reminder_id) = reminder_message(&user.id, title, fire_at);
-    app.store()
-        .commit(ChangeSet {
-            events: vec![message],
-            ..ChangeSet::default()
-        })
-        .await
-        .unwrap();
+    let (change, reminder_id) = reminder_change(&user.id, title, fire_at);
+    app.store().commit(change).await.unwrap();
     reminder_id
 }
 

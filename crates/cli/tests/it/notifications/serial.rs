@@ -138,20 +138,12 @@ async fn a_notifier_killed_mid_send_resends_with_the_same_webhook_id() {
     )
     .await
     .unwrap();
-    let (message, _) = super::peers::reminder_message(
+    let (change, _) = super::peers::reminder_change(
         me["id"].as_str().unwrap(),
         "killed mid-send",
         SystemClock.now(),
     );
-    tickler_store::Store::commit(
-        &store,
-        tickler_store::ChangeSet {
-            events: vec![message],
-            ..tickler_store::ChangeSet::default()
-        },
-    )
-    .await
-    .unwrap();
+    tickler_store::Store::commit(&store, change).await.unwrap();
     eventually(20, || async {
         (!receiver.received().is_empty()).then_some(())
     })
