@@ -223,7 +223,13 @@ def check_references(objects: list[dict[str, Any]]) -> list[str]:
                     problems.append(f"{where}: mount of unknown volume {mount['name']}")
             for variable in container.get("env", []):
                 ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
-                if ref and ref["name"] in secrets and ref["key"] not in secrets[ref["name"]].get("data", {}):
+                # An optional key (optional: true) may be absent: the variable is then unset.
+                if (
+                    ref
+                    and not ref.get("optional", False)
+                    and ref["name"] in secrets
+                    and ref["key"] not in secrets[ref["name"]].get("data", {})
+                ):
                     problems.append(f"{where}: Secret {ref['name']} has no key {ref['key']}")
     for name, service in services.items():
         targets = [d for d, labels in pod_labels.items() if selects(service["spec"].get("selector", {}), labels)]

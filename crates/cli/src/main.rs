@@ -82,7 +82,7 @@ enum Command {
         #[arg(long, value_enum)]
         sync: Option<SyncMode>,
         /// Services to run: all, or a comma-separated list of api, relay, audit, notifier,
-        /// recurring, reminders (`tickler roles` lists them).
+        /// recurring, reminders, realtime (`tickler roles` lists them).
         #[arg(long, value_delimiter = ',')]
         roles: Option<Vec<String>>,
         /// Event transport: embedded (no broker), kafka or dapr.

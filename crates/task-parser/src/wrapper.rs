@@ -352,7 +352,14 @@ impl Scanner<'_> {
             let Some(mut start) = found else {
                 return noted;
             };
-            while start > from && self.tokens[start - 1].kind == Kind::Punct {
+            // The separator before the wrapper (", thanks") goes with it; a closing bracket or
+            // quote ends the title ("feed the cat (twice), thanks").
+            while start > from
+                && self.tokens[start - 1].kind == Kind::Punct
+                && !CLOSERS
+                    .iter()
+                    .any(|&closer| self.tokens[start - 1].is_punct(closer))
+            {
                 start -= 1;
             }
             self.claim(start, end, Field::Intent);
@@ -444,6 +451,9 @@ impl Scanner<'_> {
         }
     }
 }
+
+/// Punctuation that closes something the title opened: never claimed with a trailing wrapper.
+const CLOSERS: [char; 7] = [')', ']', '}', '"', '\'', '”', '’'];
 
 /// The last words of the thanks phrases of [`Scanner::courtesy_suffix`].
 const THANKS_ENDINGS: &[&str] = &[

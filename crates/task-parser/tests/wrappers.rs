@@ -84,3 +84,19 @@ fn urdu_words_that_only_look_like_a_wrapper_stay() {
         "yaad se doodh lena",
     ]);
 }
+
+#[test]
+fn a_closing_bracket_or_quote_before_a_trailing_wrapper_stays_in_the_title() {
+    for (text, title) in [
+        ("feed the cat (twice), thanks", "feed the cat (twice)"),
+        ("buy milk (oat), please", "buy milk (oat)"),
+        ("read \"Dune\", thanks", "read \"Dune\""),
+        (
+            "water the plants (balcony) please",
+            "water the plants (balcony)",
+        ),
+        ("buy milk, thanks", "buy milk"),
+    ] {
+        assert_eq!(title_of(text).as_deref(), Some(title), "{text}");
+    }
+}

@@ -272,7 +272,8 @@ fn changed(value: &toml::Value) -> Option<(String, toml::Value)> {
             Some((text.join(","), Value::Array(two)))
         }
         Value::Array(items) if items.is_empty() => {
-            let two = ["example.org", "example.net"];
+            // Valid as host names, addresses and networks alike (allow lists, trusted proxies).
+            let two = ["127.0.0.1", "10.0.0.0/8"];
             Some((
                 two.join(","),
                 Value::Array(
