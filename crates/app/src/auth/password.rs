@@ -100,8 +100,8 @@ impl PasswordHashing {
         self.run(move || hash_now(&password)).await?
     }
 
-    /// Checks a password against a PHC string (see [`verify`]); counted in
-    /// `tickler_password_verifications_total`.
+    /// Checks a password against a PHC string with the parameters and salt it names; counted
+    /// in `tickler_password_verifications_total`.
     pub async fn verify(&self, password: String, phc: String) -> AppResult<bool> {
         self.run(move || {
             metrics::counter!("tickler_password_verifications_total").increment(1);
