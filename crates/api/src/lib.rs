@@ -104,6 +104,7 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         let (api, mut openapi) = openapi::api_router().split_for_parts();
         let (upload_routes, upload_openapi) = openapi::upload_router().split_for_parts();
         openapi.merge(upload_openapi);
+        openapi.merge(<live::LiveDoc as utoipa::OpenApi>::openapi());
         uploads = uploads.merge(upload_routes);
         let openapi = Arc::new(openapi);
         routes = routes.merge(api).route(

@@ -38,7 +38,24 @@ pub(crate) fn router() -> Router<ApiState> {
         .route("/api/v1/live/tickets", post(create_ticket))
 }
 
+/// The live routes' part of the OpenAPI document (served or not, they are part of the API).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create_ticket, connect),
+    components(schemas(tickler_protocol::live::LiveFrame)),
+    tags((name = "live", description = "The live stream of the caller's changes (role realtime)"))
+)]
+pub(crate) struct LiveDoc;
+
 /// `POST /api/v1/live/tickets`: a ticket for `GET /api/v1/live?ticket=`, valid 30 s, used once.
+#[utoipa::path(
+    post, path = "/api/v1/live/tickets", tag = "live",
+    responses(
+        (status = 201, description = "A one-time ticket for `GET /api/v1/live?ticket=`, valid 30 seconds", body = tickler_protocol::live::LiveTicketBody),
+        (status = 401, description = "No valid credentials", body = tickler_protocol::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn create_ticket(
     State(state): State<ApiState>,
     request: Request,
@@ -71,6 +88,22 @@ impl LiveQuery {
 }
 
 /// `GET /api/v1/live`: authenticates, checks the cursor, then upgrades.
+#[utoipa::path(
+    get, path = "/api/v1/live", tag = "live",
+    params(
+        ("cursor" = Option<String>, Query, description = "Resume after this cursor: the caller's events after it are replayed in order before `ready`"),
+        ("ticket" = Option<String>, Query, description = "A one-time ticket from `POST /api/v1/live/tickets`, instead of a bearer token or the session cookie"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol: every text frame is one `LiveFrame`"),
+        (status = 400, description = "Not an upgrade request, or a malformed cursor", body = tickler_protocol::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = tickler_protocol::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A session cookie without this server's Origin", body = tickler_protocol::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "This process does not run the realtime role", body = tickler_protocol::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The live stream is starting", body = tickler_protocol::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn connect(State(state): State<ApiState>, request: Request) -> Response {
     match accept(state, request).await {
         Ok(response) | Err(response) => response,
