@@ -465,7 +465,13 @@ impl Session {
             format!(
                 "snoozed {}: fires {} ({})\n",
                 reminder.id,
-                render::relative(reminder.fire_at, false, screen.now, screen.zone),
+                render::relative(
+                    reminder.fire_at,
+                    false,
+                    screen.now,
+                    screen.zone,
+                    screen.zone
+                ),
                 render::absolute(reminder.fire_at, false, screen.zone)
             )
         })

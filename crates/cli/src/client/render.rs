@@ -79,10 +79,28 @@ pub fn absolute(at: DateTime<Utc>, all_day: bool, zone: Tz) -> String {
     }
 }
 
+/// The zone in which a task's due instant names its date: an all-day task's date is the day
+/// in the task's own zone (midnight there can be the previous day where the reader is);
+/// a timed one is shown in the reader's zone.
+pub fn date_zone(task: &TaskBody, reader: Tz) -> Tz {
+    if task.all_day {
+        task.timezone.parse().unwrap_or(reader)
+    } else {
+        reader
+    }
+}
+
 /// Describes a due date relative to `now`, in `zone`: "in 25m", "today 17:00",
-/// "tomorrow", "Fri 09:00", "3 days ago", or the date when it is far.
-pub fn relative(at: DateTime<Utc>, all_day: bool, now: DateTime<Utc>, zone: Tz) -> String {
-    let local = at.with_timezone(&zone);
+/// "tomorrow", "Fri 09:00", "3 days ago", or the date when it is far. An all-day date is
+/// read in `date_zone` (see [`date_zone`]).
+pub fn relative(
+    at: DateTime<Utc>,
+    all_day: bool,
+    now: DateTime<Utc>,
+    zone: Tz,
+    date_zone: Tz,
+) -> String {
+    let local = at.with_timezone(&if all_day { date_zone } else { zone });
     let today = now.with_timezone(&zone).date_naive();
     let days = (local.date_naive() - today).num_days();
     let time = local.format("%H:%M").to_string();
@@ -165,7 +183,7 @@ fn due_colour(task: &TaskBody, now: DateTime<Utc>, zone: Tz) -> &'static str {
         return "";
     }
     let today = now.with_timezone(&zone).date_naive();
-    let due_day = due.with_timezone(&zone).date_naive();
+    let due_day = due.with_timezone(&date_zone(task, zone)).date_naive();
     let overdue = if task.all_day {
         due_day < today
     } else {
@@ -193,7 +211,7 @@ pub fn table(tasks: &[TaskBody], now: DateTime<Utc>, zone: Tz, style: Style) -> 
         .map(|(task, id)| {
             let due = task
                 .due_at
-                .map(|due| relative(due, task.all_day, now, zone))
+                .map(|due| relative(due, task.all_day, now, zone, date_zone(task, zone)))
                 .unwrap_or_default();
             let done = if task.status == TaskStatus::Done {
                 "✓ "
@@ -288,9 +306,9 @@ pub fn details(
                 "{} ({} {})",
                 style.paint(
                     due_colour(task, now, zone),
-                    &relative(due, task.all_day, now, zone)
+                    &relative(due, task.all_day, now, zone, date_zone(task, zone))
                 ),
-                absolute(due, task.all_day, zone),
+                absolute(due, task.all_day, date_zone(task, zone)),
                 zone.name()
             ),
         ),
@@ -324,7 +342,7 @@ pub fn details(
             format!(
                 "{} fires {} ({})",
                 style.paint(YELLOW, &reminder.id),
-                relative(reminder.fire_at, false, now, zone),
+                relative(reminder.fire_at, false, now, zone, zone),
                 absolute(reminder.fire_at, false, zone)
             ),
         );
@@ -357,8 +375,22 @@ mod tests {
             ("2026-12-30T04:00:00Z", false, "30 Dec 09:00"),
             ("2027-01-30T19:00:00Z", true, "31 Jan 2027"),
         ] {
-            assert_eq!(relative(at(due), all_day, now, karachi), words, "{due}");
+            assert_eq!(
+                relative(at(due), all_day, now, karachi, karachi),
+                words,
+                "{due}"
+            );
         }
+    }
+
+    #[test]
+    fn an_all_day_date_is_the_day_of_the_tasks_zone_wherever_it_is_read() {
+        let now = at("2026-12-06T18:00:00Z");
+        let karachi: Tz = "Asia/Karachi".parse().unwrap();
+        // Tomorrow, all day, in Karachi: midnight there is 19:00 UTC today.
+        let due = at("2026-12-06T19:00:00Z");
+        assert_eq!(relative(due, true, now, Tz::UTC, karachi), "tomorrow");
+        assert_eq!(absolute(due, true, karachi), "Mon 7 Dec 2026");
     }
 
     #[test]
