@@ -1,5 +1,6 @@
-//! Identifier newtypes. Ids are UUIDv7 (time-ordered, good index locality); the domain never
-//! generates them itself because that would read the clock: the application layer does.
+//! Identifier newtypes, and a task's place in its recurring series. Ids are UUIDv7
+//! (time-ordered, good index locality); the domain never generates them itself because that
+//! would read the clock: the application layer does.
 
 use std::fmt;
 use std::str::FromStr;
@@ -92,3 +93,27 @@ id_type!(
     /// as `webhook-id`, the same on every attempt.
     DeliveryId
 );
+
+/// Where a task stands in its recurring series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeriesPosition {
+    /// The series: the id of its first instance.
+    pub id: TaskId,
+    /// The instance's number in the series, from 1.
+    pub sequence: u32,
+}
+
+impl SeriesPosition {
+    /// Returns the position of a task that starts its own series.
+    pub fn first(id: TaskId) -> Self {
+        Self { id, sequence: 1 }
+    }
+
+    /// Returns the position of the instance after this one, `None` past `u32::MAX`.
+    pub fn next(&self) -> Option<Self> {
+        Some(Self {
+            id: self.id,
+            sequence: self.sequence.checked_add(1)?,
+        })
+    }
+}

@@ -21,13 +21,12 @@ pub mod validation;
 pub use event::DomainEvent;
 pub use ids::{
     ApiTokenId, CalendarFeedId, ChannelId, ConversationId, DeliveryId, EventId, NotificationId,
-    TaskId, UserId,
+    SeriesPosition, TaskId, UserId,
 };
 pub use notification::{ChannelKind, DeliveryStatus, RetrySchedule};
 pub use recurrence::{Recurrence, RecurrenceError};
 pub use reminder::{Offset, ReminderError, ReminderSpec};
 pub use schedule::{PlannedReminder, ReminderState};
-pub use series::SeriesPosition;
 pub use tag::{Tag, TagError, Tags};
 pub use task::{
     Due, Priority, RecurrenceMode, Task, TaskChange, TaskChangeKind, TaskFields, TaskInput,

@@ -1,5 +1,5 @@
-//! Recurring series: where a task stands in its series, and the next instance a completed (or
-//! skipped) instance makes.
+//! Recurring series: the next instance a completed (or skipped) instance makes. Where a task
+//! stands in its series is its [`SeriesPosition`](crate::ids::SeriesPosition).
 //!
 //! Every task belongs to a series. A task created by a user starts its own series: its
 //! `series.id` is its own id and its `sequence` is 1. The next instance of a recurring task
@@ -15,30 +15,6 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::TaskId;
 use crate::task::{Due, RecurrenceMode, Task, TaskChange, TaskFields, TaskStatus};
-
-/// Where a task stands in its recurring series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SeriesPosition {
-    /// The series: the id of its first instance.
-    pub id: TaskId,
-    /// The instance's number in the series, from 1.
-    pub sequence: u32,
-}
-
-impl SeriesPosition {
-    /// Returns the position of a task that starts its own series.
-    pub fn first(id: TaskId) -> Self {
-        Self { id, sequence: 1 }
-    }
-
-    /// Returns the position of the instance after this one, `None` past `u32::MAX`.
-    pub fn next(&self) -> Option<Self> {
-        Some(Self {
-            id: self.id,
-            sequence: self.sequence.checked_add(1)?,
-        })
-    }
-}
 
 /// Returns the due date of the instance that follows `task`, or `None` when `task` does not
 /// recur or its series ends with it (COUNT reached, UNTIL passed).

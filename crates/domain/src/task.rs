@@ -3,10 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{TaskId, UserId};
+use crate::ids::{SeriesPosition, TaskId, UserId};
 use crate::recurrence::Recurrence;
 use crate::reminder::{MAX_REMINDERS_PER_TASK, ReminderSpec};
-use crate::series::SeriesPosition;
 use crate::tag::Tags;
 use crate::time::{TimeZone, truncate_to_micros};
 use crate::validation::{FieldError, ValidationErrors};

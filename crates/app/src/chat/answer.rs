@@ -1,7 +1,7 @@
 //! Reading the answer to a pending question: a yes or a no to a confirmation, or which of
 //! the offered tasks ("the second one", "doosra", "دوسرا", "2", words of a title).
 
-use super::engine::Candidate;
+use super::turn::Candidate;
 
 /// A yes, a no, or something else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

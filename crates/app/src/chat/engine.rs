@@ -3,18 +3,16 @@
 //! same use cases as the REST API), asks which task was meant when a name matches several,
 //! asks before deleting several, and resolves the answer from the pending question.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tickler_domain::TimeZone;
-use tickler_protocol::chat::{ChatAction, Clarification};
+use tickler_protocol::chat::Clarification;
 use tickler_task_parser::{Filter, Intent, Parsed};
 
 use super::answer::{Answer, choice};
-use super::language::{Language, Replies, when};
+use super::language::when;
 use super::summary;
+use super::turn::{Candidate, Outcome, Pending, TaskAction, Turn};
 use crate::nl::{rfc3339, task_request};
-use crate::tools::ToolError;
-use crate::{Actor, App};
 
 /// Most tasks a clarification offers.
 const MAX_CANDIDATES: usize = 5;
@@ -22,130 +20,7 @@ const MAX_CANDIDATES: usize = 5;
 const MAX_LISTED: u32 = 20;
 const MAX_BULK: u32 = 200;
 
-/// What the assistant is waiting for, kept with the conversation between messages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum Pending {
-    /// Which of these tasks the person meant.
-    Choose {
-        /// What to do with the chosen task.
-        action: TaskAction,
-        /// The tasks offered, in the order shown.
-        candidates: Vec<Candidate>,
-    },
-    /// Whether to go ahead with an action on several tasks.
-    Confirm {
-        /// What to do.
-        action: TaskAction,
-        /// The tasks it applies to.
-        task_ids: Vec<String>,
-    },
-}
-
-/// An action on a task that names it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum TaskAction {
-    /// Mark it done.
-    Complete,
-    /// Delete it.
-    Delete,
-    /// Change these fields (a merge patch).
-    Update {
-        /// The fields to set.
-        changes: Map<String, Value>,
-    },
-}
-
-/// A task offered in a clarification.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Candidate {
-    /// Its id.
-    pub id: String,
-    /// Its title.
-    pub title: String,
-}
-
-/// The assistant's answer to one message.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Outcome {
-    /// The reply.
-    pub reply: String,
-    /// The question asked, if any.
-    pub clarification: Option<Clarification>,
-    /// What to remember for the next message.
-    pub pending: Option<Pending>,
-}
-
-impl Outcome {
-    fn say(reply: String) -> Self {
-        Self {
-            reply,
-            clarification: None,
-            pending: None,
-        }
-    }
-}
-
-/// One turn of a conversation: the caller, the language of the message and the tools run.
-pub(crate) struct Turn<'a> {
-    app: &'a App,
-    actor: &'a Actor,
-    zone: TimeZone,
-    pub(crate) replies: Replies,
-    pub(crate) actions: Vec<ChatAction>,
-}
-
-impl<'a> Turn<'a> {
-    pub(crate) fn new(app: &'a App, actor: &'a Actor, language: Language) -> Self {
-        Self {
-            app,
-            actor,
-            zone: actor.user.timezone,
-            replies: Replies(language),
-            actions: Vec::new(),
-        }
-    }
-
-    /// The model's system prompt with this turn's context: the time, the zone, the language.
-    pub(crate) fn system_prompt(&self) -> String {
-        let now = self.zone.local_datetime(self.app.now());
-        format!(
-            "{}\nNow: {} ({}, the user's time zone). Reply in {}.",
-            super::model::SYSTEM_PROMPT.trim_end(),
-            now.format("%A %Y-%m-%d %H:%M"),
-            self.zone.name(),
-            self.replies.language_name()
-        )
-    }
-
-    /// Runs a tool, records it as an action, and returns its result or the API's message.
-    pub(crate) async fn tool(&mut self, name: &str, arguments: Value) -> Result<Value, String> {
-        let outcome = self
-            .app
-            .call_tool(self.actor, name, arguments.clone())
-            .await;
-        let (result, answer) = match outcome {
-            Ok(value) => (value.clone(), Ok(value)),
-            Err(error) => {
-                let (code, message) = match &error {
-                    ToolError::UnknownTool(_) => ("unknown_tool", error.to_string()),
-                    ToolError::Failed(failure) => (failure.code(), failure.public_message()),
-                };
-                (
-                    json!({"error": {"code": code, "message": message}}),
-                    Err(message),
-                )
-            }
-        };
-        self.actions.push(ChatAction {
-            tool: name.to_owned(),
-            arguments,
-            result,
-        });
-        answer
-    }
-
+impl Turn<'_> {
     /// Answers a message, first as the answer to a pending question if it is one. `None`
     /// when the message is not about tasks in a way the rules understand.
     pub(crate) async fn respond(

@@ -12,6 +12,7 @@ mod engine;
 mod language;
 pub mod model;
 mod summary;
+mod turn;
 
 use serde::{Deserialize, Serialize};
 use tickler_domain::ConversationId;
@@ -24,8 +25,8 @@ use tickler_store::{Conversation, ConversationMessage, MessageRole, StoreError};
 use crate::error::{AppError, AppResult};
 use crate::nl::check_text;
 use crate::{Actor, App, Origin};
-use engine::{Outcome, Pending, Turn};
 pub use language::{Language, detect as detect_language};
+use turn::{Outcome, Pending, Turn};
 
 /// Most conversations listed.
 const DEFAULT_CONVERSATIONS: u32 = 50;

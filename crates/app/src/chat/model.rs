@@ -13,7 +13,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::engine::{Outcome, Pending, TaskAction, Turn};
+use super::turn::{Outcome, Pending, TaskAction, Turn};
 use crate::tools::{self, ToolDefinition};
 use tickler_protocol::chat::Clarification;
 
@@ -104,7 +104,7 @@ pub trait ChatModel: Send + Sync + Debug {
 /// Answers a message with the model's help.
 pub(crate) async fn answer(model: &dyn ChatModel, turn: &mut Turn<'_>, message: &str) -> Outcome {
     let mut conversation = vec![
-        ModelMessage::new(ModelRole::System, turn.system_prompt()),
+        ModelMessage::new(ModelRole::System, system_prompt(turn)),
         ModelMessage::new(ModelRole::User, message),
     ];
     for _ in 0..MAX_ROUNDS {
@@ -112,21 +112,21 @@ pub(crate) async fn answer(model: &dyn ChatModel, turn: &mut Turn<'_>, message: 
             Ok(reply) => reply,
             Err(error) => {
                 tracing::warn!(%error, "language model failed; answering without it");
-                return say(turn.replies.model_failed());
+                return Outcome::say(turn.replies.model_failed());
             }
         };
         if reply.tool_calls.is_empty() {
             let text = reply.content.unwrap_or_default();
             return match text.trim() {
-                "" => say(turn.replies.help(false)),
-                text => say(text.to_owned()),
+                "" => Outcome::say(turn.replies.help(false)),
+                text => Outcome::say(text.to_owned()),
             };
         }
         let calls = match checked(&reply.tool_calls) {
             Ok(calls) => calls,
             Err(problem) => {
                 tracing::warn!(%problem, "language model asked for an invalid tool call; nothing run");
-                return say(turn.replies.model_failed());
+                return Outcome::say(turn.replies.model_failed());
             }
         };
         let deletions: Vec<String> = calls
@@ -167,7 +167,19 @@ pub(crate) async fn answer(model: &dyn ChatModel, turn: &mut Turn<'_>, message: 
             });
         }
     }
-    say(turn.replies.model_failed())
+    Outcome::say(turn.replies.model_failed())
+}
+
+/// The system prompt with the turn's context: the time, the zone, the language.
+fn system_prompt(turn: &Turn<'_>) -> String {
+    let now = turn.zone.local_datetime(turn.app.now());
+    format!(
+        "{}\nNow: {} ({}, the user's time zone). Reply in {}.",
+        SYSTEM_PROMPT.trim_end(),
+        now.format("%A %Y-%m-%d %H:%M"),
+        turn.zone.name(),
+        turn.replies.language_name()
+    )
 }
 
 /// Checks every call of a reply: a known tool, arguments that are JSON and fit its schema.
@@ -186,12 +198,4 @@ fn checked(calls: &[ModelToolCall]) -> Result<Vec<(&ModelToolCall, Value)>, Stri
             Ok((call, arguments))
         })
         .collect()
-}
-
-fn say(reply: String) -> Outcome {
-    Outcome {
-        reply,
-        clarification: None,
-        pending: None,
-    }
 }

@@ -12,8 +12,8 @@ use tickler_protocol::chat::{ChatRequest, ChatResponse};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
 
 use super::answer::choice;
-use super::engine::Candidate;
 use super::model::{ChatModel, ModelError, ModelMessage, ModelReply, ModelToolCall};
+use super::turn::Candidate;
 use crate::tools::ToolDefinition;
 use crate::{Actor, App, AppSettings, ManualClock, Origin};
 

@@ -2,7 +2,7 @@ use chrono::{TimeZone as _, Utc};
 use uuid::Uuid;
 
 use super::*;
-use crate::ids::UserId;
+use crate::ids::{SeriesPosition, UserId};
 use crate::task::TaskInput;
 use crate::time::TimeZone;
 
