@@ -36,12 +36,25 @@ impl App {
         event: &DomainEvent,
         time: DateTime<Utc>,
     ) -> AppResult<OutboxMessage> {
+        self.outbox_message_with_body(actor, event, None, time)
+    }
+
+    /// Builds the outbox message of a domain event, given the wire body of the changed task
+    /// when the caller has already built it for its own answer (task events only; built here
+    /// when `None`).
+    pub(crate) fn outbox_message_with_body(
+        &self,
+        actor: &Actor,
+        event: &DomainEvent,
+        task_body: Option<TaskBody>,
+        time: DateTime<Utc>,
+    ) -> AppResult<OutboxMessage> {
         let id = EventId::from_uuid(self.new_uuid());
         let event_type = format!("{TYPE_PREFIX}{}", event.type_name());
         let (subject, payload) = match event {
             DomainEvent::Task(change) => {
                 let data = TaskEventData {
-                    task: TaskBody::from(&change.task),
+                    task: task_body.unwrap_or_else(|| TaskBody::from(&change.task)),
                     changed_fields: change
                         .changed_fields
                         .iter()

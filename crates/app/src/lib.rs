@@ -45,7 +45,7 @@ pub use events::{EventSettings, system_event};
 pub use listing::{ListTasksParams, MAX_OCCURRENCES};
 pub use signal::OutboxSignal;
 pub use tags::TagChange;
-pub use tasks::{CreatedTask, IdempotencyKey, task_location};
+pub use tasks::{CreatedBody, CreatedTask, IdempotencyKey};
 /// Records the use cases return as they are stored.
 pub use tickler_store::{ApiToken, AuditRecord, CalendarFeed, DeadLetter, SessionId, TagCount};
 

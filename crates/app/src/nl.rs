@@ -55,7 +55,7 @@ impl App {
             .into());
         }
         match self.create_task(actor, task_request(&parsed), None).await? {
-            CreatedTask::New(task) => Ok(task),
+            CreatedTask::New { task, .. } => Ok(*task),
             CreatedTask::Replayed(_) => Err(AppError::Internal(
                 "a quick add without an idempotency key was replayed".to_owned(),
             )),

@@ -1,5 +1,7 @@
 //! Task use cases: create, read, edit (JSON merge patch), complete, reopen, delete.
 
+mod patch;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tickler_domain::{
@@ -9,7 +11,8 @@ use tickler_protocol::task::{DeleteScope, TaskBody, TaskRequest};
 use tickler_store::{ChangeSet, Conflict, IdempotentResponse, StoreError, TaskWrite};
 
 use crate::error::{AppError, AppResult};
-use crate::{Actor, App, decode, merge_patch};
+use crate::{Actor, App};
+use patch::TaskPatch;
 
 /// How often a change is retried when a concurrent change to the same task wins the race.
 const MAX_ATTEMPTS: u32 = 16;
@@ -55,24 +58,61 @@ impl IdempotencyKey {
 #[derive(Debug, Clone)]
 pub enum CreatedTask {
     /// The task was created now.
-    New(Task),
-    /// A retry of an earlier request: its stored response, to send again as it was.
-    Replayed(IdempotentResponse),
+    New {
+        /// The task.
+        task: Box<Task>,
+        /// Its wire body, also the idempotency record's when the request carried a key.
+        created: CreatedBody,
+    },
+    /// A retry of an earlier request: the task as the first request answered it.
+    Replayed(CreatedBody),
 }
 
-/// The path of a task's resource, used in `Location` headers.
-pub fn task_location(id: TaskId) -> String {
-    format!("/api/v1/tasks/{id}")
+impl CreatedTask {
+    /// Returns the created task's wire body, now or as first answered.
+    pub fn body(&self) -> &CreatedBody {
+        match self {
+            CreatedTask::New { created, .. } | CreatedTask::Replayed(created) => created,
+        }
+    }
 }
 
-/// The strong ETag of a task version.
-pub fn etag(version: i64) -> String {
-    format!("\"{version}\"")
+/// A created task as the create use case answers it: its wire body (a [`TaskBody`], encoded
+/// once) and the id and version that body holds. The idempotency record keeps the body; a
+/// retry reads it back unchanged, whatever the current task looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedBody {
+    /// The task's id.
+    pub id: TaskId,
+    /// The task's version when it was created.
+    pub version: i64,
+    /// The task's `TaskBody` as JSON.
+    pub json: String,
+}
+
+impl CreatedBody {
+    /// Reads back a body stored in an idempotency record. Records of every version hold the
+    /// created task's `TaskBody` JSON, whose `id` and `version` it carries.
+    fn from_record(record: IdempotentResponse) -> AppResult<Self> {
+        #[derive(serde::Deserialize)]
+        struct Identity {
+            id: TaskId,
+            version: i64,
+        }
+        let identity: Identity = serde_json::from_str(&record.body).map_err(|error| {
+            AppError::Internal(format!("unreadable idempotency record: {error}"))
+        })?;
+        Ok(Self {
+            id: identity.id,
+            version: identity.version,
+            json: record.body,
+        })
+    }
 }
 
 impl App {
     /// Creates a task for the caller. With an idempotency key, a retry of the same request
-    /// returns the first response and creates nothing; the same key with a different request
+    /// returns the first answer and creates nothing; the same key with a different request
     /// is refused.
     pub async fn create_task(
         &self,
@@ -94,33 +134,45 @@ impl App {
             now,
         );
         let task = change.task.clone();
-        let stored_response = match &idempotency {
-            Some(key) => Some(IdempotentResponse {
-                owner: actor.user.id,
-                key: key.key.clone(),
-                request_hash: key.request_hash.clone(),
-                status: 201,
-                headers: vec![
-                    ("location".to_owned(), task_location(task.id)),
-                    ("etag".to_owned(), etag(task.version)),
-                ],
-                body: serde_json::to_string(&TaskBody::from(&task)).map_err(|error| {
-                    AppError::Internal(format!("failed to serialise a task: {error}"))
-                })?,
-                created_at: now,
-            }),
-            None => None,
+        // The one wire body of the new task: in its event, its answer and its record.
+        let body = TaskBody::from(&task);
+        let created = CreatedBody {
+            id: task.id,
+            version: task.version,
+            json: serde_json::to_string(&body).map_err(|error| {
+                AppError::Internal(format!("failed to serialise a task: {error}"))
+            })?,
         };
+        let record = idempotency.as_ref().map(|key| IdempotentResponse {
+            owner: actor.user.id,
+            key: key.key.clone(),
+            request_hash: key.request_hash.clone(),
+            // The record holds what the use case answered, the body; the api derives the
+            // status and headers from it. Records written before kept them here too (201,
+            // `Location`, `ETag`): they are read the same way, from the body.
+            status: 0,
+            headers: Vec::new(),
+            body: created.json.clone(),
+            created_at: now,
+        });
         let changes = ChangeSet {
             tasks: vec![TaskWrite::Insert(task.clone())],
-            events: vec![self.outbox_message(actor, &DomainEvent::Task(change), now)?],
-            idempotency: stored_response,
+            events: vec![self.outbox_message_with_body(
+                actor,
+                &DomainEvent::Task(change),
+                Some(body),
+                now,
+            )?],
+            idempotency: record,
             ..ChangeSet::default()
         };
         match self.commit(changes).await {
             Ok(()) => {
                 tracing::debug!(task_id = %task.id, "task created");
-                Ok(CreatedTask::New(task))
+                Ok(CreatedTask::New {
+                    task: Box::new(task),
+                    created,
+                })
             }
             Err(StoreError::Conflict(Conflict::IdempotencyKeyUsed)) => {
                 // A concurrent request with the same key won; answer as its retry would.
@@ -141,17 +193,15 @@ impl App {
         }
     }
 
-    async fn replay(
-        &self,
-        actor: &Actor,
-        key: &IdempotencyKey,
-    ) -> AppResult<Option<IdempotentResponse>> {
+    async fn replay(&self, actor: &Actor, key: &IdempotencyKey) -> AppResult<Option<CreatedBody>> {
         match self
             .store
             .find_idempotent_response(actor.user.id, &key.key)
             .await?
         {
-            Some(stored) if stored.request_hash == key.request_hash => Ok(Some(stored)),
+            Some(stored) if stored.request_hash == key.request_hash => {
+                CreatedBody::from_record(stored).map(Some)
+            }
             Some(_) => Err(AppError::IdempotencyKeyReused),
             None => Ok(None),
         }
@@ -198,23 +248,26 @@ impl App {
         patch: Value,
         if_match: Option<i64>,
     ) -> AppResult<Task> {
-        if !patch.is_object() {
+        let Value::Object(patch) = patch else {
             return Err(FieldError::new(
                 "",
                 "invalid_type",
                 "a merge patch of a task must be a JSON object",
             )
             .into());
-        }
+        };
+        let patch = match TaskPatch::decode(patch) {
+            Ok(patch) => patch,
+            Err(error) => {
+                // A missing task (404) or a stale `If-Match` (412) is told before the patch's
+                // faults.
+                self.read_for_change(actor, id, if_match).await?;
+                return Err(error);
+            }
+        };
         let zone = actor.user.timezone;
         self.change_task(actor, id, if_match, |task, now| {
-            let mut document = serde_json::to_value(TaskRequest::from(TaskInput::from(
-                &task.fields,
-            )))
-            .map_err(|error| AppError::Internal(format!("failed to serialise a task: {error}")))?;
-            merge_patch::apply(&mut document, patch.clone());
-            let request: TaskRequest = decode::from_value(document)?;
-            let fields = TaskInput::from(request).validate(zone)?;
+            let fields = patch.apply(TaskInput::from(&task.fields)).validate(zone)?;
             Ok(task.edit(fields, now))
         })
         .await

@@ -260,7 +260,7 @@ impl App {
             "create_task" => {
                 let request: TaskRequest = decode::from_value(arguments)?;
                 match self.create_task(actor, request, None).await? {
-                    CreatedTask::New(task) => task_value(&task),
+                    CreatedTask::New { task, .. } => task_value(&task),
                     CreatedTask::Replayed(_) => {
                         return Err(AppError::Internal("unexpected replay".into()).into());
                     }

@@ -87,7 +87,7 @@ impl Harness {
             .await
             .unwrap()
         {
-            tickler_app::CreatedTask::New(task) => task,
+            tickler_app::CreatedTask::New { task, .. } => *task,
             tickler_app::CreatedTask::Replayed(_) => unreachable!(),
         }
     }

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 use tickler_protocol::nl::{ParseRequest, ParseResponse, QuickAddRequest};
 use tickler_protocol::problem::Problem;
 use tickler_protocol::task::TaskBody;
@@ -11,6 +11,7 @@ use tickler_protocol::task::TaskBody;
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
+use crate::http::tasks::with_location;
 use crate::http::{json, with_etag};
 
 /// Reads a sentence with the natural-language parser, without changing anything. Returns
@@ -51,12 +52,9 @@ pub async fn quick_add(
     body: JsonBody<QuickAddRequest>,
 ) -> Result<Response, ApiError> {
     let task = state.app.quick_add(&actor, &body.value).await?;
-    let mut response = with_etag(
+    let response = with_etag(
         json(StatusCode::CREATED, &TaskBody::from(&task)),
         task.version,
     );
-    if let Ok(location) = HeaderValue::from_str(&tickler_app::task_location(task.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(with_location(response, task.id))
 }

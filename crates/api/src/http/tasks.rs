@@ -3,7 +3,7 @@
 
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use tickler_app::{AppError, CreatedTask, IdempotencyKey, ListTasksParams};
 use tickler_domain::{FieldError, Task, TaskId};
 use tickler_protocol::problem::Problem;
@@ -19,6 +19,14 @@ use crate::http::{json, with_etag};
 /// A malformed id names no task: answered like another user's task, 404.
 fn parse_id(id: &str) -> Result<TaskId, ApiError> {
     id.parse().map_err(|_| ApiError(AppError::TaskNotFound))
+}
+
+/// Adds the `Location` of a created task, its resource's path.
+pub(crate) fn with_location(mut response: Response, id: TaskId) -> Response {
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tasks/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 fn task_response(status: StatusCode, task: &Task) -> Response {
@@ -57,43 +65,30 @@ pub async fn create_task(
         )?),
         None => None,
     };
-    match state
+    let (created, replayed) = match state
         .app
         .create_task(&actor, body.value, idempotency)
         .await?
     {
-        CreatedTask::New(task) => {
-            let mut response = task_response(StatusCode::CREATED, &task);
-            if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id)) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            Ok(response)
-        }
-        CreatedTask::Replayed(stored) => {
-            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
-            let mut response = (
-                status,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                stored.body,
-            )
-                .into_response();
-            for (name, value) in stored.headers {
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&value),
-                ) {
-                    response.headers_mut().insert(name, value);
-                }
-            }
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(response)
-        }
+        CreatedTask::New { created, .. } => (created, false),
+        CreatedTask::Replayed(created) => (created, true),
+    };
+    let response = (
+        StatusCode::CREATED,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        created.json,
+    )
+        .into_response();
+    let mut response = with_location(with_etag(response, created.version), created.id);
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    Ok(response)
 }
 
 /// Lists or searches the caller's tasks, one page at a time.

@@ -18,6 +18,7 @@ crate::on_both_backends!(
     an_idempotency_key_reused_with_another_body_is_refused,
     idempotency_records_are_purged_in_the_background_after_their_retention,
     concurrent_retries_with_one_idempotency_key_create_one_task,
+    an_idempotency_record_holding_an_http_response_still_replays_in_full,
     concurrent_patches_without_if_match_all_apply,
 );
 
@@ -435,4 +436,61 @@ async fn idempotency_records_are_purged_in_the_background_after_their_retention(
         }
     })
     .await;
+}
+
+/// Records written before the record held only the created task's body kept the HTTP status
+/// and headers too (`201`, `Location`, `ETag`): a retry within the retention window still gets
+/// the full answer from one.
+async fn an_idempotency_record_holding_an_http_response_still_replays_in_full(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let user = app.register("ada@example.org").await;
+    let body = r#"{"title": "paid once"}"#;
+    let send = |key: &'static str| {
+        app.request(&user, Method::POST, "/api/v1/tasks")
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(body)
+            .send()
+    };
+    let first = send("current").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    let first_body: Value = first.json().await.unwrap();
+    let owner: tickler_domain::UserId = user.id.parse().unwrap();
+    let store = app.store();
+    let current = store
+        .find_idempotent_response(owner, "current")
+        .await
+        .unwrap()
+        .unwrap();
+    // The same request's record as an earlier version wrote it, under another key.
+    let earlier = tickler_store::IdempotentResponse {
+        key: "earlier".to_owned(),
+        status: 201,
+        headers: vec![
+            ("location".to_owned(), location.clone()),
+            ("etag".to_owned(), "\"1\"".to_owned()),
+        ],
+        ..current
+    };
+    store
+        .commit(tickler_store::ChangeSet {
+            idempotency: Some(earlier),
+            ..tickler_store::ChangeSet::default()
+        })
+        .await
+        .unwrap();
+
+    let replay = send("earlier").await.unwrap();
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(replay.headers()["location"], location.as_str());
+    assert_eq!(replay.headers()["etag"], "\"1\"");
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.headers()["content-type"], "application/json");
+    let replay_body: Value = replay.json().await.unwrap();
+    assert_eq!(replay_body, first_body);
+    let page: Value = app.get(&user, "/api/v1/tasks").await.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
