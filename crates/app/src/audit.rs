@@ -1,9 +1,11 @@
-//! Reading the audit trail, and the operator's view of dead letters.
+//! The audit trail: recording account-level changes, reading the trail, verifying its hash
+//! chain; and the operator's view of dead letters.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tickler_domain::{FieldError, TaskId};
-use tickler_store::{AuditQuery, AuditRecord, DeadLetter, DeadLetterQuery, StoreError};
+use serde_json::Value;
+use tickler_domain::{EventId, FieldError, TaskId, UserId};
+use tickler_store::{AuditQuery, AuditRecord, ChangeSet, DeadLetter, DeadLetterQuery, StoreError};
 
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
@@ -23,6 +25,97 @@ pub fn audit_entry_body(record: AuditRecord) -> tickler_protocol::audit::AuditEn
         occurred_at: record.occurred_at,
         recorded_at: record.recorded_at,
         data: serde_json::from_str(&record.data).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// Types of the audit rows of security-relevant account changes. These changes are not domain
+/// events (nothing else consumes them): the use case writes the row itself, right after the
+/// change commits. Their data names what changed and never holds a secret (a password, a
+/// token, a signing secret, a webhook URL, which often carries one).
+pub mod account_change {
+    /// An account was registered.
+    pub const REGISTERED: &str = "tickler.account.registered";
+    /// The name or time zone changed (`changed_fields`).
+    pub const PROFILE_CHANGED: &str = "tickler.account.profile_changed";
+    /// The password changed; every API token and session was revoked with it.
+    pub const PASSWORD_CHANGED: &str = "tickler.account.password_changed";
+    /// A sign-in with the password started a session.
+    pub const SESSION_STARTED: &str = "tickler.session.started";
+    /// A session was signed out.
+    pub const SESSION_ENDED: &str = "tickler.session.ended";
+    /// Every session was signed out.
+    pub const SIGNED_OUT_EVERYWHERE: &str = "tickler.session.signed_out_everywhere";
+    /// A spent refresh token was presented again: the session was revoked.
+    pub const REFRESH_TOKEN_REUSED: &str = "tickler.session.refresh_token_reused";
+    /// A personal API token was created.
+    pub const TOKEN_CREATED: &str = "tickler.token.created";
+    /// A personal API token was revoked.
+    pub const TOKEN_REVOKED: &str = "tickler.token.revoked";
+    /// A notification channel was created.
+    pub const CHANNEL_CREATED: &str = "tickler.channel.created";
+    /// A notification channel changed (`changed_fields`).
+    pub const CHANNEL_UPDATED: &str = "tickler.channel.updated";
+    /// A notification channel was deleted.
+    pub const CHANNEL_DELETED: &str = "tickler.channel.deleted";
+    /// A webhook channel got a new signing secret.
+    pub const CHANNEL_SECRET_ROTATED: &str = "tickler.channel.secret_rotated";
+    /// A calendar feed (and its token) was created.
+    pub const FEED_CREATED: &str = "tickler.feed.created";
+    /// A calendar feed was revoked.
+    pub const FEED_REVOKED: &str = "tickler.feed.revoked";
+    /// A reminder was snoozed.
+    pub const REMINDER_SNOOZED: &str = "tickler.reminder.snoozed";
+}
+
+/// Who made an account change, for its audit row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ChangedBy<'a> {
+    /// An authenticated caller.
+    Actor(&'a Actor),
+    /// A request before or without an authenticated caller (sign-in, refresh, sign-out by
+    /// refresh token), always through the API.
+    Request,
+}
+
+impl App {
+    /// Appends the audit row of an account change of `owner`, after the change committed. A
+    /// failure to record it is logged (the change stands) rather than reported to the caller,
+    /// who could not undo it.
+    pub(crate) async fn record_account_change(
+        &self,
+        owner: UserId,
+        by: ChangedBy<'_>,
+        event_type: &str,
+        task_id: Option<TaskId>,
+        data: Value,
+    ) {
+        let now = self.now();
+        let (origin, correlation_id) = match by {
+            ChangedBy::Actor(actor) => (actor.origin.as_str(), actor.correlation_id.clone()),
+            ChangedBy::Request => (crate::Origin::Api.as_str(), None),
+        };
+        let record = AuditRecord {
+            event_id: EventId::from_uuid(self.new_uuid()),
+            owner,
+            task_id,
+            event_type: event_type.to_owned(),
+            origin: Some(origin.to_owned()),
+            correlation_id,
+            occurred_at: now,
+            recorded_at: now,
+            data: data.to_string(),
+        };
+        let appended = self
+            .store
+            .commit(ChangeSet {
+                audit: vec![record],
+                ..ChangeSet::default()
+            })
+            .await;
+        if let Err(error) = appended {
+            metrics::counter!("tickler_audit_append_failures_total").increment(1);
+            tracing::error!(user_id = %owner, event_type, error = %error, "failed to record an account change in the audit trail");
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use tickler_protocol::feed::CreateCalendarFeedRequest;
 use tickler_store::query::MAX_PAGE_SIZE;
 use tickler_store::{CalendarFeed, NewCalendarFeed, StoreError, TaskQuery};
 
+use crate::audit::{ChangedBy, account_change};
 use crate::auth::api_token::random_secret;
 use crate::error::{AppError, AppResult};
 use crate::listing::{ListTasksParams, parse_query};
@@ -179,6 +180,18 @@ impl App {
             origin = actor.origin.as_str(),
             "calendar feed created"
         );
+        self.record_account_change(
+            actor.user.id,
+            ChangedBy::Actor(actor),
+            account_change::FEED_CREATED,
+            None,
+            serde_json::json!({
+                "feed_id": feed.id.to_string(),
+                "name": feed.name,
+                "filter": feed.filter,
+            }),
+        )
+        .await;
         Ok((token, feed))
     }
 
@@ -199,6 +212,14 @@ impl App {
             origin = actor.origin.as_str(),
             "calendar feed revoked"
         );
+        self.record_account_change(
+            actor.user.id,
+            ChangedBy::Actor(actor),
+            account_change::FEED_REVOKED,
+            None,
+            serde_json::json!({ "feed_id": id.to_string() }),
+        )
+        .await;
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use tickler_domain::{FieldError, ReminderState};
 use tickler_protocol::reminder::{ReminderBody, SnoozeRequest};
 use tickler_store::{Conflict, ReminderQuery, ReminderSnooze, ScheduledReminder, StoreError};
 
+use crate::audit::{ChangedBy, account_change};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -145,6 +146,18 @@ impl App {
                 other => other.into(),
             })?;
         tracing::info!(reminder_id = %snoozed.id, fire_at = %snoozed.fire_at, "reminder snoozed");
+        self.record_account_change(
+            actor.user.id,
+            ChangedBy::Actor(actor),
+            account_change::REMINDER_SNOOZED,
+            Some(snoozed.task_id),
+            serde_json::json!({
+                "reminder_id": id.to_string(),
+                "fires_as": snoozed.id.to_string(),
+                "fire_at": snoozed.fire_at,
+            }),
+        )
+        .await;
         // Wakes this process's scheduler, which may now have an earlier reminder.
         self.outbox_signal.notify();
         Ok(snoozed)

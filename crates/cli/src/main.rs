@@ -17,7 +17,7 @@ use tickler_cli::config::{
     self, BusKind, BusOverrides, Config, DatabaseOverrides, FlagOverrides, LlmOverrides,
     NotifierOverrides, SyncMode,
 };
-use tickler_cli::{dlq, secret, serve, storage, telemetry};
+use tickler_cli::{audit, dlq, secret, serve, storage, telemetry};
 
 /// tickler: a self-hosted task manager.
 #[derive(Debug, Parser)]
@@ -57,6 +57,17 @@ enum DlqCommand {
     Replay {
         /// The dead letter's id.
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every user's audit hash chain (or one user's): exit 0 with a summary when intact,
+    /// non-zero naming the first broken link.
+    Verify {
+        /// Only this user: an e-mail address or a user id.
+        #[arg(long)]
+        user: Option<String>,
     },
 }
 
@@ -116,6 +127,11 @@ enum Command {
         /// the standard OTEL_EXPORTER_OTLP_* variables decide.
         #[arg(long)]
         otlp_endpoint: Option<String>,
+    },
+    /// Check the audit trail's hash chains in the server's database.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Inspect and re-drive events consumers gave up on.
     Dlq {
@@ -369,6 +385,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { .. } => runtime()?.block_on(serve::serve(config)),
+        Command::Audit {
+            command: AuditCommand::Verify { user },
+        } => runtime()?.block_on(async {
+            let config = secret::resolve(config).await?;
+            print_out(&audit::verify(&config, user.as_deref()).await?);
+            Ok(())
+        }),
         Command::Dlq { command } => runtime()?.block_on(async {
             let config = secret::resolve(config).await?;
             let report = match command {

@@ -20,6 +20,7 @@ use tickler_store::{
     NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
     StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
 };
+use tickler_store::{AuditChainHead, ChainedAuditRecord};
 use tickler_store::{
     AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
 };
@@ -620,6 +621,27 @@ impl Store for PostgresStore {
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         events::list_audit(&self.pool, owner, query).await
+    }
+
+    async fn audit_owners(&self) -> Result<Vec<UserId>, StoreError> {
+        events::audit_owners(&self.pool).await
+    }
+
+    async fn audit_chain_head(&self, owner: UserId) -> Result<Option<AuditChainHead>, StoreError> {
+        events::chain_head(&self.pool, owner).await
+    }
+
+    async fn audit_unchained(&self, owner: UserId) -> Result<Vec<AuditRecord>, StoreError> {
+        events::unchained_audit(&self.pool, owner).await
+    }
+
+    async fn audit_chain(
+        &self,
+        owner: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedAuditRecord>, StoreError> {
+        events::audit_chain_page(&self.pool, owner, after, limit).await
     }
 
     async fn insert_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError> {

@@ -64,9 +64,7 @@ pub(crate) async fn apply(
     if let Some(position) = &changes.consumer_position {
         events::save_position(&mut *connection, position).await?;
     }
-    for record in &changes.audit {
-        events::append_audit(connection, record).await?;
-    }
+    events::append_audit(&mut *connection, &changes.audit).await?;
     for write in &changes.notifications {
         crate::notifications::apply(connection, write).await?;
     }

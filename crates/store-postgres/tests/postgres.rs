@@ -1,5 +1,5 @@
 //! PostgreSQL-specific behaviour: migrations, the gap-safe outbox reads, the append-only audit
-//! trail and leases contended by several processes.
+//! trail and its hash chain, and leases contended by several processes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures panic
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::{Connection, PgConnection};
 use tickler_store::testing::{
-    append, audit_record, event, head_eventually, outbox_eventually, register,
+    RawSql, append, audit_record, event, head_eventually, outbox_eventually, register,
 };
 use tickler_store::{AuditQuery, ChangeSet, LeaseRequest, OutboxPosition, Store, StoreError};
 use tickler_store_postgres::testing::TestDatabase;
@@ -300,4 +300,50 @@ async fn racing_relays_let_exactly_one_hold_the_lease() {
     for store in processes {
         store.close().await;
     }
+}
+
+/// The database as an attacker with its owner's credentials sees it.
+struct RawDatabase(String);
+
+#[async_trait::async_trait]
+impl RawSql for RawDatabase {
+    async fn disable_append_only(&self) {
+        self.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            .await;
+    }
+
+    async fn execute(&self, sql: &str) {
+        let mut connection = PgConnection::connect(&self.0).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+    }
+
+    fn id(&self, id: uuid::Uuid) -> String {
+        format!("'{id}'::uuid")
+    }
+
+    fn bytes(&self, bytes: &[u8]) -> String {
+        format!("'\\x{}'::bytea", tickler_store::audit_chain::hex(bytes))
+    }
+
+    fn instant(&self, seconds: i64) -> String {
+        format!("to_timestamp({seconds})")
+    }
+}
+
+/// Edits, deletions and insertions made past the append-only trigger break the hash chain
+/// where they were made.
+#[tokio::test]
+async fn tampering_with_the_audit_trail_in_the_database_is_found() {
+    let Some(database) = database().await else {
+        return;
+    };
+    let store = migrated_store(&database).await;
+    let raw = RawDatabase(database.url().to_owned());
+    tickler_store::testing::tampering_with_the_audit_trail_in_the_database_is_found(&store, &raw)
+        .await;
+    store.close().await;
 }

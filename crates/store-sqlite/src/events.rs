@@ -3,9 +3,10 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tickler_domain::{EventId, TaskId, UserId};
+use tickler_store::audit_chain;
 use tickler_store::{
-    AuditQuery, AuditRecord, Conflict, ConsumerPosition, DeadLetter, DeadLetterQuery, LeaseRequest,
-    OutboxPosition, ProcessedEvent, StoreError,
+    AuditChainHead, AuditQuery, AuditRecord, ChainedAuditRecord, Conflict, ConsumerPosition,
+    DeadLetter, DeadLetterQuery, LeaseRequest, OutboxPosition, ProcessedEvent, StoreError,
 };
 use uuid::Uuid;
 
@@ -103,16 +104,29 @@ pub(crate) fn positions(connection: &Connection) -> Result<Vec<ConsumerPosition>
         .store()
 }
 
-/// Appends a record to the audit trail; [`Conflict::AlreadyExists`] for an event id in it.
+/// Appends a record to the audit trail, as the next link of its owner's hash chain;
+/// [`Conflict::AlreadyExists`] for an event id in it. Runs in the writer's transaction, which
+/// holds the database's write lock: no other append, from this process or another, can read
+/// the same chain head before this one commits.
 pub(crate) fn append_audit(
     connection: &Connection,
     record: &AuditRecord,
 ) -> Result<(), StoreError> {
+    let record = audit_chain::stored_form(record);
+    let (last_seq, last_hash) = match chain_head(connection, record.owner)? {
+        Some(head) => (head.seq, head.hash),
+        None => {
+            let unchained = unchained_audit(connection, record.owner)?;
+            (0, audit_chain::genesis(record.owner, &unchained).to_vec())
+        }
+    };
+    let seq = last_seq + 1;
+    let hash = audit_chain::link_hash(seq, &record, &last_hash);
     connection
         .prepare_cached(
             "INSERT INTO audit_events (event_id, user_id, task_id, event_type, origin,
-                 correlation_id, occurred_at, recorded_at, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 correlation_id, occurred_at, recorded_at, data, chain_seq, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .store()?
         .execute(params![
@@ -125,9 +139,120 @@ pub(crate) fn append_audit(
             micros(record.occurred_at),
             micros(record.recorded_at),
             record.data,
+            seq,
+            last_hash,
+            hash.as_slice(),
         ])
         .store()?;
+    connection
+        .prepare_cached(
+            "INSERT INTO audit_chain_heads (user_id, chain_seq, hash) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_id) DO UPDATE SET chain_seq = excluded.chain_seq,
+                 hash = excluded.hash",
+        )
+        .store()?
+        .execute(params![record.owner.as_uuid(), seq, hash.as_slice()])
+        .store()?;
     Ok(())
+}
+
+/// Reads a user's chain head.
+pub(crate) fn chain_head(
+    connection: &Connection,
+    owner: UserId,
+) -> Result<Option<AuditChainHead>, StoreError> {
+    connection
+        .prepare_cached("SELECT chain_seq, hash FROM audit_chain_heads WHERE user_id = ?1")
+        .store()?
+        .query_row(params![owner.as_uuid()], |row| {
+            Ok(AuditChainHead {
+                owner,
+                seq: row.get(0)?,
+                hash: row.get(1)?,
+            })
+        })
+        .optional()
+        .store()
+}
+
+const AUDIT_COLUMNS: &str = "event_id, user_id, task_id, event_type, origin, correlation_id,
+    occurred_at, recorded_at, data";
+
+fn audit_record(row: &Row<'_>) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        event_id: EventId::from_uuid(codec::value(row, 0)?),
+        owner: UserId::from_uuid(codec::value(row, 1)?),
+        task_id: codec::value::<Option<Uuid>>(row, 2)?.map(TaskId::from_uuid),
+        event_type: codec::value(row, 3)?,
+        origin: codec::value(row, 4)?,
+        correlation_id: codec::value(row, 5)?,
+        occurred_at: codec::instant_column(row, 6)?,
+        recorded_at: codec::instant_column(row, 7)?,
+        data: codec::value(row, 8)?,
+    })
+}
+
+/// Reads a user's audit rows recorded before the chain existed.
+pub(crate) fn unchained_audit(
+    connection: &Connection,
+    owner: UserId,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events
+             WHERE user_id = ?1 AND chain_seq IS NULL ORDER BY occurred_at, event_id"
+        ))
+        .store()?;
+    let mut rows = statement.query(params![owner.as_uuid()]).store()?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        records.push(audit_record(row)?);
+    }
+    Ok(records)
+}
+
+/// Reads a page of a user's chained audit rows after `after`, in chain order.
+pub(crate) fn audit_chain_page(
+    connection: &Connection,
+    owner: UserId,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<ChainedAuditRecord>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS}, chain_seq, prev_hash, hash FROM audit_events
+             WHERE user_id = ?1 AND chain_seq > ?2 ORDER BY chain_seq LIMIT ?3"
+        ))
+        .store()?;
+    let mut rows = statement
+        .query(params![owner.as_uuid(), after, i64::from(limit)])
+        .store()?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        records.push(ChainedAuditRecord {
+            record: audit_record(row)?,
+            seq: codec::value(row, 9)?,
+            prev_hash: codec::value::<Option<Vec<u8>>>(row, 10)?.unwrap_or_default(),
+            hash: codec::value::<Option<Vec<u8>>>(row, 11)?.unwrap_or_default(),
+        });
+    }
+    Ok(records)
+}
+
+/// Lists the users with an audit trail or a chain head.
+pub(crate) fn audit_owners(connection: &Connection) -> Result<Vec<UserId>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT user_id FROM audit_chain_heads
+             UNION SELECT DISTINCT user_id FROM audit_events ORDER BY 1",
+        )
+        .store()?;
+    let mut rows = statement.query([]).store()?;
+    let mut owners = Vec::new();
+    while let Some(row) = rows.next().store()? {
+        owners.push(UserId::from_uuid(codec::value(row, 0)?));
+    }
+    Ok(owners)
 }
 
 /// Reads one page of a user's audit trail, by `(occurred_at, event_id)`.
@@ -139,9 +264,7 @@ pub(crate) fn list_audit(
     let mut statement = Statement::default();
     let owner_parameter = statement.bind(owner.as_uuid().as_bytes().to_vec());
     statement.push(&format!(
-        "SELECT event_id, user_id, task_id, event_type, origin, correlation_id, occurred_at,
-             recorded_at, data
-         FROM audit_events WHERE user_id = {owner_parameter}"
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE user_id = {owner_parameter}"
     ));
     if let Some(task_id) = query.task_id {
         let task = statement.bind(task_id.as_uuid().as_bytes().to_vec());
@@ -167,17 +290,7 @@ pub(crate) fn list_audit(
         .store()?;
     let mut records = Vec::new();
     while let Some(row) = rows.next().store()? {
-        records.push(AuditRecord {
-            event_id: EventId::from_uuid(codec::value(row, 0)?),
-            owner: UserId::from_uuid(codec::value(row, 1)?),
-            task_id: codec::value::<Option<Uuid>>(row, 2)?.map(TaskId::from_uuid),
-            event_type: codec::value(row, 3)?,
-            origin: codec::value(row, 4)?,
-            correlation_id: codec::value(row, 5)?,
-            occurred_at: codec::instant_column(row, 6)?,
-            recorded_at: codec::instant_column(row, 7)?,
-            data: codec::value(row, 8)?,
-        });
+        records.push(audit_record(row)?);
     }
     Ok(records)
 }

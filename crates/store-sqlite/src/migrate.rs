@@ -80,6 +80,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "notification_trace",
         sql: include_str!("../migrations/0020_notification_trace.sql"),
     },
+    Migration {
+        version: 22,
+        name: "audit_chain",
+        sql: include_str!("../migrations/0022_audit_chain.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

@@ -17,6 +17,7 @@ use tickler_store::{
     NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
     StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
 };
+use tickler_store::{AuditChainHead, ChainedAuditRecord};
 use tickler_store::{
     AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
 };
@@ -671,6 +672,33 @@ impl Store for SqliteStore {
         let query = query.clone();
         self.readers
             .read(move |connection| events::list_audit(connection, owner, &query))
+            .await
+    }
+
+    async fn audit_owners(&self) -> Result<Vec<UserId>, StoreError> {
+        self.readers.read(events::audit_owners).await
+    }
+
+    async fn audit_chain_head(&self, owner: UserId) -> Result<Option<AuditChainHead>, StoreError> {
+        self.readers
+            .read(move |connection| events::chain_head(connection, owner))
+            .await
+    }
+
+    async fn audit_unchained(&self, owner: UserId) -> Result<Vec<AuditRecord>, StoreError> {
+        self.readers
+            .read(move |connection| events::unchained_audit(connection, owner))
+            .await
+    }
+
+    async fn audit_chain(
+        &self,
+        owner: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedAuditRecord>, StoreError> {
+        self.readers
+            .read(move |connection| events::audit_chain_page(connection, owner, after, limit))
             .await
     }
 

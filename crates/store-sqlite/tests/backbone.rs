@@ -1,9 +1,13 @@
 //! SQLite-specific behaviour of the event backbone: the audit trail refuses changes in the
-//! database itself, and the relay's bulk writes stay cheap for the one writer.
+//! database itself, its hash chain finds those made past that protection, and the relay's
+//! bulk writes stay cheap for the one writer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures panic
 
-use tickler_store::testing::{append, audit_record, event, instant, register};
+use tickler_store::testing::{
+    RawSql, append, audit_record, event, instant, register,
+    tampering_with_the_audit_trail_in_the_database_is_found,
+};
 use tickler_store::{ChangeSet, OutboxMessage, Store};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
 
@@ -118,5 +122,47 @@ async fn a_large_purge_deletes_in_steps_that_skip_kept_records() {
         1_500
     );
     assert!(store.outbox_unpublished(10).await.unwrap().is_empty());
+    store.close().await;
+}
+
+/// The database file as an attacker with access to it sees it.
+struct RawFile(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl RawSql for RawFile {
+    async fn disable_append_only(&self) {
+        self.execute("DROP TRIGGER audit_events_before_update")
+            .await;
+        self.execute("DROP TRIGGER audit_events_before_delete")
+            .await;
+    }
+
+    async fn execute(&self, sql: &str) {
+        let connection = rusqlite::Connection::open(&self.0).unwrap();
+        connection
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        connection.execute(sql, []).unwrap();
+    }
+
+    fn id(&self, id: uuid::Uuid) -> String {
+        format!("x'{}'", id.simple())
+    }
+
+    fn bytes(&self, bytes: &[u8]) -> String {
+        format!("x'{}'", tickler_store::audit_chain::hex(bytes))
+    }
+
+    fn instant(&self, seconds: i64) -> String {
+        (seconds * 1_000_000).to_string()
+    }
+}
+
+#[tokio::test]
+async fn tampering_with_the_audit_trail_in_the_file_is_found() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = migrated_store(&directory).await;
+    let raw = RawFile(directory.path().join("tickler.db"));
+    tampering_with_the_audit_trail_in_the_database_is_found(&store, &raw).await;
     store.close().await;
 }

@@ -8,6 +8,7 @@
 //! Every read and write of user data is scoped to an owner: a task that exists but belongs to
 //! someone else is [`StoreError::NotFound`], indistinguishable from one that does not exist.
 
+pub mod audit_chain;
 pub mod backend;
 mod error;
 pub mod events;
@@ -29,6 +30,7 @@ use tickler_domain::{
     TaskId, User, UserId,
 };
 
+pub use audit_chain::{AuditChainHead, ChainedAuditRecord};
 pub use error::{Conflict, StoreError};
 pub use events::{
     AuditQuery, AuditRecord, ConsumerPosition, DeadLetter, DeadLetterQuery, LeaseRequest,
@@ -297,6 +299,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         owner: UserId,
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Lists the users that have an audit trail (for `tickler audit verify`).
+    async fn audit_owners(&self) -> Result<Vec<UserId>, StoreError>;
+
+    /// Reads a user's audit chain head ([`audit_chain`]); `None` before their first chained
+    /// row.
+    async fn audit_chain_head(&self, owner: UserId) -> Result<Option<AuditChainHead>, StoreError>;
+
+    /// Reads a user's audit rows recorded before the chain existed (migration 0022).
+    async fn audit_unchained(&self, owner: UserId) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Reads up to `limit` of a user's chained audit rows with `chain_seq` above `after`, in
+    /// `chain_seq` order, exactly as stored.
+    async fn audit_chain(
+        &self,
+        owner: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedAuditRecord>, StoreError>;
 
     /// Records an event a consumer gave up on.
     async fn insert_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError>;

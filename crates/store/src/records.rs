@@ -158,7 +158,7 @@ pub struct ChangeSet {
     /// is already further).
     pub consumer_position: Option<crate::events::ConsumerPosition>,
     /// Entries appended to the audit trail ([`crate::Conflict::AlreadyExists`] for an event
-    /// id already in it).
+    /// id already in it), each linked into its owner's hash chain ([`crate::audit_chain`]).
     pub audit: Vec<crate::events::AuditRecord>,
     /// Notifications with their deliveries, and re-armed deliveries (the notifier's effects).
     pub notifications: Vec<crate::notifications::NotificationWrite>,

@@ -22,6 +22,7 @@ use tickler_protocol::auth::{
 use tickler_store::{ApiToken, NewApiToken, RegistrationRule, StoreError};
 
 pub use self::scopes::{Scope, Scopes};
+use crate::audit::{ChangedBy, account_change};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -248,6 +249,14 @@ impl App {
             .await
             .map_err(AppError::from)?;
         tracing::info!(user_id = %user.id, "account registered");
+        self.record_account_change(
+            user.id,
+            ChangedBy::Request,
+            account_change::REGISTERED,
+            None,
+            serde_json::json!({ "timezone": user.timezone.name() }),
+        )
+        .await;
         self.start_session(user).await
     }
 
@@ -414,6 +423,13 @@ impl App {
             password_hash = Some(self.auth.hashing.hash(new).await?);
             user.credentials_version += 1;
         }
+        let mut changed_fields = Vec::new();
+        if name != user.name {
+            changed_fields.push("name");
+        }
+        if timezone != user.timezone {
+            changed_fields.push("timezone");
+        }
         user.name = name;
         user.timezone = timezone;
         user.updated_at = self.now();
@@ -429,6 +445,24 @@ impl App {
             self.auth.forget_user(user.id);
             self.auth.active_sessions.forget_all();
             tracing::info!(user_id = %user.id, api_tokens = revoked, "password changed: every api token and session revoked");
+            self.record_account_change(
+                user.id,
+                ChangedBy::Actor(actor),
+                account_change::PASSWORD_CHANGED,
+                None,
+                serde_json::json!({ "api_tokens_revoked": revoked, "sessions_revoked": true }),
+            )
+            .await;
+        }
+        if !changed_fields.is_empty() {
+            self.record_account_change(
+                user.id,
+                ChangedBy::Actor(actor),
+                account_change::PROFILE_CHANGED,
+                None,
+                serde_json::json!({ "changed_fields": changed_fields }),
+            )
+            .await;
         }
         Ok(user)
     }
@@ -479,6 +513,20 @@ impl App {
             })
             .await?;
         tracing::info!(user_id = %actor.user.id, token_id = %token.id, "api token created");
+        self.record_account_change(
+            actor.user.id,
+            ChangedBy::Actor(actor),
+            account_change::TOKEN_CREATED,
+            None,
+            serde_json::json!({
+                "token_id": token.id.to_string(),
+                "name": token.name,
+                "prefix": token.prefix,
+                "scopes": token.scopes,
+                "expires_at": token.expires_at,
+            }),
+        )
+        .await;
         Ok((generated.secret, token))
     }
 
@@ -495,7 +543,16 @@ impl App {
             .map_err(|error| match error {
                 StoreError::NotFound => AppError::ApiTokenNotFound,
                 other => other.into(),
-            })
+            })?;
+        self.record_account_change(
+            actor.user.id,
+            ChangedBy::Actor(actor),
+            account_change::TOKEN_REVOKED,
+            None,
+            serde_json::json!({ "token_id": id.to_string() }),
+        )
+        .await;
+        Ok(())
     }
 }
 

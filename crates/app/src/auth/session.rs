@@ -34,6 +34,7 @@ use tickler_store::{
 
 use super::api_token::{TokenHasher, hmac_sha256, random_secret};
 use super::{Session, jwt};
+use crate::audit::{ChangedBy, account_change};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -160,6 +161,14 @@ impl App {
                 StoreError::NotFound => AppError::Unauthenticated("the account no longer exists"),
                 other => other.into(),
             })?;
+        self.record_account_change(
+            user.id,
+            ChangedBy::Request,
+            account_change::SESSION_STARTED,
+            None,
+            serde_json::json!({ "session_id": session.id.to_string() }),
+        )
+        .await;
         self.session_tokens(user, session.id, refresh_token)
     }
 
@@ -199,6 +208,16 @@ impl App {
             RefreshOutcome::ReuseDetected(session) => {
                 self.auth.active_sessions.forget(session);
                 tracing::warn!(session_id = %session, "refresh token reuse: session revoked");
+                if let Ok(revoked) = self.store.get_session(session).await {
+                    self.record_account_change(
+                        revoked.owner,
+                        ChangedBy::Request,
+                        account_change::REFRESH_TOKEN_REUSED,
+                        None,
+                        serde_json::json!({ "session_id": session.to_string(), "session_revoked": true }),
+                    )
+                    .await;
+                }
                 Err(AppError::RefreshTokenReused)
             }
         }
@@ -247,6 +266,14 @@ impl App {
             })?;
         self.auth.active_sessions.forget(session);
         tracing::info!(user_id = %owner, session_id = %session, "signed out");
+        self.record_account_change(
+            owner,
+            ChangedBy::Request,
+            account_change::SESSION_ENDED,
+            None,
+            serde_json::json!({ "session_id": session.to_string() }),
+        )
+        .await;
         Ok(())
     }
 
@@ -263,6 +290,14 @@ impl App {
         self.auth.forget_user(actor.user.id);
         self.auth.active_sessions.forget_all();
         tracing::info!(user_id = %actor.user.id, "signed out everywhere");
+        self.record_account_change(
+            actor.user.id,
+            ChangedBy::Actor(actor),
+            account_change::SIGNED_OUT_EVERYWHERE,
+            None,
+            serde_json::json!({}),
+        )
+        .await;
         Ok(())
     }
 

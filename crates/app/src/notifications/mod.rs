@@ -19,6 +19,7 @@ use tickler_store::{
     Conflict, DeliveryHistory, Notification, NotificationChannel, NotificationQuery, StoreError,
 };
 
+use crate::audit::{ChangedBy, account_change};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -204,6 +205,8 @@ impl App {
                 other => other.into(),
             })?;
         tracing::info!(user_id = %actor.user.id, channel_id = %channel.id, kind = kind.as_str(), "notification channel created");
+        self.record_channel_change(actor, account_change::CHANNEL_CREATED, &channel, &[])
+            .await;
         Ok((channel, secret))
     }
 
@@ -261,6 +264,19 @@ impl App {
             (_, Some(_)) => Err(not_allowed("address", kind)),
         };
         let (url, address) = tickler_domain::all_valid!(url, address)?;
+        let mut changed_fields = Vec::new();
+        if url != channel.url {
+            changed_fields.push("url");
+        }
+        if address != channel.address {
+            changed_fields.push("address");
+        }
+        if request
+            .enabled
+            .is_some_and(|enabled| enabled != channel.enabled)
+        {
+            changed_fields.push("enabled");
+        }
         channel.url = url;
         channel.address = address;
         if let Some(enabled) = request.enabled {
@@ -289,6 +305,13 @@ impl App {
                 Err(error) => return Err(error.into()),
             }
         }
+        self.record_channel_change(
+            actor,
+            account_change::CHANNEL_UPDATED,
+            &channel,
+            &changed_fields,
+        )
+        .await;
         Ok(channel)
     }
 
@@ -300,6 +323,8 @@ impl App {
                 .delete_channel(actor.user.id, channel.id)
                 .await
                 .map_err(channel_not_found)?;
+            self.record_channel_change(actor, account_change::CHANNEL_DELETED, &channel, &[])
+                .await;
         }
         Ok(())
     }
@@ -330,6 +355,8 @@ impl App {
             .await
             .map_err(channel_not_found)?;
         tracing::info!(user_id = %actor.user.id, channel_id = %channel.id, "webhook secret rotated");
+        self.record_channel_change(actor, account_change::CHANNEL_SECRET_ROTATED, &channel, &[])
+            .await;
         Ok((channel, secret))
     }
 
@@ -389,6 +416,33 @@ impl App {
             .list_deliveries(actor.user.id, id)
             .await
             .map_err(notification_not_found)
+    }
+}
+
+impl App {
+    /// Records a channel change in the audit trail: the channel's id, kind and state, and
+    /// which fields changed, never its URL (a webhook URL often carries a credential) nor
+    /// its secret.
+    async fn record_channel_change(
+        &self,
+        actor: &Actor,
+        event_type: &str,
+        channel: &NotificationChannel,
+        changed_fields: &[&str],
+    ) {
+        self.record_account_change(
+            actor.user.id,
+            ChangedBy::Actor(actor),
+            event_type,
+            None,
+            serde_json::json!({
+                "channel_id": channel.id.to_string(),
+                "kind": channel.kind.as_str(),
+                "enabled": channel.enabled,
+                "changed_fields": changed_fields,
+            }),
+        )
+        .await;
     }
 }
 

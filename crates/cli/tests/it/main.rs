@@ -12,6 +12,7 @@ mod terminal;
 mod abuse;
 mod accounts;
 mod audit;
+mod audit_chain;
 mod backup;
 mod chat;
 mod cli;

@@ -14,6 +14,7 @@
 // Test code: a failed expectation must panic with a message, which is what these do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit_chain;
 mod backbone;
 mod conversations;
 mod feeds;
@@ -36,6 +37,7 @@ use async_trait::async_trait;
 
 use crate::Store;
 
+pub use audit_chain::*;
 pub use backbone::*;
 pub use conversations::*;
 pub use feeds::*;
@@ -129,6 +131,8 @@ macro_rules! conformance_tests {
             racing_deliveries_of_one_event_take_effect_once,
             a_consumer_position_never_moves_backwards,
             the_audit_trail_reads_in_order_of_occurrence_scoped_filtered_and_paged,
+            audit_rows_link_into_one_hash_chain_per_user,
+            concurrent_appends_from_two_stores_keep_the_chain_intact,
             unpublished_outbox_records_are_read_in_order_until_marked_published,
             the_outbox_head_is_the_newest_readable_record,
             purging_the_outbox_keeps_unpublished_records_unless_told_otherwise,
