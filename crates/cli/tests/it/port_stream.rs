@@ -174,22 +174,13 @@ async fn streamed(app: &TestApp, user: &TestUser, file: &[u8], dry_run: bool) ->
     lines
 }
 
-/// A report without the ids of the tasks it created (new ones for each user).
-fn without_task_ids(report: &Value) -> Value {
-    let mut report = report.clone();
-    for task in report["tasks"].as_array_mut().unwrap() {
-        task.as_object_mut().unwrap().remove("task_id");
-    }
-    report
-}
-
 async fn progress_lines_stream_before_the_report_which_equals_the_plain_answer(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
     let ada = app.register("ada@example.org").await;
     let bob = app.register("bob@example.org").await;
-    const ROWS: u64 = 3_000;
+    const ROWS: u64 = 2_000;
     let file = many_rows(ROWS as usize);
 
     let lines = streamed(&app, &ada, &file, false).await;
@@ -235,13 +226,14 @@ async fn progress_lines_stream_before_the_report_which_equals_the_plain_answer(b
     }
     assert_eq!(all_tasks(&app, &ada).await.len(), ROWS as usize);
 
-    // The plain answer to the same import (another user's) is the same report.
-    let plain = imported(&app, &bob, "todoist", "Bulk.csv", &file, false).await;
-    assert_eq!(without_task_ids(&plain), without_task_ids(report));
-    // And a dry run's streamed report equals its plain one exactly.
-    let dry_lines = streamed(&app, &bob, &many_rows(500), true).await;
-    let dry_plain = imported(&app, &bob, "todoist", "Bulk.csv", &many_rows(500), true).await;
-    assert_eq!(dry_lines.last().unwrap().value["report"], dry_plain);
+    // The streamed report is the plain answer's body (compared on dry runs of the same file,
+    // whose reports hold no new ids).
+    let dry_lines = streamed(&app, &bob, &file, true).await;
+    let dry_plain = imported(&app, &bob, "todoist", "Bulk.csv", &file, true).await;
+    let dry_report = &dry_lines.last().unwrap().value;
+    assert_eq!(dry_report["type"], "report");
+    assert_eq!(dry_report["report"], dry_plain);
+    assert_eq!(dry_plain["progress"]["tasks_created"], ROWS);
 
     // A file refused before any progress is still a plain problem document.
     let form = Form::new()
