@@ -11,11 +11,41 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, TestUser, problem};
 use crate::operations::{assert_matches_schema, openapi_document};
 use crate::port::{all_tasks, import, imported};
+use crate::terminal::ClientEnv;
 
 crate::on_both_backends!(
     a_todoist_backup_zip_imports_each_project_and_a_corrupt_one_is_refused,
     progress_lines_stream_before_the_report_which_equals_the_plain_answer,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickler_import_on_a_terminal_shows_the_servers_progress() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let ada = app.register("ada@example.org").await;
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("Bulk.csv");
+    std::fs::write(&file, many_rows(2_000)).unwrap();
+    let env = ClientEnv::new();
+    let terminal = env.spawn_in_terminal(&[
+        "import",
+        "--from",
+        "todoist",
+        file.to_str().unwrap(),
+        "--apply",
+        "--server",
+        &app.base,
+        "--token",
+        &ada.token,
+    ]);
+    // The bar's message counts what the server reports it has done.
+    terminal.expect(" items, ", 0).await;
+    let (code, screen) = terminal.finish().await;
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("2000 tasks created"), "{screen}");
+    assert_eq!(all_tasks(&app, &ada).await.len(), 2_000);
+}
 
 /// A Todoist backup: one deflated CSV per project, named by the project.
 fn todoist_backup(files: &[(&str, &str)]) -> Vec<u8> {
