@@ -357,6 +357,38 @@ async fn an_export_imports_into_an_empty_account_of_another_server_without_loss(
     let bytes = serde_json::to_vec(&exported).unwrap();
 
     let ada_new = new.register_in("ada@example.org", "UTC").await;
+    // A dry run says what it would do with the channels, and creates none.
+    let dry = imported(&new, &ada_new, "tickler", "export.json", &bytes, true).await;
+    let actions: Vec<(String, String)> = dry["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap().into(),
+                c["action"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("webhook", "create"),
+        ("email", "create"),
+        ("in_app", "update"),
+    ] {
+        assert!(
+            actions.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {dry}"
+        );
+    }
+    assert!(!dry.to_string().contains("whsec_"));
+    let untouched: Value = new
+        .get(&ada_new, "/api/v1/exports?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(untouched["channels"].as_array().unwrap().len(), 1);
+    assert_eq!(untouched["channels"][0]["enabled"], true);
     let report = imported(&new, &ada_new, "tickler", "export.json", &bytes, false).await;
     assert_eq!(report["progress"]["tasks_created"], 4, "{report}");
     assert_eq!(report["progress"]["malformed"], 0, "{report}");
