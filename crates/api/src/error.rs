@@ -32,14 +32,16 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let error = self.0;
+impl ApiError {
+    /// Returns the problem document of the error (a 5xx is logged in full here, its document
+    /// says only what is public).
+    pub fn problem(&self) -> Problem {
+        let error = &self.0;
         let status = status_of(error.kind());
         if status.is_server_error() {
             tracing::error!(error = %error, code = error.code(), "request failed");
         }
-        let problem = Problem {
+        Problem {
             problem_type: format!("/problems/{}", error.code()),
             title: title_of(status),
             status: status.as_u16(),
@@ -51,7 +53,16 @@ impl IntoResponse for ApiError {
                 .iter()
                 .map(FieldErrorBody::from)
                 .collect(),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let error = self.0;
         let mut response = problem_response(status, &problem);
         match &error {
             AppError::Unauthenticated(_) | AppError::InvalidCredentials => {

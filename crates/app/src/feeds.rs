@@ -241,6 +241,7 @@ impl App {
             &tickler_ical::CalendarOptions {
                 name: Some(feed.name),
                 refresh_minutes: Some(REFRESH_MINUTES),
+                undated: false,
             },
         );
         let digest = Sha256::digest(body.as_bytes());

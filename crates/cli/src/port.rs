@@ -15,8 +15,9 @@ use tokio_util::io::ReaderStream;
 /// The formats `--from` accepts.
 pub const SOURCES: [&str; 5] = ["todoist", "taskwarrior", "ticktick", "ical", "tickler"];
 
-/// Uploads `file` to the server's importer, streaming it with a progress bar on a terminal
-/// (stderr); returns the report as pretty JSON and a one-line summary.
+/// Uploads `file` to the server's importer, with a progress bar on a terminal (stderr) fed
+/// by the server's progress lines (the bytes of the file it has read, the items it has
+/// handled); returns the report as pretty JSON and a one-line summary.
 pub async fn import(
     client: &Client,
     source: &str,
@@ -30,7 +31,7 @@ pub async fn import(
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(length);
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} importing {bytes}/{total_bytes} [{wide_bar}] {eta} left",
+            "{spinner} importing {bytes}/{total_bytes} [{wide_bar}] {msg} {eta} left",
         ) {
             bar.set_style(style);
         }
@@ -38,24 +39,25 @@ pub async fn import(
     } else {
         ProgressBar::hidden()
     };
-    let counted = bar.clone();
-    // The server reads the file while it arrives, so the upload's progress is the import's.
-    let stream = ReaderStream::new(opened).inspect(move |chunk| {
-        if let Ok(chunk) = chunk {
-            counted.inc(chunk.len() as u64);
-        }
-    });
     let file_name = file
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "upload".to_owned());
+    let shown = bar.clone();
     let report = client
         .import(
             source,
             &file_name,
-            reqwest::Body::wrap_stream(stream),
+            reqwest::Body::wrap_stream(ReaderStream::new(opened)),
             length,
             !apply,
+            move |progress| {
+                shown.set_position(progress.bytes_read.min(length));
+                shown.set_message(format!(
+                    "{} items, {} tasks",
+                    progress.rows_read, progress.tasks_created
+                ));
+            },
         )
         .await;
     bar.finish_and_clear();
@@ -81,6 +83,21 @@ pub fn summary(report: &ImportReport) -> String {
         progress.malformed,
         report.not_carried_over.len()
     );
+    if !report.channels.is_empty() {
+        let new = report
+            .channels
+            .iter()
+            .filter(|channel| matches!(channel.action.as_str(), "create" | "created"))
+            .count();
+        line.push_str(&format!(", {new} notification channels {verb}"));
+        if report
+            .channels
+            .iter()
+            .any(|channel| channel.secret.is_some())
+        {
+            line.push_str(" (webhooks off: give each receiver its new secret from the report, then turn it on)");
+        }
+    }
     if report.dry_run {
         line.push_str(" (a dry run: nothing was written; add --apply to import)");
     }

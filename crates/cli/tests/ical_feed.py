@@ -5,9 +5,13 @@ Run by crates/cli/tests/it/feeds.rs with $TICKLER_TEST_ICAL_PYTHON:
 
     ical_feed.py FEED.ics EXPECTED.json
 
+Also run by crates/cli/tests/it/port.rs on the iCalendar export, which holds undated tasks
+too (as VTODOs without DUE).
+
 EXPECTED.json holds {"tasks": [...], "absent": [...]}: each task as the REST API returns it,
 with the instants `/api/v1/tasks/{id}/occurrences` lists for it under "occurrences" (and
-"series_ended" when they are all there are); "absent"
+"series_ended" when they are all there are; without "occurrences" the rule is not expanded);
+"absent"
 lists ids that must not be in the feed. For every task the feed must hold one VTODO whose
 fields match, whose DUE is a DATE exactly when the task is all-day, and whose expansion gives
 the same occurrences; every VTIMEZONE must give the offsets of the tz database. Prints "ok" or
@@ -112,8 +116,15 @@ def main():
         found_tags = [str(c) for c in categories.cats] if categories is not None else []
         check(sorted(found_tags) == sorted(task["tags"]), f"{uid}: CATEGORIES {found_tags}")
         zone = zoneinfo.ZoneInfo(task["timezone"])
-        due = todo["DUE"].dt
-        if task["all_day"]:
+        if task["due_at"] is None:
+            # An undated task (the export writes them; feeds do not): no DUE, no DTSTART.
+            check("DUE" not in todo and "DTSTART" not in todo, f"{uid}: an undated task with a date")
+            due = None
+        else:
+            due = todo["DUE"].dt
+        if due is None:
+            pass
+        elif task["all_day"]:
             expected_date = instant(task["due_at"]).astimezone(zone).date()
             check(
                 type(due) is datetime.date and due == expected_date,
@@ -143,6 +154,8 @@ def main():
             else:
                 wanted.append(("at", instant(reminder)))
         check(sorted(map(str, triggers)) == sorted(map(str, wanted)), f"{uid}: alarms {triggers}, expected {wanted}")
+        if "occurrences" not in task:
+            continue
         # Expansion: the occurrences of this VTODO, from an independent RRULE engine.
         single = icalendar.Calendar()
         for component in calendar.subcomponents:

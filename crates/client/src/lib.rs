@@ -20,7 +20,7 @@ use tickler_protocol::auth::{
 };
 use tickler_protocol::chat::{ChatRequest, ChatResponse};
 use tickler_protocol::nl::{ParseRequest, ParseResponse, QuickAddRequest};
-use tickler_protocol::port::ImportReport;
+use tickler_protocol::port::{ImportProgress, ImportReport, ImportStreamLine, NDJSON};
 use tickler_protocol::problem::Problem;
 use tickler_protocol::reminder::{ReminderBody, ReminderList, SnoozeRequest};
 use tickler_protocol::task::{DeleteScope, TaskBody, TaskPage, TaskRequest};
@@ -274,7 +274,9 @@ impl Client {
         expect_no_answer(response).await
     }
 
-    /// Imports a file (`POST /api/v1/imports`): `body` streams it, `length` is its size.
+    /// Imports a file (`POST /api/v1/imports`): `body` streams it, `length` is its size. The
+    /// answer streams as `application/x-ndjson`: `on_progress` sees the server's counts as the
+    /// import goes, then the report is returned.
     pub async fn import(
         &self,
         source: &str,
@@ -282,6 +284,7 @@ impl Client {
         body: reqwest::Body,
         length: u64,
         dry_run: bool,
+        mut on_progress: impl FnMut(&ImportProgress),
     ) -> Result<ImportReport, ClientError> {
         let form = reqwest::multipart::Form::new()
             .text("source", source.to_owned())
@@ -291,20 +294,43 @@ impl Client {
                 reqwest::multipart::Part::stream_with_length(body, length)
                     .file_name(file_name.to_owned()),
             );
-        let response = self
+        let mut response = self
             .http
             .post(format!("{}/api/v1/imports", self.base))
             .bearer_auth(&self.token)
+            .header(header::ACCEPT, NDJSON)
             .timeout(TRANSFER_TIMEOUT)
             .multipart(form)
             .send()
             .await?;
         let status = response.status();
-        let body = response.text().await?;
         if !status.is_success() {
+            let body = response.text().await?;
             return Err(problem_or_unexpected(status, &body));
         }
-        serde_json::from_str(&body).map_err(|_| unexpected(status, &body))
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|byte| *byte == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let text = String::from_utf8_lossy(&line);
+                match serde_json::from_str::<ImportStreamLine>(&text) {
+                    Ok(ImportStreamLine::Progress { counts, .. }) => on_progress(&counts),
+                    Ok(ImportStreamLine::Report { report }) => return Ok(report),
+                    Ok(ImportStreamLine::Error { problem }) => {
+                        return Err(ClientError::Problem {
+                            status: problem.status,
+                            problem: Box::new(problem),
+                        });
+                    }
+                    Err(_) => return Err(unexpected(status, &text)),
+                }
+            }
+        }
+        Err(unexpected(
+            status,
+            "the import's answer ended before its report",
+        ))
     }
 
     /// Exports everything the user owns (`GET /api/v1/exports`): the response, streamed.

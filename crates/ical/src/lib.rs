@@ -1,6 +1,7 @@
 //! RFC 5545 iCalendar output for tickler's tasks, with no IO and no clock reads.
 //!
-//! [`write_calendar`] turns tasks into a `VCALENDAR`: one `VTODO` per task with a due date,
+//! [`write_calendar`] turns tasks into a `VCALENDAR`: one `VTODO` per task with a due date
+//! (and, when asked, per task without one: a `VTODO` without `DUE`, which RFC 5545 allows),
 //! the `VTIMEZONE`s their local times refer to (generated from the tz database, see
 //! [`timezone`]), TEXT escaping and 75-octet line folding ([`content`]). The same text is
 //! served by calendar feeds and by the iCalendar export. [`todo_lines`] writes a single VTODO
@@ -28,7 +29,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use tickler_domain::{Priority, ReminderSpec, Task, TaskStatus, TimeZone};
+use tickler_domain::{Due, Priority, ReminderSpec, Task, TaskStatus, TimeZone};
 
 use content::{escape_text, push_folded};
 use timezone::format_local;
@@ -49,10 +50,14 @@ pub struct CalendarOptions {
     /// How often subscribers should refresh, in minutes (`REFRESH-INTERVAL` and
     /// `X-PUBLISHED-TTL`); `None` writes neither.
     pub refresh_minutes: Option<u32>,
+    /// Writes tasks without a due date too, as `VTODO`s without `DUE` (the export does;
+    /// calendar feeds leave them out: a calendar has no day to show them on).
+    pub undated: bool,
 }
 
 /// Returns the iCalendar text of `tasks`: a VCALENDAR with one VTODO per task that has a due
-/// date (tasks without one are left out) and one VTIMEZONE per zone their times use.
+/// date (tasks without one only with [`CalendarOptions::undated`]) and one VTIMEZONE per zone
+/// their times use.
 pub fn write_calendar(tasks: &[Task], options: &CalendarOptions) -> String {
     let mut out = String::new();
     push_folded(&mut out, "BEGIN:VCALENDAR");
@@ -76,6 +81,9 @@ pub fn write_calendar(tasks: &[Task], options: &CalendarOptions) -> String {
     let mut todos = String::new();
     for task in tasks {
         let Some(due) = task.fields.due else {
+            if options.undated {
+                todo_lines(&mut todos, task);
+            }
             continue;
         };
         if let Some(zone) = local_zone_of(task) {
@@ -248,13 +256,12 @@ pub fn format_duration(seconds: i64) -> String {
     text
 }
 
-/// Appends the VTODO of `task` to `out`; a task without a due date writes nothing. Its
-/// `TZID`, if any, names the zone [`local_zone_of`] returns, whose VTIMEZONE the caller writes.
+/// Appends the VTODO of `task` to `out`; a task without a due date gets one without `DUE`
+/// (it has no rule and no relative reminder either: tickler requires a due date for those).
+/// Its `TZID`, if any, names the zone [`local_zone_of`] returns, whose VTIMEZONE the caller
+/// writes.
 pub fn todo_lines(out: &mut String, task: &Task) {
     let fields = &task.fields;
-    let Some(due) = fields.due else {
-        return;
-    };
     let line = |out: &mut String, text: String| push_folded(out, &text);
     line(out, "BEGIN:VTODO".to_owned());
     line(out, format!("UID:{}", task.id));
@@ -274,30 +281,8 @@ pub fn todo_lines(out: &mut String, task: &Task) {
             format!("DESCRIPTION:{}", escape_text(&fields.description)),
         );
     }
-    let zone = fields.timezone.tz();
-    let due_value = if due.all_day {
-        format!(
-            ";VALUE=DATE:{}",
-            fields.timezone.local_date(due.at).format("%Y%m%d")
-        )
-    } else {
-        match local_time(zone, due.at) {
-            DueTime::Local(local) => format!(";TZID={}:{local}", zone.name()),
-            DueTime::Utc => format!(":{}", format_utc(due.at)),
-        }
-    };
-    if let Some(rule) = &fields.recurrence {
-        line(out, format!("DTSTART{due_value}"));
-        line(out, format!("DUE{due_value}"));
-        line(
-            out,
-            format!(
-                "RRULE:{}",
-                rrule_body(rule.as_str(), fields.timezone, due.all_day)
-            ),
-        );
-    } else {
-        line(out, format!("DUE{due_value}"));
+    if let Some(due) = fields.due {
+        due_lines(out, task, due);
     }
     line(out, format!("STATUS:{}", status_value(fields.status)));
     if let Some(completed) = task.completed_at {
@@ -331,6 +316,37 @@ pub fn todo_lines(out: &mut String, task: &Task) {
         line(out, "END:VALARM".to_owned());
     }
     line(out, "END:VTODO".to_owned());
+}
+
+/// Appends a dated task's `DUE` (and, for a recurring one, `DTSTART` and `RRULE`).
+fn due_lines(out: &mut String, task: &Task, due: Due) {
+    let fields = &task.fields;
+    let line = |out: &mut String, text: String| push_folded(out, &text);
+    let zone = fields.timezone.tz();
+    let due_value = if due.all_day {
+        format!(
+            ";VALUE=DATE:{}",
+            fields.timezone.local_date(due.at).format("%Y%m%d")
+        )
+    } else {
+        match local_time(zone, due.at) {
+            DueTime::Local(local) => format!(";TZID={}:{local}", zone.name()),
+            DueTime::Utc => format!(":{}", format_utc(due.at)),
+        }
+    };
+    if let Some(rule) = &fields.recurrence {
+        line(out, format!("DTSTART{due_value}"));
+        line(out, format!("DUE{due_value}"));
+        line(
+            out,
+            format!(
+                "RRULE:{}",
+                rrule_body(rule.as_str(), fields.timezone, due.all_day)
+            ),
+        );
+    } else {
+        line(out, format!("DUE{due_value}"));
+    }
 }
 
 #[cfg(test)]

@@ -84,6 +84,7 @@ fn a_timed_task_is_due_at_local_time_with_its_zone_described() {
         &CalendarOptions {
             name: Some("Work, mostly".into()),
             refresh_minutes: Some(60),
+            undated: false,
         },
     );
     let todo = component(&calendar, "VTODO");
@@ -112,6 +113,37 @@ fn a_timed_task_is_due_at_local_time_with_its_zone_described() {
     );
     assert!(has(&zone, "TZOFFSETTO:+0200"));
     assert!(has(&zone, "TZNAME:CEST"));
+}
+
+#[test]
+fn an_undated_task_is_a_vtodo_without_due_only_when_asked_for() {
+    let undated = TaskInput {
+        title: "Someday".to_owned(),
+        reminders: vec!["2026-11-21T08:00:00Z".into()],
+        tags: vec!["later".into()],
+        ..TaskInput::default()
+    };
+    let tasks = [task(undated)];
+    let feed = write_calendar(&tasks, &CalendarOptions::default());
+    assert!(!has(&lines(&feed), "BEGIN:VTODO"), "{feed}");
+    let export = write_calendar(
+        &tasks,
+        &CalendarOptions {
+            undated: true,
+            ..CalendarOptions::default()
+        },
+    );
+    let todo = component(&export, "VTODO");
+    assert!(has(&todo, "SUMMARY:Someday"), "{todo:?}");
+    assert!(has(&todo, "CATEGORIES:later"));
+    assert!(has(&todo, "TRIGGER;VALUE=DATE-TIME:20261121T080000Z"));
+    assert!(
+        !todo
+            .iter()
+            .any(|l| l.starts_with("DUE") || l.starts_with("DTSTART") || l.starts_with("RRULE")),
+        "{todo:?}"
+    );
+    assert!(!has(&lines(&export), "BEGIN:VTIMEZONE"));
 }
 
 #[test]
@@ -267,7 +299,7 @@ proptest! {
             fields.clone(),
             instant("2026-01-01T00:00:00Z"),
         ).task;
-        let calendar = write_calendar(&[task], &CalendarOptions { name: Some(title.clone()), refresh_minutes: None });
+        let calendar = write_calendar(&[task], &CalendarOptions { name: Some(title.clone()), refresh_minutes: None, undated: false });
         for physical in calendar.split("\r\n") {
             prop_assert!(physical.len() <= MAX_LINE_OCTETS, "{physical:?}");
             prop_assert!(!physical.contains('\n') && !physical.contains('\r'));

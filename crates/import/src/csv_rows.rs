@@ -4,6 +4,8 @@ use std::io::Read;
 
 use csv::StringRecord;
 
+use crate::ReadError;
+
 /// A header row: where each named column is.
 #[derive(Debug, Clone)]
 pub(crate) struct Header {
@@ -58,4 +60,16 @@ pub(crate) fn line_of(record: &StringRecord) -> u64 {
 /// The line of a CSV error.
 pub(crate) fn error_line(error: &csv::Error) -> u64 {
     error.position().map_or(0, csv::Position::line)
+}
+
+/// Returns a CSV error that is an input failure (the upload broke off, a ZIP entry is corrupt)
+/// as [`ReadError::Io`], so that reading stops; any other through `otherwise`.
+pub(crate) fn io_or(
+    error: csv::Error,
+    otherwise: impl FnOnce(csv::Error) -> ReadError,
+) -> ReadError {
+    match error.kind() {
+        csv::ErrorKind::Io(io) => ReadError::Io(std::io::Error::new(io.kind(), io.to_string())),
+        _ => otherwise(error),
+    }
 }

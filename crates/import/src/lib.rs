@@ -23,7 +23,7 @@ mod todoist;
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
-use tickler_domain::{Priority, RecurrenceMode, TaskInput, TaskStatus, TimeZone};
+use tickler_domain::{ChannelKind, Priority, RecurrenceMode, TaskInput, TaskStatus, TimeZone};
 
 pub use recur::taskwarrior_period_to_rrule;
 
@@ -193,11 +193,29 @@ impl ImportedTask {
     }
 }
 
+/// A notification channel of a tickler export, to recreate (never with a secret: exports
+/// hold none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedChannel {
+    /// The line where the document's channels are.
+    pub line: u64,
+    /// `webhook`, `email` or `in_app`.
+    pub kind: ChannelKind,
+    /// A webhook's URL.
+    pub url: Option<String>,
+    /// An e-mail channel's address.
+    pub address: Option<String>,
+    /// Whether it was on.
+    pub enabled: bool,
+}
+
 /// One item of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Row {
     /// A task to create.
     Task(Box<ImportedTask>),
+    /// A notification channel to recreate (tickler exports only).
+    Channel(Box<ImportedChannel>),
     /// An item that is not a task tickler can hold (a section, a deleted task, ...).
     NotCarried {
         /// The line where it ends.

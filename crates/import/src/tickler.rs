@@ -1,6 +1,7 @@
 //! tickler's own export document (`docs/import-export.md`, types in
-//! `tickler_protocol::port`): every field of every task is carried over; the tasks are
-//! streamed, the few members before them (format, version, account, channels) kept.
+//! `tickler_protocol::port`): every field of every task is carried over, and the notification
+//! channels (after the tasks); the tasks are streamed, the few members before them (format,
+//! version, account, channels) kept.
 
 use std::io::{BufReader, Read};
 use std::rc::Rc;
@@ -13,7 +14,7 @@ use tickler_protocol::notification::ChannelBody;
 use tickler_protocol::port::{EXPORT_FORMAT, EXPORT_VERSION, ExportTask};
 
 use crate::json_stream::{ArrayElements, LineCounter, ObjectWithStreamedArray};
-use crate::{ImportedTask, ReadError, ReadOptions, Row, SeriesRef};
+use crate::{ImportedChannel, ImportedTask, ReadError, ReadOptions, Row, SeriesRef};
 
 pub(crate) fn read(
     input: impl Read,
@@ -49,20 +50,20 @@ pub(crate) fn read(
     }
     if let Some(Value::Array(channels)) = members.get("channels") {
         for channel in channels {
-            let reason = match serde_json::from_value::<ChannelBody>(channel.clone()) {
-                Ok(channel) => format!(
-                    "notification channel {} ({}): not recreated, add it again in the settings \
-                     (a webhook's signing secret is never exported)",
-                    channel.kind.as_str(),
-                    channel.url.or(channel.address).unwrap_or_default()
-                ),
-                Err(error) => format!("an unreadable notification channel: {error}"),
+            let row = match serde_json::from_value::<ChannelBody>(channel.clone()) {
+                Ok(channel) => Row::Channel(Box::new(ImportedChannel {
+                    line: 1,
+                    kind: channel.kind,
+                    url: channel.url,
+                    address: channel.address,
+                    enabled: channel.enabled,
+                })),
+                Err(error) => Row::Malformed {
+                    line: 1,
+                    reason: format!("not a tickler notification channel: {error}"),
+                },
             };
-            if !sink(Row::NotCarried {
-                line: 1,
-                source_id: None,
-                reason,
-            }) {
+            if !sink(row) {
                 return Ok(());
             }
         }

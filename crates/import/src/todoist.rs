@@ -9,8 +9,12 @@
 //! recurring tasks), `DATE_LANG`, `TIMEZONE`, `DURATION`, `DURATION_UNIT`, and the newer
 //! `DEADLINE`, `DEADLINE_LANG`. A `note` row is a comment on the task above it. The file is one
 //! project: its name (the uploaded file's name) becomes a tag, as does each section's.
+//!
+//! Todoist's backups (Settings → Backups, described in Todoist's help article on backups) are a
+//! ZIP of these CSVs, one per project, each named by its project; an upload that starts with
+//! a ZIP's magic bytes is read as one, entry by entry while it arrives.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, ErrorKind, Read};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use tickler_domain::task::format_instant;
@@ -20,22 +24,148 @@ use crate::csv_rows::{self, Header};
 use crate::text::{append_paragraph, fnv64, tag_of};
 use crate::{ImportedTask, ReadError, ReadOptions, Row};
 
+/// How every ZIP file starts: a local file header (or, for an empty archive, the end of the
+/// central directory).
+const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
+
 pub(crate) fn read(
     input: impl Read,
     options: &ReadOptions,
     sink: &mut dyn FnMut(Row) -> bool,
 ) -> Result<(), ReadError> {
-    let project = options
-        .file_name
-        .as_deref()
-        .map(|name| name.rsplit(['/', '\\']).next().unwrap_or(name))
-        .map(|name| name.strip_suffix(".csv").unwrap_or(name).to_owned())
-        .filter(|name| !tag_of(name).is_empty());
+    let mut input = BufReader::new(input);
+    let start = input.fill_buf()?;
+    if ZIP_MAGIC.iter().any(|magic| start.starts_with(*magic)) {
+        return read_backup(input, options, sink);
+    }
+    let project = options.file_name.as_deref().and_then(project_of);
+    read_project(input, project, options, sink)
+}
+
+/// Returns the project a CSV file's name names (`Home Stuff.csv` → `Home Stuff`).
+fn project_of(file_name: &str) -> Option<String> {
+    let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let name = name
+        .strip_suffix(".csv")
+        .or_else(|| name.strip_suffix(".CSV"))
+        .unwrap_or(name);
+    Some(name.to_owned()).filter(|name| !tag_of(name).is_empty())
+}
+
+/// Reads Todoist's backup: a ZIP with one project CSV per project, named by the project.
+/// Entries are read in order as the upload arrives (local headers, not the central directory
+/// at the end), one at a time; each is a project like an uploaded CSV.
+fn read_backup(
+    mut input: impl Read,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Row) -> bool,
+) -> Result<(), ReadError> {
+    let mut entries = 0u64;
+    loop {
+        let entry = match zip::read::read_zipfile_from_stream(&mut input) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Ok(()),
+            Err(zip::result::ZipError::Io(error)) if error.kind() != ErrorKind::UnexpectedEof => {
+                return Err(ReadError::Io(error));
+            }
+            Err(error) => {
+                return Err(ReadError::NotThisFormat {
+                    line: 0,
+                    reason: format!(
+                        "not a readable ZIP (entry {}): {error}{}",
+                        entries + 1,
+                        if error.to_string().contains("length is not available") {
+                            ": tickler reads a backup while it uploads, so each entry must give \
+                             its size before its data, as Todoist's backups do; zip the CSVs \
+                             again with `zip`, or import them one by one"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
+            }
+        };
+        entries += 1;
+        let name = entry
+            .name()
+            .map(|name| name.into_owned())
+            .unwrap_or_else(|_| String::from_utf8_lossy(entry.name_raw()).into_owned());
+        if entry.is_dir() {
+            continue;
+        }
+        let project = project_of(&name);
+        if !name.to_ascii_lowercase().ends_with(".csv") {
+            let row = Row::NotCarried {
+                line: 0,
+                source_id: None,
+                reason: format!("{name:?} in the backup is not a project CSV"),
+            };
+            if !sink(row) {
+                return Ok(());
+            }
+            continue;
+        }
+        let mut in_file = |row: Row| sink(in_entry(&name, row));
+        match read_project(entry, project, options, &mut in_file) {
+            Ok(()) => {}
+            // A file of the backup that is not a project: said, and the next one read.
+            Err(ReadError::NotThisFormat { line, reason }) => {
+                if !sink(Row::NotCarried {
+                    line,
+                    source_id: None,
+                    reason: format!("{name}: {reason}"),
+                }) {
+                    return Ok(());
+                }
+            }
+            Err(ReadError::Io(error))
+                if matches!(
+                    error.kind(),
+                    ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::UnexpectedEof
+                ) =>
+            {
+                return Err(ReadError::NotThisFormat {
+                    line: 0,
+                    reason: format!("the ZIP entry {name:?} is corrupt: {error}"),
+                });
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Names the backup's file in what a row of it says (lines count within each file).
+fn in_entry(name: &str, row: Row) -> Row {
+    match row {
+        Row::NotCarried {
+            line,
+            source_id,
+            reason,
+        } => Row::NotCarried {
+            line,
+            source_id,
+            reason: format!("{name}: {reason}"),
+        },
+        Row::Malformed { line, reason } => Row::Malformed {
+            line,
+            reason: format!("{name}: {reason}"),
+        },
+        other => other,
+    }
+}
+
+/// Reads one project CSV; `project` (its name) becomes a tag of each task.
+fn read_project(
+    input: impl Read,
+    project: Option<String>,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Row) -> bool,
+) -> Result<(), ReadError> {
     let mut reader = csv_rows::reader(input);
     let mut records = reader.records();
     let header = match records.next() {
         Some(Ok(record)) => Header::new(&record),
-        Some(Err(error)) => return Err(not_todoist(csv_rows::error_line(&error), &error)),
+        Some(Err(error)) => return Err(csv_rows::io_or(error, not_todoist)),
         None => return Ok(()),
     };
     if !header.has("TYPE") || !header.has("CONTENT") {
@@ -54,6 +184,7 @@ pub(crate) fn read(
     for record in records {
         let record = match record {
             Ok(record) => record,
+            Err(error) if error.is_io_error() => return Err(csv_rows::io_or(error, not_todoist)),
             Err(error) => {
                 let row = Row::Malformed {
                     line: csv_rows::error_line(&error),
@@ -77,9 +208,9 @@ pub(crate) fn read(
     Ok(())
 }
 
-fn not_todoist(line: u64, error: &csv::Error) -> ReadError {
+fn not_todoist(error: csv::Error) -> ReadError {
     ReadError::NotThisFormat {
-        line,
+        line: csv_rows::error_line(&error),
         reason: format!("not a Todoist CSV: {error}"),
     }
 }
@@ -374,6 +505,107 @@ task,Pay fine,,9,1,,,,,,,\n";
         assert!(rows.iter().any(
             |row| matches!(row, Row::Malformed { line: 8, reason } if reason.contains("PRIORITY"))
         ));
+    }
+
+    /// A Todoist backup: one CSV per project, deflated, as a ZIP writer lays it out.
+    pub(crate) fn backup(files: &[(&str, &str)]) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, text) in files {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(text.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn tasks_of(rows: &[Row]) -> Vec<&ImportedTask> {
+        rows.iter()
+            .filter_map(|row| match row {
+                Row::Task(task) => Some(task.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_backup_zip_is_read_project_by_project_each_name_a_tag() {
+        let work = "TYPE,CONTENT,PRIORITY,INDENT,DATE\n\
+task,Send the report,1,1,every friday\n\
+task,Draft it,2,2,\n";
+        let zip = backup(&[
+            ("Home Stuff.csv", PROJECT),
+            ("Work.csv", work),
+            ("notes.txt", "not a project"),
+        ]);
+        let mut rows = Vec::new();
+        read(
+            zip.as_slice(),
+            &options_named("Todoist backup.zip"),
+            &mut |row| {
+                rows.push(row);
+                true
+            },
+        )
+        .unwrap();
+        let tasks = tasks_of(&rows);
+        assert_eq!(tasks.len(), 5, "{rows:?}");
+        // The same rows as the project's own CSV gives, source ids included.
+        let alone = rows_with(
+            crate::Source::Todoist,
+            PROJECT,
+            &options_named("Home Stuff.csv"),
+        );
+        assert_eq!(tasks[..3], tasks_of(&alone)[..]);
+        let send = tasks[3];
+        assert_eq!(send.input.tags, vec!["work"]);
+        assert_eq!(
+            send.input.recurrence.as_deref(),
+            Some("FREQ=WEEKLY;BYDAY=FR")
+        );
+        assert!(
+            tasks[4]
+                .input
+                .description
+                .contains("Sub-task of: Send the report")
+        );
+        assert!(rows.iter().any(|row| matches!(
+            row,
+            Row::Malformed { line: 7, reason } if reason.starts_with("Home Stuff.csv: ")
+        )));
+        assert!(rows.iter().any(|row| matches!(
+            row,
+            Row::NotCarried { reason, .. } if reason.contains("notes.txt")
+        )));
+    }
+
+    #[test]
+    fn a_corrupt_backup_stops_with_a_reason() {
+        let mut zip = backup(&[("Home.csv", PROJECT)]);
+        // The first entry's deflated data (after the 30-byte header, the name and the extra
+        // field) starts with a block of the reserved type 3.
+        let data = 30
+            + usize::from(u16::from_le_bytes([zip[26], zip[27]]))
+            + usize::from(u16::from_le_bytes([zip[28], zip[29]]));
+        for byte in &mut zip[data..data + 20] {
+            *byte = 0xff;
+        }
+        let truncated = &backup(&[("Home.csv", PROJECT)])[..20];
+        let junk = b"PK\x03\x04 is all this has of a ZIP";
+        for broken in [zip.as_slice(), truncated, junk] {
+            let mut rows = 0;
+            let outcome = read(broken, &options_named("b.zip"), &mut |_| {
+                rows += 1;
+                true
+            });
+            match outcome {
+                Err(ReadError::NotThisFormat { reason, .. }) => {
+                    assert!(reason.contains("ZIP"), "{reason}")
+                }
+                other => panic!("{other:?} after {rows} rows"),
+            }
+        }
     }
 
     #[test]

@@ -6,11 +6,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tickler_domain::TaskId;
+use tickler_domain::{ChannelId, ChannelKind, TaskId};
 use utoipa::ToSchema;
 
 use crate::audit::AuditEntryBody;
 use crate::notification::ChannelBody;
+use crate::problem::Problem;
 use crate::task::TaskBody;
 
 /// The `format` of every tickler export document.
@@ -71,10 +72,43 @@ pub struct ImportReport {
     pub fields: Vec<FieldMapping>,
     /// The tasks created (or, in a dry run, to create), in file order.
     pub tasks: Vec<ImportedTaskBody>,
+    /// The notification channels of a tickler export, recreated (or, a dry run, to recreate).
+    #[serde(default)]
+    pub channels: Vec<ImportedChannelBody>,
     /// Every item or field of the file that was not carried over, with the reason.
     pub not_carried_over: Vec<NotCarriedOver>,
     /// Rows that could not be read, skipped.
     pub malformed: Vec<MalformedRow>,
+}
+
+/// The media type of an import answered line by line (`Accept: application/x-ndjson`).
+pub const NDJSON: &str = "application/x-ndjson";
+
+/// One line of `POST /api/v1/imports` answered as [`NDJSON`]: progress lines while the import
+/// runs, then one `report` line (or, if it failed after progress was sent, one `error` line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ImportStreamLine {
+    /// The counts so far, sent as the import goes (after each batch of tasks, about every 200
+    /// items), never after the report.
+    Progress {
+        /// Items of the file handled so far (read, and created, skipped or reported); it only
+        /// grows.
+        processed: u64,
+        /// The running counts, as in the report's `progress`.
+        counts: ImportProgress,
+    },
+    /// The last line of an import that ran: the report the plain JSON answer would be.
+    Report {
+        /// What the import did.
+        report: ImportReport,
+    },
+    /// The last line of an import that failed once progress lines were sent (the status was
+    /// already 200): the problem document the plain answer would have been.
+    Error {
+        /// What went wrong.
+        problem: Problem,
+    },
 }
 
 /// Running counts of an import.
@@ -117,6 +151,31 @@ pub struct ImportedTaskBody {
     /// The tickler task (created now, or by the earlier import); absent in a dry run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_id: Option<TaskId>,
+}
+
+/// A notification channel of an import. Webhook channels are created off, with a new signing
+/// secret (the export holds none): configure the receiver with it, then turn the channel on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportedChannelBody {
+    /// `webhook`, `email` or `in_app`.
+    pub kind: ChannelKind,
+    /// A webhook's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// An e-mail channel's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// `create` or `update` (dry run), `created`, `updated` (the in-app channel's on/off), or
+    /// `already_imported` (the account has an equal channel: same kind and URL or address).
+    pub action: String,
+    /// Whether it is on, on this server (once the import is applied).
+    pub enabled: bool,
+    /// The channel on this server; absent in a dry run for a channel to create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<ChannelId>,
+    /// A created webhook channel's signing secret (`whsec_...`), shown only here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// An item or field not carried over.

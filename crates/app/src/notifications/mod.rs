@@ -147,22 +147,8 @@ impl App {
         request: CreateChannelRequest,
     ) -> AppResult<(NotificationChannel, Option<WebhookSecret>)> {
         let kind = request.kind;
-        let allow = &self.notifications.webhook_allow_hosts;
-        let url = match (kind, request.url.as_deref()) {
-            (ChannelKind::Webhook, Some(raw)) => {
-                policy::validate_webhook_url(raw, allow).map(|url| Some(url.to_string()))
-            }
-            (ChannelKind::Webhook, None) => Err(required("url", kind)),
-            (_, Some(_)) => Err(not_allowed("url", kind)),
-            (_, None) => Ok(None),
-        };
-        let address = match (kind, request.address.as_deref()) {
-            (ChannelKind::Email, Some(raw)) => parse_address(raw).map(Some),
-            (ChannelKind::Email, None) => Err(required("address", kind)),
-            (_, Some(_)) => Err(not_allowed("address", kind)),
-            (_, None) => Ok(None),
-        };
-        let (url, address) = tickler_domain::all_valid!(url, address)?;
+        let (url, address) =
+            self.checked_channel_target(kind, request.url.as_deref(), request.address.as_deref())?;
         let now = self.now();
         let id = match kind {
             ChannelKind::InApp => in_app_channel_id(actor.user.id),
@@ -208,6 +194,32 @@ impl App {
         self.record_channel_change(actor, account_change::CHANNEL_CREATED, &channel, &[])
             .await;
         Ok((channel, secret))
+    }
+
+    /// Checks where a new channel of `kind` would send (a webhook's URL, an e-mail address)
+    /// as creating it does; returns them normalized.
+    pub(crate) fn checked_channel_target(
+        &self,
+        kind: ChannelKind,
+        url: Option<&str>,
+        address: Option<&str>,
+    ) -> AppResult<(Option<String>, Option<String>)> {
+        let allow = &self.notifications.webhook_allow_hosts;
+        let url = match (kind, url) {
+            (ChannelKind::Webhook, Some(raw)) => {
+                policy::validate_webhook_url(raw, allow).map(|url| Some(url.to_string()))
+            }
+            (ChannelKind::Webhook, None) => Err(required("url", kind)),
+            (_, Some(_)) => Err(not_allowed("url", kind)),
+            (_, None) => Ok(None),
+        };
+        let address = match (kind, address) {
+            (ChannelKind::Email, Some(raw)) => parse_address(raw).map(Some),
+            (ChannelKind::Email, None) => Err(required("address", kind)),
+            (_, Some(_)) => Err(not_allowed("address", kind)),
+            (_, None) => Ok(None),
+        };
+        Ok(tickler_domain::all_valid!(url, address)?)
     }
 
     /// Lists the caller's channels, oldest first, with the in-app channel even if never

@@ -55,9 +55,9 @@ impl App {
         })
     }
 
-    /// Exports the caller's dated tasks as an iCalendar file (one VTODO per task with a due
-    /// date, with its rule, alarms, categories and time zones), written by `tickler-ical`, the
-    /// writer of the calendar feeds; `source=ical` imports it back.
+    /// Exports the caller's tasks as an iCalendar file (one VTODO per task, with its due date,
+    /// rule, alarms, categories and time zones; an undated task's VTODO has no `DUE`), written
+    /// by `tickler-ical`, the writer of the calendar feeds; `source=ical` imports it back.
     pub async fn export_ical(&self, actor: &Actor) -> AppResult<String> {
         let tasks = self.every_task(actor).await?;
         Ok(tickler_ical::write_calendar(
@@ -65,6 +65,7 @@ impl App {
             &tickler_ical::CalendarOptions {
                 name: Some("tickler".to_owned()),
                 refresh_minutes: None,
+                undated: true,
             },
         ))
     }

@@ -10,16 +10,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use tickler_domain::time::truncate_to_micros;
-use tickler_domain::{DomainEvent, FieldError, SeriesPosition, Task, TaskId, TaskStatus};
+use tickler_domain::{
+    ChannelKind, DomainEvent, FieldError, SeriesPosition, Task, TaskId, TaskStatus,
+};
 pub use tickler_import::Source as ImportSource;
-use tickler_import::{ImportedTask, ReadError, ReadOptions, Row};
+use tickler_import::{ImportedChannel, ImportedTask, ReadError, ReadOptions, Row};
+use tickler_protocol::notification::{CreateChannelRequest, UpdateChannelRequest};
 use tickler_protocol::port::{
-    FieldMapping, ImportProgress, ImportReport, ImportedTaskBody, MalformedRow, NotCarriedOver,
+    FieldMapping, ImportProgress, ImportReport, ImportedChannelBody, ImportedTaskBody,
+    MalformedRow, NotCarriedOver,
 };
 use tickler_store::{ChangeSet, Conflict, ImportRecord, StoreError, TaskWrite};
 use tokio::sync::{mpsc, watch};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
 use crate::{Actor, App, Origin};
 
 /// Tasks created per change set: large enough to share a flush, small enough to keep a
@@ -67,6 +71,8 @@ struct Run<'a> {
     pending: Vec<ImportedTask>,
     bytes: Arc<AtomicU64>,
     progress: Option<watch::Sender<ImportProgress>>,
+    /// `rows_read` when progress was last published.
+    published_at: u64,
 }
 
 impl App {
@@ -115,6 +121,7 @@ impl App {
             pending: Vec::new(),
             bytes,
             progress,
+            published_at: 0,
         };
         while let Some(row) = receiver.recv().await {
             run.row(row).await?;
@@ -203,8 +210,110 @@ impl Run<'_> {
                 });
             }
             Row::Malformed { line, reason } => self.malformed(line, reason),
+            Row::Channel(channel) => self.channel(*channel).await?,
+        }
+        // Rows that are not tasks (a file of malformed rows, say) are progress too.
+        if self.pending.is_empty()
+            && self.report.progress.rows_read - self.published_at >= BATCH as u64
+        {
+            self.publish();
         }
         Ok(())
+    }
+
+    /// Recreates a notification channel of a tickler export, unless the account has an equal
+    /// one (same kind and URL or address). A webhook channel is created off, with a new
+    /// signing secret reported once: the export has none, and a receiver that checks
+    /// signatures would refuse the new server's deliveries until given the new secret. An
+    /// e-mail channel is created as `POST /api/v1/notification-channels` creates one (tickler
+    /// does not verify addresses), on or off as it was. The in-app channel takes the
+    /// exported on/off.
+    async fn channel(&mut self, imported: ImportedChannel) -> AppResult<()> {
+        let kind = imported.kind;
+        let dry_run = self.params.dry_run;
+        let (url, address) = match self.app.checked_channel_target(
+            kind,
+            imported.url.as_deref(),
+            imported.address.as_deref(),
+        ) {
+            Ok(target) => target,
+            Err(error) => {
+                self.channel_not_carried(&imported, error);
+                return Ok(());
+            }
+        };
+        let existing = self.app.list_channels(&self.actor).await?;
+        let same = existing.iter().find(|channel| {
+            channel.kind == kind && channel.url == url && channel.address == address
+        });
+        let mut body = ImportedChannelBody {
+            kind,
+            url: url.clone(),
+            address: address.clone(),
+            action: "already_imported".to_owned(),
+            enabled: imported.enabled,
+            channel_id: same.map(|channel| channel.id),
+            secret: None,
+        };
+        match same {
+            Some(channel) if channel.enabled == imported.enabled || kind != ChannelKind::InApp => {
+                body.enabled = channel.enabled;
+            }
+            Some(channel) => {
+                body.action = if dry_run { "update" } else { "updated" }.to_owned();
+                if !dry_run {
+                    let request = UpdateChannelRequest {
+                        enabled: Some(imported.enabled),
+                        ..UpdateChannelRequest::default()
+                    };
+                    self.app
+                        .update_channel(&self.actor, &channel.id.to_string(), request)
+                        .await?;
+                }
+            }
+            None => {
+                body.enabled = imported.enabled && kind != ChannelKind::Webhook;
+                body.action = if dry_run { "create" } else { "created" }.to_owned();
+                if !dry_run {
+                    let request = CreateChannelRequest {
+                        kind,
+                        url,
+                        address,
+                        enabled: Some(body.enabled),
+                    };
+                    match self.app.create_channel(&self.actor, request).await {
+                        Ok((channel, secret)) => {
+                            body.channel_id = Some(channel.id);
+                            body.secret = secret.map(|secret| secret.display());
+                        }
+                        Err(error) if error.kind() == ErrorKind::Conflict => {
+                            self.channel_not_carried(&imported, error);
+                            return Ok(());
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+            }
+        }
+        self.report.channels.push(body);
+        Ok(())
+    }
+
+    fn channel_not_carried(&mut self, imported: &ImportedChannel, error: AppError) {
+        let target = imported
+            .url
+            .as_deref()
+            .or(imported.address.as_deref())
+            .unwrap_or_default();
+        self.report.not_carried_over.push(NotCarriedOver {
+            line: imported.line,
+            source_id: None,
+            field: "channels".to_owned(),
+            reason: format!(
+                "notification channel {} {target}: {error}",
+                imported.kind.as_str()
+            ),
+        });
     }
 
     fn malformed(&mut self, line: u64, reason: String) {
@@ -212,7 +321,9 @@ impl Run<'_> {
         self.report.malformed.push(MalformedRow { line, reason });
     }
 
+    /// Publishes the counts: called when every row read so far is handled (no task pending).
     fn publish(&mut self) {
+        self.published_at = self.report.progress.rows_read;
         self.report.progress.bytes_read = self.bytes.load(Ordering::Relaxed);
         if let Some(progress) = &self.progress {
             progress.send_replace(self.report.progress);

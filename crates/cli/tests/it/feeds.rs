@@ -2,12 +2,12 @@
 //! back with independent iCalendar libraries (Python's `icalendar` and
 //! `recurring_ical_events`, through `crates/cli/tests/ical_feed.py`).
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, TestUser, error_fields, problem, provided};
+use crate::helpers::{
+    Backend, TestApp, TestUser, check_calendar_independently, error_fields, problem, provided,
+};
 
 crate::on_both_backends!(
     a_feed_matches_the_tasks_and_their_occurrences_in_an_independent_parser,
@@ -134,33 +134,8 @@ async fn a_feed_matches_the_tasks_and_their_occurrences_in_an_independent_parser
     let Some(python) = provided("TICKLER_TEST_ICAL_PYTHON") else {
         return;
     };
-    let directory = tempfile::tempdir().unwrap();
-    let feed_path = directory.path().join("feed.ics");
-    let expected_path = directory.path().join("expected.json");
-    std::fs::write(&feed_path, &body).unwrap();
     let absent = json!([undated["id"], foreign["id"]]);
-    std::fs::write(
-        &expected_path,
-        json!({"tasks": expected, "absent": absent}).to_string(),
-    )
-    .unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ical_feed.py");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(&feed_path)
-            .arg(&expected_path)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "the feed failed the independent checks:\n{}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        body
-    );
+    check_calendar_independently(python, &body, json!({"tasks": expected, "absent": absent})).await;
 }
 
 async fn a_feed_answers_304_until_a_task_changes_and_404_once_revoked(backend: Backend) {

@@ -400,3 +400,31 @@ pub fn provided(variable: &str) -> Option<String> {
         }
     }
 }
+
+/// Checks a calendar with independent iCalendar libraries (`tests/ical_feed.py`, Python's
+/// `icalendar` and `recurring_ical_events`) against the tasks it must hold (`expected`:
+/// `{"tasks": [...], "absent": [...]}`); panics with every failed check.
+pub async fn check_calendar_independently(python: String, calendar: &str, expected: Value) {
+    let directory = tempfile::tempdir().unwrap();
+    let calendar_path = directory.path().join("calendar.ics");
+    let expected_path = directory.path().join("expected.json");
+    std::fs::write(&calendar_path, calendar).unwrap();
+    std::fs::write(&expected_path, expected.to_string()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ical_feed.py");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(&calendar_path)
+            .arg(&expected_path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "the calendar failed the independent checks:\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        calendar
+    );
+}

@@ -32,6 +32,7 @@ mod occurrences;
 mod operations;
 mod ops;
 mod port;
+mod port_stream;
 mod recurring;
 mod reminder_crash;
 mod reminders;

@@ -112,7 +112,7 @@ async fn unknown_routes_and_methods_get_problem_documents(backend: Backend) {
 }
 
 /// Validates `instance` against the component schema `name` of the OpenAPI document.
-fn assert_matches_schema(openapi: &Value, name: &str, instance: &Value) {
+pub(crate) fn assert_matches_schema(openapi: &Value, name: &str, instance: &Value) {
     let schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$ref": format!("#/components/schemas/{name}"),
@@ -127,19 +127,23 @@ fn assert_matches_schema(openapi: &Value, name: &str, instance: &Value) {
     assert!(errors.is_empty(), "{name} mismatch: {errors:?}\n{instance}");
 }
 
-async fn the_openapi_document_describes_the_real_responses(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
-    let openapi: Value = app
-        .client
+/// The server's OpenAPI document.
+pub(crate) async fn openapi_document(app: &TestApp) -> Value {
+    app.client
         .get(app.url("/api/v1/openapi.json"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn the_openapi_document_describes_the_real_responses(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let openapi = openapi_document(&app).await;
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/api/v1/auth/register",

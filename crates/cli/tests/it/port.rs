@@ -11,7 +11,9 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, TestUser, eventually, problem};
+use crate::helpers::{
+    Backend, TestApp, TestUser, check_calendar_independently, eventually, problem,
+};
 
 crate::on_both_backends!(
     a_taskwarrior_export_imports_once_as_one_series_and_says_what_it_left_out,
@@ -22,7 +24,7 @@ crate::on_both_backends!(
     the_icalendar_export_imports_back_with_every_field_it_carries,
 );
 
-async fn import(
+pub(crate) async fn import(
     app: &TestApp,
     user: &TestUser,
     source: &str,
@@ -43,7 +45,7 @@ async fn import(
         .unwrap()
 }
 
-async fn imported(
+pub(crate) async fn imported(
     app: &TestApp,
     user: &TestUser,
     source: &str,
@@ -58,7 +60,7 @@ async fn imported(
     body
 }
 
-async fn all_tasks(app: &TestApp, user: &TestUser) -> Vec<Value> {
+pub(crate) async fn all_tasks(app: &TestApp, user: &TestUser) -> Vec<Value> {
     let response = app.get(user, "/api/v1/exports?format=json").await;
     assert_eq!(response.status(), StatusCode::OK);
     let document: Value = response.json().await.unwrap();
@@ -310,6 +312,31 @@ async fn an_export_imports_into_an_empty_account_of_another_server_without_loss(
     })).await;
     old.create_task(&ada, json!({"title": "No date", "priority": "low"}))
         .await;
+    // Notification channels: a webhook and an e-mail channel (on), the in-app one turned off.
+    const CHANNELS: &str = "/api/v1/notification-channels";
+    for body in [
+        json!({"kind": "webhook", "url": "https://hooks.example.org/tickler"}),
+        json!({"kind": "email", "address": "ada+alerts@example.org"}),
+    ] {
+        let response = old.post(&ada, CHANNELS, &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+    }
+    let channels: Value = old.get(&ada, CHANNELS).await.json().await.unwrap();
+    let in_app = channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|channel| channel["kind"] == "in_app")
+        .unwrap()
+        .clone();
+    let response = old
+        .patch(
+            &ada,
+            &format!("{CHANNELS}/{}", in_app["id"].as_str().unwrap()),
+            &json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
     // Completing a recurring task makes its next instance: a series of two.
     let id = weekly["id"].as_str().unwrap();
     old.post(&ada, &format!("/api/v1/tasks/{id}/complete"), &json!({}))
@@ -330,6 +357,38 @@ async fn an_export_imports_into_an_empty_account_of_another_server_without_loss(
     let bytes = serde_json::to_vec(&exported).unwrap();
 
     let ada_new = new.register_in("ada@example.org", "UTC").await;
+    // A dry run says what it would do with the channels, and creates none.
+    let dry = imported(&new, &ada_new, "tickler", "export.json", &bytes, true).await;
+    let actions: Vec<(String, String)> = dry["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap().into(),
+                c["action"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("webhook", "create"),
+        ("email", "create"),
+        ("in_app", "update"),
+    ] {
+        assert!(
+            actions.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {dry}"
+        );
+    }
+    assert!(!dry.to_string().contains("whsec_"));
+    let untouched: Value = new
+        .get(&ada_new, "/api/v1/exports?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(untouched["channels"].as_array().unwrap().len(), 1);
+    assert_eq!(untouched["channels"][0]["enabled"], true);
     let report = imported(&new, &ada_new, "tickler", "export.json", &bytes, false).await;
     assert_eq!(report["progress"]["tasks_created"], 4, "{report}");
     assert_eq!(report["progress"]["malformed"], 0, "{report}");
@@ -356,10 +415,65 @@ async fn an_export_imports_into_an_empty_account_of_another_server_without_loss(
             "{old_task}"
         );
     }
+    // The channels: the same targets, never the old secret; the webhook off with a new secret
+    // (reported once), the e-mail channel and the in-app one as they were.
+    let channel = |report: &Value, kind: &str| -> Value {
+        report["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|channel| channel["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} channel in {report}"))
+            .clone()
+    };
+    let webhook = channel(&report, "webhook");
+    assert_eq!(webhook["action"], "created", "{report}");
+    assert_eq!(webhook["enabled"], false);
+    assert!(webhook["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(channel(&report, "email")["action"], "created");
+    assert_eq!(channel(&report, "in_app")["action"], "updated");
+    let new_channels = new.get(&ada_new, "/api/v1/exports?format=json").await;
+    let new_channels = new_channels.json::<Value>().await.unwrap()["channels"].clone();
+    let target = |channel: &Value| json!({"kind": channel["kind"], "url": channel["url"], "address": channel["address"]});
+    let mut targets_before: Vec<Value> = exported["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(target)
+        .collect();
+    let mut targets_after: Vec<Value> = new_channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(target)
+        .collect();
+    targets_before.sort_by_key(Value::to_string);
+    targets_after.sort_by_key(Value::to_string);
+    assert_eq!(targets_after, targets_before);
+    for channel in new_channels.as_array().unwrap() {
+        let expected = channel["kind"] == "email";
+        assert_eq!(channel["enabled"], expected, "{channel}");
+        assert!(channel.get("secret").is_none());
+    }
+
     // A second import of the export creates nothing.
     let again = imported(&new, &ada_new, "tickler", "export.json", &bytes, false).await;
     assert_eq!(again["progress"]["tasks_created"], 0);
     assert_eq!(all_tasks(&new, &ada_new).await.len(), 4);
+    for kind in ["webhook", "email", "in_app"] {
+        assert_eq!(
+            channel(&again, kind)["action"],
+            "already_imported",
+            "{again}"
+        );
+    }
+    let channels_again: Value = new
+        .get(&ada_new, "/api/v1/exports?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(channels_again["channels"].as_array().unwrap().len(), 3);
 }
 
 /// The Python with the `icalendar` package, from `TICKLER_TEST_ICAL_PYTHON`.
@@ -532,7 +646,13 @@ async fn the_icalendar_export_imports_back_with_every_field_it_carries(backend: 
         "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1", "reminders": ["-PT30M"]
     })).await;
     app.create_task(&ada, json!({"title": "Holiday", "due_at": "2026-12-24", "all_day": true, "priority": "medium", "status": "in_progress"})).await;
-    app.create_task(&ada, json!({"title": "Undated"})).await;
+    app.create_task(&ada, json!({
+        "title": "Undated", "priority": "low", "tags": ["someday"], "description": "no date, one alarm",
+        "reminders": ["2026-12-20T08:00:00Z"]
+    }))
+    .await;
+    app.create_task(&ada, json!({"title": "Undated, done", "status": "done"}))
+        .await;
     let response = app.get(&ada, "/api/v1/exports?format=ical").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
@@ -543,7 +663,7 @@ async fn the_icalendar_export_imports_back_with_every_field_it_carries(backend: 
     );
     let calendar = response.bytes().await.unwrap().to_vec();
     let report = imported(&app, &bob, "ical", "tickler.ics", &calendar, false).await;
-    assert_eq!(report["progress"]["tasks_created"], 2, "{report}");
+    assert_eq!(report["progress"]["tasks_created"], 4, "{report}");
     let keys = [
         "title",
         "description",
@@ -561,14 +681,18 @@ async fn the_icalendar_export_imports_back_with_every_field_it_carries(backend: 
             .map(|key| (key.to_string(), task[key].clone()))
             .collect()
     };
-    let mut before: Vec<Value> = all_tasks(&app, &ada)
-        .await
-        .iter()
-        .filter(|t| t["due_at"].is_string())
-        .map(pick)
-        .collect();
+    let adas = all_tasks(&app, &ada).await;
+    let mut before: Vec<Value> = adas.iter().map(pick).collect();
     let mut after: Vec<Value> = all_tasks(&app, &bob).await.iter().map(pick).collect();
     before.sort_by_key(|task| task["title"].to_string());
     after.sort_by_key(|task| task["title"].to_string());
     assert_eq!(after, before);
+
+    // An independent reader (Python's `icalendar`) finds every task, the undated ones as
+    // VTODOs without DUE.
+    let Some(python) = python_with_icalendar() else {
+        return;
+    };
+    let text = String::from_utf8(calendar).unwrap();
+    check_calendar_independently(python, &text, json!({"tasks": adas, "absent": []})).await;
 }
