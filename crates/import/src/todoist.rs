@@ -28,6 +28,11 @@ use crate::{ImportedTask, ReadError, ReadOptions, Row};
 /// central directory).
 const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
 
+/// What all the entries of one backup may unpack to together: the upload limit's size, so a
+/// small archive of highly compressible data (a ZIP bomb) costs at most as much work as the
+/// largest upload would.
+const MAX_UNPACKED_BYTES: u64 = 1 << 30;
+
 pub(crate) fn read(
     input: impl Read,
     options: &ReadOptions,
@@ -36,7 +41,7 @@ pub(crate) fn read(
     let mut input = BufReader::new(input);
     let start = input.fill_buf()?;
     if ZIP_MAGIC.iter().any(|magic| start.starts_with(*magic)) {
-        return read_backup(input, options, sink);
+        return read_backup(input, options, sink, MAX_UNPACKED_BYTES);
     }
     let project = options.file_name.as_deref().and_then(project_of);
     read_project(input, project, options, sink)
@@ -54,11 +59,13 @@ fn project_of(file_name: &str) -> Option<String> {
 
 /// Reads Todoist's backup: a ZIP with one project CSV per project, named by the project.
 /// Entries are read in order as the upload arrives (local headers, not the central directory
-/// at the end), one at a time; each is a project like an uploaded CSV.
+/// at the end), one at a time; each is a project like an uploaded CSV. The entries together
+/// may unpack to at most `budget` bytes, and none to more than its header declares.
 fn read_backup(
     mut input: impl Read,
     options: &ReadOptions,
     sink: &mut dyn FnMut(Row) -> bool,
+    mut budget: u64,
 ) -> Result<(), ReadError> {
     let mut entries = 0u64;
     loop {
@@ -105,6 +112,20 @@ fn read_backup(
             }
             continue;
         }
+        let declared = entry.size();
+        budget = budget
+            .checked_sub(declared)
+            .ok_or_else(|| ReadError::NotThisFormat {
+                line: 0,
+                reason: format!(
+                    "the ZIP entry {name:?} unpacks to {declared} bytes, past the \
+                     {MAX_UNPACKED_BYTES} bytes a backup may unpack to in all"
+                ),
+            })?;
+        let entry = Declared {
+            inner: entry,
+            left: declared,
+        };
         let mut in_file = |row: Row| sink(in_entry(&name, row));
         match read_project(entry, project, options, &mut in_file) {
             Ok(()) => {}
@@ -131,6 +152,31 @@ fn read_backup(
             }
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// An entry's unpacked data, refused past the size its header declares (the size the budget
+/// was charged with).
+struct Declared<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Declared<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // One byte more than declared is enough to know the entry lies about its size.
+        let room = usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX);
+        let wanted = buf.len().min(room);
+        let read = self.inner.read(&mut buf[..wanted])?;
+        let read_u64 = u64::try_from(read).unwrap_or(u64::MAX);
+        if read_u64 > self.left {
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidData,
+                "it unpacks to more than its header declares",
+            ));
+        }
+        self.left -= read_u64;
+        Ok(read)
     }
 }
 
@@ -606,6 +652,49 @@ task,Draft it,2,2,\n";
                 other => panic!("{other:?} after {rows} rows"),
             }
         }
+    }
+
+    #[test]
+    fn a_backup_unpacking_past_its_budget_is_refused_before_it_is_read() {
+        let big = format!("TYPE,CONTENT\n{}", "task,Water the plants\n".repeat(2_000));
+        let zip = backup(&[("Home.csv", PROJECT), ("Big.csv", &big)]);
+        let budget = u64::try_from(PROJECT.len() + big.len() - 1).unwrap();
+        let mut rows = Vec::new();
+        let outcome = read_backup(
+            zip.as_slice(),
+            &options_named("b.zip"),
+            &mut |row| {
+                rows.push(row);
+                true
+            },
+            budget,
+        );
+        match outcome {
+            Err(ReadError::NotThisFormat { reason, .. }) => {
+                assert!(reason.contains("\"Big.csv\" unpacks to"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The first project, within the budget, was read; nothing of the second.
+        assert_eq!(tasks_of(&rows).len(), 3, "{rows:?}");
+    }
+
+    #[test]
+    fn an_entry_unpacking_past_its_declared_size_is_an_error() {
+        let mut entry = Declared {
+            inner: &b"twelve bytes"[..],
+            left: 6,
+        };
+        let mut text = String::new();
+        let error = entry.read_to_string(&mut text).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidData);
+        let mut exact = Declared {
+            inner: &b"twelve bytes"[..],
+            left: 12,
+        };
+        text.clear();
+        exact.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "twelve bytes");
     }
 
     #[test]
