@@ -20,5 +20,6 @@ pub mod problem;
 pub mod reminder;
 pub mod tag;
 pub mod task;
+pub mod time_zone;
 
 pub use problem::{FieldErrorBody, Problem};

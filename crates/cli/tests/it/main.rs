@@ -34,6 +34,7 @@ mod port;
 mod recurring;
 mod reminder_crash;
 mod reminders;
+mod schemathesis;
 mod scopes;
 mod sessions;
 mod tags;
