@@ -25,6 +25,8 @@ use crate::http::{
         tickler_protocol::time_zone::TimeZoneName,
         tickler_protocol::tag::TagName,
         tickler_protocol::auth::TokenScope,
+        tickler_protocol::task::StatusFilter,
+        tickler_protocol::port::ExportFormat,
     )),
     tags(
         (name = "accounts", description = "Registration, login and profile"),
@@ -135,6 +137,12 @@ const METHODS: &[&str] = &[
 /// rather than `null`. Returns the document as served at `/api/v1/openapi.json`.
 pub fn complete(openapi: &utoipa::openapi::OpenApi) -> Value {
     let mut document = serde_json::to_value(openapi).unwrap_or(Value::Null);
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        add_rules_between_fields(schemas);
+    }
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
             for (method, operation) in item.iter_mut() {
@@ -145,6 +153,46 @@ pub fn complete(openapi: &utoipa::openapi::OpenApi) -> Value {
         }
     }
     document
+}
+
+/// States the rules between fields of request bodies, which the derived schemas cannot: a
+/// field that another one needs, one field of a pair, the fields each channel kind takes.
+fn add_rules_between_fields(schemas: &mut Map<String, Value>) {
+    let rules = [
+        (
+            "SnoozeRequest",
+            "oneOf",
+            json!([
+                {"required": ["minutes"], "properties": {"minutes": {"type": "integer"}}},
+                {"required": ["until"], "properties": {"until": {"type": "string"}}}
+            ]),
+        ),
+        (
+            "UpdateMeRequest",
+            "dependentSchemas",
+            json!({"password": {
+                "if": {"properties": {"password": {"type": "string"}}},
+                "then": {"required": ["current_password"], "properties": {"current_password": {"type": "string"}}}
+            }}),
+        ),
+        (
+            "CreateChannelRequest",
+            "oneOf",
+            json!([
+                {"required": ["kind", "url"], "properties": {
+                    "kind": {"const": "webhook"}, "url": {"type": "string"}, "address": {"type": "null"}}},
+                {"required": ["kind", "address"], "properties": {
+                    "kind": {"const": "email"}, "address": {"type": "string"}, "url": {"type": "null"}}},
+                {"required": ["kind"], "properties": {
+                    "kind": {"const": "in_app"}, "url": {"type": "null"}, "address": {"type": "null"}}}
+            ]),
+        ),
+    ];
+    for (name, keyword, rule) in rules {
+        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+            schema.insert(keyword.to_owned(), rule);
+        }
+    }
 }
 
 fn complete_operation(operation: &mut Value) {

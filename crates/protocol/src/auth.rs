@@ -171,7 +171,7 @@ pub struct CreateApiTokenRequest {
     )]
     pub name: String,
     /// Days until it expires (1 to 3650); never when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::integer::optional")]
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
     /// What the token may do: `read` (safe methods, read-only MCP tools), `write` (every

@@ -116,6 +116,20 @@ impl DeleteScope {
     }
 }
 
+/// A `status` filter of `GET /api/v1/tasks`: a status, or `open` (not done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    /// Not started.
+    Todo,
+    /// Started.
+    InProgress,
+    /// Done.
+    Done,
+    /// `todo` or `in_progress`.
+    Open,
+}
+
 /// The instances of a recurring series (`GET /api/v1/tasks/{id}/series`), by sequence number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SeriesBody {

@@ -53,7 +53,7 @@ impl Read for UploadReader {
 /// written), then `file`. The file streams: it is read while it arrives.
 #[utoipa::path(
     post, path = "/api/v1/imports", tag = "import and export",
-    request_body(content_type = "multipart/form-data", description = "Fields `source`, `dry_run` (default true) and `file`, in this order"),
+    request_body(content = tickler_protocol::port::ImportForm, content_type = "multipart/form-data", description = "Fields `source`, `dry_run` (default true) and `file`, in this order"),
     responses(
         (status = 200, description = "What the import did, or (a dry run) would do", body = ImportReport),
         (status = 422, description = "Unknown source, missing file, or a file not in the format", body = Problem, content_type = "application/problem+json"),
@@ -174,11 +174,13 @@ pub async fn import(
 #[utoipa::path(
     get, path = "/api/v1/exports", tag = "import and export",
     params(
-        ("format" = Option<String>, Query, description = "`json` (default) or `ical`"),
+        ("format" = Option<tickler_protocol::port::ExportFormat>, Query, description = "`json` (default) or `ical`"),
         ("history" = Option<bool>, Query, description = "Include each task's audit trail"),
     ),
     responses(
-        (status = 200, description = "The export, as an attachment", body = ExportDocument),
+        (status = 200, description = "The export, as an attachment: the JSON document, or (`format=ical`) an iCalendar file",
+            content((ExportDocument = "application/json"), (String = "text/calendar")),
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"tickler-export-<date>.json\"` (or `.ics`)"))),
         (status = 422, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

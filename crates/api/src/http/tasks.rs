@@ -30,7 +30,7 @@ fn task_response(status: StatusCode, task: &Task) -> Response {
 #[utoipa::path(
     post, path = "/api/v1/tasks", tag = "tasks",
     request_body = TaskRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: same key and body, same response, one task")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes retries safe: same key and body, same response, one task. 1 to 255 visible ASCII characters")),
     responses(
         (status = 201, description = "Created", body = TaskBody,
             headers(("Location" = String, description = "The task's URL"), ("ETag" = String, description = "The task's version"))),
@@ -100,14 +100,14 @@ pub async fn create_task(
 #[utoipa::path(
     get, path = "/api/v1/tasks", tag = "tasks",
     params(
-        ("q" = Option<String>, Query, description = "Full-text search over title, description and tags (ranked)"),
-        ("status" = Option<Vec<String>>, Query, description = "todo, in_progress, done or open; repeatable"),
-        ("priority" = Option<Vec<String>>, Query, description = "none, low, medium, high, urgent; repeatable"),
-        ("tag" = Option<Vec<String>>, Query, description = "Tags that must all be present; repeatable"),
+        ("q" = Option<String>, Query, max_length = 500, description = "Full-text search over title, description and tags (ranked)"),
+        ("status" = Option<Vec<tickler_protocol::task::StatusFilter>>, Query, description = "todo, in_progress, done or open; repeatable"),
+        ("priority" = Option<Vec<tickler_domain::Priority>>, Query, description = "none, low, medium, high, urgent; repeatable"),
+        ("tag" = Option<Vec<tickler_protocol::tag::TagName>>, Query, description = "Tags that must all be present; repeatable"),
         ("due_before" = Option<String>, Query, format = DateTime, description = "RFC 3339 instant (exclusive)"),
         ("due_after" = Option<String>, Query, format = DateTime, description = "RFC 3339 instant (inclusive)"),
         ("overdue" = Option<bool>, Query, description = "Only open tasks whose due date has passed"),
-        ("sort" = Option<String>, Query, description = "created_at, updated_at, due_at, priority, title, relevance; '-' for descending; comma-separated"),
+        ("sort" = Option<String>, Query, pattern = "^\\s*([+-]?(created_at|updated_at|due_at|priority|title|relevance))?\\s*(,\\s*([+-]?(created_at|updated_at|due_at|priority|title|relevance))?\\s*)*$", description = "created_at, updated_at, due_at, priority, title, relevance; '-' for descending; comma-separated"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
