@@ -18,7 +18,10 @@ pub struct CreateChannelRequest {
     pub url: Option<String>,
     /// E-mail: the address to write to.
     #[serde(default)]
-    #[schema(max_length = 254, pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.](?:[^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.])?\\s*$")]
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.](?:[^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.])?\\s*$"
+    )]
     pub address: Option<String>,
     /// Whether notifications go out through it; `true` when absent.
     #[serde(default)]
@@ -38,7 +41,10 @@ pub struct UpdateChannelRequest {
     pub url: Option<String>,
     /// E-mail: a new address.
     #[serde(default)]
-    #[schema(max_length = 254, pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.](?:[^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.])?\\s*$")]
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.](?:[^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.])?\\s*$"
+    )]
     pub address: Option<String>,
 }
 
