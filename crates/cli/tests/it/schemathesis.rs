@@ -55,10 +55,10 @@ async fn generated_requests_find_no_failure_against_the_openapi_document(backend
         "schemathesis found failures ({}):\n{stdout}\n{stderr}",
         output.status
     );
-    // The summary names what was generated: "Test cases:\n  N generated, ..."
+    // The summary counts the requests: "Test cases:\n  N generated, N passed, N skipped".
     let generated = stdout
         .lines()
-        .find(|line| line.contains(" generated"))
+        .find(|line| line.contains(" generated, "))
         .unwrap_or("no count of generated test cases");
     eprintln!("schemathesis on {backend:?}: {}", generated.trim());
 }
