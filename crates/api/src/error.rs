@@ -64,13 +64,14 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let error = self.0;
         let mut response = problem_response(status, &problem);
+        // RFC 9110 §15.5.2: every 401 names the scheme to authenticate with.
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tickler\""),
+            );
+        }
         match &error {
-            AppError::Unauthenticated(_) | AppError::InvalidCredentials => {
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"tickler\""),
-                );
-            }
             AppError::TooManyAttempts {
                 retry_after_seconds,
             }

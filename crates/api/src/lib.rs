@@ -106,7 +106,7 @@ pub fn router(app: Arc<App>, settings: &ApiSettings, extensions: ApiExtensions) 
         openapi.merge(upload_openapi);
         openapi.merge(<live::LiveDoc as utoipa::OpenApi>::openapi());
         uploads = uploads.merge(upload_routes);
-        let openapi = Arc::new(openapi);
+        let openapi = Arc::new(openapi::complete(&openapi));
         routes = routes.merge(api).route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {

@@ -22,6 +22,12 @@ impl TimeZone {
     /// Coordinated Universal Time.
     pub const UTC: TimeZone = TimeZone(Tz::UTC);
 
+    /// Returns the name of every zone [`TimeZone::parse`] knows (it also takes them in any
+    /// letter case), in the tz database's order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())
+    }
+
     /// Parses an IANA name, ignoring ASCII case (`europe/berlin` is `Europe/Berlin`).
     pub fn parse(name: &str) -> Result<Self, UnknownTimeZone> {
         Tz::from_str(name)

@@ -9,15 +9,23 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// Login e-mail address.
+    /// Login e-mail address: something `@` a domain, without spaces or control characters
+    /// (surrounding spaces are trimmed; stored lowercase); at most 254 bytes.
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.](?:[^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.])?\\s*$"
+    )]
     pub email: String,
-    /// At least 8 characters.
+    /// At least 8 characters, at most 1,024 bytes.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
-    /// Display name.
+    /// Display name: at most 200 characters, no control characters (blank: none).
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub name: Option<String>,
     /// IANA time zone tasks default to; `UTC` when absent.
     #[serde(default)]
+    #[schema(value_type = Option<crate::time_zone::TimeZoneName>)]
     pub timezone: Option<String>,
     /// How the session's credentials are handed over (`body` when absent).
     #[serde(default)]
@@ -132,15 +140,18 @@ impl From<&User> for UserBody {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    /// New display name (empty or null clears it).
+    /// New display name: at most 200 characters, no control characters (blank or null clears
+    /// it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub name: Option<Option<String>>,
     /// New IANA time zone.
     #[serde(default)]
+    #[schema(value_type = Option<crate::time_zone::TimeZoneName>)]
     pub timezone: Option<String>,
-    /// New password.
+    /// New password: at least 8 characters, at most 1,024 bytes.
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     /// The current password, required with `password`.
     #[serde(default)]
@@ -151,17 +162,36 @@ pub struct UpdateMeRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiTokenRequest {
-    /// A label to recognise the token by (1 to 100 characters).
+    /// A label to recognise the token by (1 to 100 characters once trimmed, no control
+    /// characters).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
     /// Days until it expires (1 to 3650); never when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
     /// What the token may do: `read` (safe methods, read-only MCP tools), `write` (every
     /// other method and tool), `mcp` (the `/mcp` endpoint). Default: all three. A token
     /// cannot be given a scope its creator's credential lacks.
     #[serde(default)]
-    #[schema(example = json!(["read"]))]
+    #[schema(example = json!(["read"]), value_type = Option<Vec<TokenScope>>, min_items = 1)]
     pub scopes: Option<Vec<String>>,
+}
+
+/// What a personal API token may do (the wire names of `scopes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// Safe methods and the read-only MCP tools.
+    Read,
+    /// Every other method and tool.
+    Write,
+    /// The `/mcp` endpoint.
+    Mcp,
 }
 
 /// A personal API token's metadata.

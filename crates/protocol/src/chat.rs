@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatRequest {
-    /// What the user says, in English, Urdu script or Roman Urdu (1 to 2,000 characters).
+    /// What the user says, in English, Urdu script or Roman Urdu (not blank, at most 2,000
+    /// characters).
+    #[schema(max_length = 2000, pattern = "\\S")]
     pub message: String,
     /// The conversation to continue; a new one starts when absent.
     #[serde(default)]

@@ -9,7 +9,13 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCalendarFeedRequest {
-    /// The calendar's name in calendar apps (1 to 100 characters).
+    /// The calendar's name in calendar apps (1 to 100 characters once trimmed, no control
+    /// characters).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
     /// Which tasks the feed shows, in the task list's query-string syntax, for example
     /// `tag=work&status=open` (parameters `q`, `status`, `priority`, `tag`, `due_before`,

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chat;
 pub mod event;
 pub mod feed;
+mod integer;
 pub mod live;
 pub mod nl;
 pub mod notification;
@@ -20,5 +21,6 @@ pub mod problem;
 pub mod reminder;
 pub mod tag;
 pub mod task;
+pub mod time_zone;
 
 pub use problem::{FieldErrorBody, Problem};

@@ -15,13 +15,17 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParseRequest {
-    /// The sentence, e.g. "call mom tomorrow at 5pm p1 #family" (at most 2,000 characters).
+    /// The sentence, e.g. "call mom tomorrow at 5pm p1 #family" (not blank, at most 2,000
+    /// characters).
+    #[schema(max_length = 2000, pattern = "\\S")]
     pub text: String,
     /// The RFC 3339 instant calendar words are read at; defaults to the current time.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub now: Option<String>,
     /// The IANA time zone calendar words are read in; defaults to the user's zone.
     #[serde(default)]
+    #[schema(value_type = Option<crate::time_zone::TimeZoneName>)]
     pub tz: Option<String>,
 }
 
@@ -30,7 +34,8 @@ pub struct ParseRequest {
 #[serde(deny_unknown_fields)]
 pub struct QuickAddRequest {
     /// A sentence describing a new task, e.g. "pay rent every month on the 1st at 9am #home"
-    /// (at most 2,000 characters). Dates are read in the user's time zone.
+    /// (not blank, at most 2,000 characters). Dates are read in the user's time zone.
+    #[schema(max_length = 2000, pattern = "\\S")]
     pub text: String,
 }
 

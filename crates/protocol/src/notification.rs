@@ -14,9 +14,14 @@ pub struct CreateChannelRequest {
     pub kind: ChannelKind,
     /// Webhooks: the `http`/`https` URL to post to (at most 2,048 characters, no user info).
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
     /// E-mail: the address to write to.
     #[serde(default)]
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.](?:[^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.])?\\s*$"
+    )]
     pub address: Option<String>,
     /// Whether notifications go out through it; `true` when absent.
     #[serde(default)]
@@ -30,11 +35,16 @@ pub struct UpdateChannelRequest {
     /// Turns the channel on or off (turning on clears the reason tickler disabled it for).
     #[serde(default)]
     pub enabled: Option<bool>,
-    /// Webhooks: a new URL.
+    /// Webhooks: a new URL (at most 2,048 characters, no user info).
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
     /// E-mail: a new address.
     #[serde(default)]
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.](?:[^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.])?\\s*$"
+    )]
     pub address: Option<String>,
 }
 

@@ -19,6 +19,46 @@ pub const EXPORT_FORMAT: &str = "tickler-export";
 /// The version of the export document this build writes (and the newest it reads).
 pub const EXPORT_VERSION: u32 = 1;
 
+/// Where an imported file comes from (the `source` field of `POST /api/v1/imports`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportSourceName {
+    /// A Todoist CSV export.
+    Todoist,
+    /// Taskwarrior's `task export` JSON.
+    Taskwarrior,
+    /// A TickTick CSV backup.
+    Ticktick,
+    /// An iCalendar file (VTODO and VEVENT).
+    Ical,
+    /// A tickler export.
+    Tickler,
+}
+
+/// The multipart form of `POST /api/v1/imports`: its fields in this order (the file streams,
+/// so `source` must come before it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportForm {
+    /// The format of the file.
+    pub source: ImportSourceName,
+    /// `true` (the default): report what the import would do and write nothing.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+    /// The file.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// The formats of `GET /api/v1/exports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// The versioned JSON document that `source=tickler` imports back (the default).
+    Json,
+    /// An iCalendar file of the tasks.
+    Ical,
+}
+
 /// Everything a user owns, as `GET /api/v1/exports?format=json` writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExportDocument {

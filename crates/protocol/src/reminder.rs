@@ -47,9 +47,15 @@ pub struct ReminderList {
 #[serde(deny_unknown_fields)]
 pub struct SnoozeRequest {
     /// Fire again this many minutes from now (1 to 10080, a week).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::integer::optional"
+    )]
+    #[schema(minimum = 1, maximum = 10080)]
     pub minutes: Option<i64>,
     /// Fire again at this instant (RFC 3339, in the future, within a year).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub until: Option<String>,
 }

@@ -116,6 +116,20 @@ impl DeleteScope {
     }
 }
 
+/// A `status` filter of `GET /api/v1/tasks`: a status, or `open` (not done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    /// Not started.
+    Todo,
+    /// Started.
+    InProgress,
+    /// Done.
+    Done,
+    /// `todo` or `in_progress`.
+    Open,
+}
+
 /// The instances of a recurring series (`GET /api/v1/tasks/{id}/series`), by sequence number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SeriesBody {
@@ -130,11 +144,15 @@ pub struct SeriesBody {
 pub struct TaskRequest {
     /// 1 to 500 characters (required). A missing title is still decoded (as `None`), so that
     /// validation reports it with the other fields.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 500, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$")]
     #[schemars(required)]
     pub title: Option<String>,
-    /// Up to 20,000 characters.
+    /// Up to 20,000 characters; no control characters but line breaks and tabs.
     #[serde(default)]
+    #[schema(
+        max_length = 20000,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub description: Option<String>,
     /// Defaults to `todo`.
     #[serde(default)]
@@ -150,9 +168,11 @@ pub struct TaskRequest {
     pub all_day: Option<bool>,
     /// IANA time zone; defaults to the user's.
     #[serde(default)]
+    #[schema(value_type = Option<crate::time_zone::TimeZoneName>)]
     pub timezone: Option<String>,
     /// At most 50, each at most 64 letters, digits, `_` or `-` (any script); lowercased.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::tag::TagName>>, max_items = 50)]
     pub tags: Option<Vec<String>>,
     /// An RFC 5545 RRULE body such as `FREQ=WEEKLY;BYDAY=MO`; needs `due_at`.
     #[serde(default)]
@@ -162,6 +182,7 @@ pub struct TaskRequest {
     pub recurrence_mode: Option<RecurrenceMode>,
     /// ISO 8601 offsets relative to `due_at` (`-PT30M`) or RFC 3339 instants; at most 20.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub reminders: Option<Vec<String>>,
 }
 
@@ -206,10 +227,20 @@ impl From<TaskInput> for TaskRequest {
 /// `application/json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, JsonSchema)]
 #[schema(as = TaskPatch)]
+#[serde(deny_unknown_fields)]
 pub struct TaskPatchDoc {
-    /// New title.
+    /// New title (1 to 500 characters, no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub title: Option<String>,
     /// New description.
+    #[schema(
+        max_length = 20000,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub description: Option<String>,
     /// New status (`done` completes the task, anything else reopens it).
     pub status: Option<TaskStatus>,
@@ -220,14 +251,17 @@ pub struct TaskPatchDoc {
     /// Whether it is due on a whole day.
     pub all_day: Option<bool>,
     /// New time zone.
+    #[schema(value_type = Option<crate::time_zone::TimeZoneName>)]
     pub timezone: Option<String>,
     /// The complete new tag list.
+    #[schema(value_type = Option<Vec<crate::tag::TagName>>, max_items = 50)]
     pub tags: Option<Vec<String>>,
     /// New RRULE body.
     pub recurrence: Option<String>,
     /// New recurrence mode.
     pub recurrence_mode: Option<RecurrenceMode>,
     /// The complete new reminder list.
+    #[schema(max_items = 20)]
     pub reminders: Option<Vec<String>>,
 }
 

@@ -25,13 +25,14 @@ fn page(records: Vec<AuditRecord>, next_cursor: Option<String>) -> AuditPage {
 #[utoipa::path(
     get, path = "/api/v1/audit", tag = "audit",
     params(
-        ("task_id" = Option<String>, Query, description = "Only this task's changes"),
-        ("since" = Option<String>, Query, description = "RFC 3339: only changes at or after"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+        ("task_id" = Option<String>, Query, format = Uuid, description = "Only this task's changes"),
+        ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339: only changes at or after"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "A page of the trail", body = AuditPage),
+        (status = 400, description = "A cursor this server did not issue (`invalid_cursor`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -61,11 +62,13 @@ pub async fn audit(
     get, path = "/api/v1/tasks/{id}/history", tag = "audit",
     params(
         ("id" = String, Path, description = "Task id"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "The task's changes, oldest first", body = AuditPage),
+        (status = 400, description = "A cursor this server did not issue (`invalid_cursor`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No history for this task and user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -107,7 +110,7 @@ fn letter_body(letter: DeadLetter) -> DeadLetterBody {
     params(
         ("consumer" = Option<String>, Query, description = "Only this consumer's"),
         ("all" = Option<bool>, Query, description = "Include replayed ones"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
     ),
     responses(
         (status = 200, description = "Dead letters, oldest first", body = Vec<DeadLetterBody>),

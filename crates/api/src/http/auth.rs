@@ -115,6 +115,7 @@ pub async fn register(
     responses(
         (status = 200, description = "Signed in; with `\"session\": \"cookie\"` the body is a `CookieSessionBody` and the tokens are cookies", body = SessionBody),
         (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`\"session\": \"cookie\"` from outside a page of this server (`origin_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts for this account or from this network; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many passwords being verified; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )

@@ -37,7 +37,7 @@ pub async fn chat(
 /// Lists the caller's conversations, most recently active first.
 #[utoipa::path(
     get, path = "/api/v1/conversations", tag = "chat",
-    params(("limit" = Option<u32>, Query, description = "1 to 200, default 50")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200, default 50")),
     responses(
         (status = 200, description = "The conversations", body = ConversationList),
         (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),

@@ -157,11 +157,12 @@ pub async fn rotate_secret(
     get, path = "/api/v1/notifications", tag = "notifications",
     params(
         ("unread" = Option<bool>, Query, description = "true: only those not marked read"),
-        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "A page of notifications", body = NotificationPage),
+        (status = 400, description = "A cursor this server did not issue (`invalid_cursor`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

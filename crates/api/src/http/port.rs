@@ -60,7 +60,7 @@ impl Read for UploadReader {
 /// report (a file refused before any progress is still a plain problem document).
 #[utoipa::path(
     post, path = "/api/v1/imports", tag = "import and export",
-    request_body(content_type = "multipart/form-data", description = "Fields `source`, `dry_run` (default true) and `file`, in this order"),
+    request_body(content = tickler_protocol::port::ImportForm, content_type = "multipart/form-data", description = "Fields `source`, `dry_run` (default true) and `file`, in this order"),
     params(
         ("Accept" = Option<String>, Header, description = "`application/x-ndjson` to receive progress lines while the import runs, then the report as the last line"),
     ),
@@ -311,11 +311,13 @@ async fn run_import(
 #[utoipa::path(
     get, path = "/api/v1/exports", tag = "import and export",
     params(
-        ("format" = Option<String>, Query, description = "`json` (default) or `ical`"),
+        ("format" = Option<tickler_protocol::port::ExportFormat>, Query, description = "`json` (default) or `ical`"),
         ("history" = Option<bool>, Query, description = "Include each task's audit trail"),
     ),
     responses(
-        (status = 200, description = "The export, as an attachment", body = ExportDocument),
+        (status = 200, description = "The export, as an attachment: the JSON document, or (`format=ical`) an iCalendar file",
+            content((ExportDocument = "application/json"), (String = "text/calendar")),
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"tickler-export-<date>.json\"` (or `.ics`)"))),
         (status = 422, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

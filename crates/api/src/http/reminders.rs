@@ -18,7 +18,7 @@ use crate::http::json;
     get, path = "/api/v1/reminders", tag = "reminders",
     params(
         ("upcoming" = Option<bool>, Query, description = "true: only pending reminders"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
     ),
     responses(
         (status = 200, description = "The reminders", body = ReminderList),

@@ -24,7 +24,7 @@ fn change_body(change: TagChange) -> TagChangeBody {
     get, path = "/api/v1/tags", tag = "tags",
     params(
         ("prefix" = Option<String>, Query, description = "Only tags starting with this"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"),
     ),
     responses(
         (status = 200, description = "Tags and how many tasks carry each", body = Vec<TagCountBody>),
@@ -56,12 +56,12 @@ pub async fn list_tags(
 /// Renames a tag on every task; where a task already has the new name, the two merge.
 #[utoipa::path(
     patch, path = "/api/v1/tags/{name}", tag = "tags",
-    params(("name" = String, Path, description = "The tag to rename")),
+    params(("name" = tickler_protocol::tag::TagName, Path, description = "The tag to rename")),
     request_body = RenameTagRequest,
     responses(
         (status = 200, description = "Renamed", body = TagChangeBody),
         (status = 404, description = "No task carries the tag", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid tag name (in the path or the body)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -81,10 +81,11 @@ pub async fn rename_tag(
 /// Removes a tag from every task.
 #[utoipa::path(
     delete, path = "/api/v1/tags/{name}", tag = "tags",
-    params(("name" = String, Path, description = "The tag to remove")),
+    params(("name" = tickler_protocol::tag::TagName, Path, description = "The tag to remove")),
     responses(
         (status = 200, description = "Removed", body = TagChangeBody),
         (status = 404, description = "No task carries the tag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid tag name", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

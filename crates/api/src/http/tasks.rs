@@ -38,7 +38,7 @@ fn task_response(status: StatusCode, task: &Task) -> Response {
 #[utoipa::path(
     post, path = "/api/v1/tasks", tag = "tasks",
     request_body = TaskRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: same key and body, same response, one task")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes retries safe: same key and body, same response, one task. 1 to 255 visible ASCII characters")),
     responses(
         (status = 201, description = "Created", body = TaskBody,
             headers(("Location" = String, description = "The task's URL"), ("ETag" = String, description = "The task's version"))),
@@ -95,20 +95,20 @@ pub async fn create_task(
 #[utoipa::path(
     get, path = "/api/v1/tasks", tag = "tasks",
     params(
-        ("q" = Option<String>, Query, description = "Full-text search over title, description and tags (ranked)"),
-        ("status" = Option<Vec<String>>, Query, description = "todo, in_progress, done or open; repeatable"),
-        ("priority" = Option<Vec<String>>, Query, description = "none, low, medium, high, urgent; repeatable"),
-        ("tag" = Option<Vec<String>>, Query, description = "Tags that must all be present; repeatable"),
-        ("due_before" = Option<String>, Query, description = "RFC 3339 instant (exclusive)"),
-        ("due_after" = Option<String>, Query, description = "RFC 3339 instant (inclusive)"),
+        ("q" = Option<String>, Query, max_length = 500, description = "Full-text search over title, description and tags (ranked)"),
+        ("status" = Option<Vec<tickler_protocol::task::StatusFilter>>, Query, description = "todo, in_progress, done or open; repeatable"),
+        ("priority" = Option<Vec<tickler_domain::Priority>>, Query, description = "none, low, medium, high, urgent; repeatable"),
+        ("tag" = Option<Vec<tickler_protocol::tag::TagName>>, Query, description = "Tags that must all be present; repeatable"),
+        ("due_before" = Option<String>, Query, format = DateTime, description = "RFC 3339 instant (exclusive)"),
+        ("due_after" = Option<String>, Query, format = DateTime, description = "RFC 3339 instant (inclusive)"),
         ("overdue" = Option<bool>, Query, description = "Only open tasks whose due date has passed"),
-        ("sort" = Option<String>, Query, description = "created_at, updated_at, due_at, priority, title, relevance; '-' for descending; comma-separated"),
-        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+        ("sort" = Option<String>, Query, pattern = "^\\s*([+-]?(created_at|updated_at|due_at|priority|title|relevance))?\\s*(,\\s*([+-]?(created_at|updated_at|due_at|priority|title|relevance))?\\s*)*$", description = "created_at, updated_at, due_at, priority, title, relevance; '-' for descending; comma-separated"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "A page of tasks", body = TaskPage),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A cursor this server did not issue (`invalid_cursor`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -344,7 +344,7 @@ pub async fn reopen_task(
     get, path = "/api/v1/tasks/{id}/occurrences", tag = "tasks",
     params(
         ("id" = String, Path, description = "Task id"),
-        ("limit" = Option<u32>, Query, description = "1 to 1000, default 10"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 10"),
     ),
     responses(
         (status = 200, description = "Due instants, the first being the current due date", body = Occurrences),

@@ -36,6 +36,7 @@ mod port_stream;
 mod recurring;
 mod reminder_crash;
 mod reminders;
+mod schemathesis;
 mod scopes;
 mod sessions;
 mod tags;

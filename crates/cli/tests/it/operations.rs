@@ -127,6 +127,31 @@ pub(crate) fn assert_matches_schema(openapi: &Value, name: &str, instance: &Valu
     assert!(errors.is_empty(), "{name} mismatch: {errors:?}\n{instance}");
 }
 
+/// Collects every `$ref` of `value` that names nothing in `document`.
+fn unresolved_references(document: &Value, value: &Value, unresolved: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            if let Some(reference) = fields.get("$ref").and_then(Value::as_str)
+                && reference
+                    .strip_prefix('#')
+                    .and_then(|pointer| document.pointer(pointer))
+                    .is_none()
+            {
+                unresolved.push(reference.to_owned());
+            }
+            for field in fields.values() {
+                unresolved_references(document, field, unresolved);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                unresolved_references(document, item, unresolved);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The server's OpenAPI document.
 pub(crate) async fn openapi_document(app: &TestApp) -> Value {
     app.client
@@ -145,6 +170,9 @@ async fn the_openapi_document_describes_the_real_responses(backend: Backend) {
     };
     let openapi = openapi_document(&app).await;
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut unresolved = Vec::new();
+    unresolved_references(&openapi, &openapi, &mut unresolved);
+    assert!(unresolved.is_empty(), "unresolvable: {unresolved:?}");
     for path in [
         "/api/v1/auth/register",
         "/api/v1/auth/login",
