@@ -4,9 +4,10 @@
 
 use std::process::{Command, Output};
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tickler_app::{Clock, SystemClock};
 
 use crate::helpers::{Backend, TestApp, TestUser, eventually};
 
@@ -184,7 +185,7 @@ async fn account_changes_are_audited_without_secrets_and_the_cli_finds_an_edited
     )
     .await;
 
-    let due = (Utc::now() + TimeDelta::days(2)).to_rfc3339();
+    let due = (SystemClock.now() + TimeDelta::days(2)).to_rfc3339();
     let task = app
         .create_task(
             &ada,
