@@ -43,6 +43,10 @@ pub struct LiveRead {
     /// The position of the last record read (of any type), if any was read: the next read
     /// continues after it.
     pub last: Option<OutboxPosition>,
+    /// Nothing was read, but records after the position have committed and wait behind an
+    /// older transaction still running (see [`tickler_store::Store::outbox_held_back`]): they
+    /// become readable when it ends, with no further wake-up.
+    pub held_back: bool,
 }
 
 /// Formats a position as the cursor clients hold.
@@ -110,9 +114,11 @@ impl App {
     /// that live clients receive, of every user (the realtime role fans them out).
     pub async fn live_read(&self, after: OutboxPosition, limit: u32) -> AppResult<LiveRead> {
         let records = self.store.outbox_after(after, limit).await?;
+        let held_back = records.is_empty() && self.store.outbox_held_back(after).await?;
         Ok(LiveRead {
             last: records.last().map(|record| record.position),
             events: records.iter().filter_map(live_event).collect(),
+            held_back,
         })
     }
 

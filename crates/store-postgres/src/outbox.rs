@@ -55,6 +55,23 @@ pub(crate) async fn after(
     found.iter().map(record).collect()
 }
 
+/// Whether a committed record after `position` waits behind the read horizon of [`after`]
+/// (a transaction older than its own still runs, in any database of the server).
+pub(crate) async fn held_back(pool: &PgPool, position: OutboxPosition) -> Result<bool, StoreError> {
+    let (held,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (
+             SELECT 1 FROM outbox
+             WHERE (xid, sequence) > ($1::bigint::text::xid8, $2)
+               AND xid >= pg_snapshot_xmin(pg_current_snapshot()))",
+    )
+    .bind(position.transaction.max(0))
+    .bind(position.sequence)
+    .fetch_one(pool)
+    .await
+    .store()?;
+    Ok(held)
+}
+
 /// Reads up to `limit` records not yet published, in sequence order (the partial index
 /// `outbox_unpublished` holds exactly those).
 pub(crate) async fn unpublished(

@@ -576,6 +576,10 @@ impl Store for PostgresStore {
         outbox::after(&self.pool, position, limit).await
     }
 
+    async fn outbox_held_back(&self, position: OutboxPosition) -> Result<bool, StoreError> {
+        outbox::held_back(&self.pool, position).await
+    }
+
     async fn outbox_unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
         outbox::unpublished(&self.pool, limit).await
     }

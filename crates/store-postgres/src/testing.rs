@@ -67,6 +67,40 @@ impl TestDatabase {
     }
 }
 
+/// A transaction left open on a connection of its own, holding a transaction id. Until it
+/// ends, outbox readers of every database on the server stop before records of later
+/// transactions (transaction ids are server-wide): what another test's `CREATE DATABASE`, a
+/// migration or any slow write does to them.
+#[derive(Debug)]
+pub struct OpenTransaction {
+    connection: PgConnection,
+}
+
+impl OpenTransaction {
+    /// Begins the transaction on the database of `url` and takes its transaction id.
+    pub async fn begin(url: &str) -> Result<Self, StoreError> {
+        let mut connection = PgConnection::connect(url).await.store()?;
+        sqlx::query("BEGIN")
+            .execute(&mut connection)
+            .await
+            .store()?;
+        sqlx::query("SELECT pg_current_xact_id()")
+            .execute(&mut connection)
+            .await
+            .store()?;
+        Ok(Self { connection })
+    }
+
+    /// Ends the transaction (it wrote nothing) and closes its connection.
+    pub async fn end(mut self) -> Result<(), StoreError> {
+        sqlx::query("ROLLBACK")
+            .execute(&mut self.connection)
+            .await
+            .store()?;
+        self.connection.close().await.store()
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if self.name.is_empty() {

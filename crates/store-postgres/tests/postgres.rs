@@ -116,6 +116,13 @@ async fn a_slow_transaction_committing_after_a_faster_one_is_not_skipped() {
         "read past a running transaction: {:?}",
         early.iter().map(|r| &r.message.subject).collect::<Vec<_>>()
     );
+    // The fast record has committed: a reader knows to look again soon.
+    assert!(
+        store
+            .outbox_held_back(OutboxPosition::default())
+            .await
+            .unwrap()
+    );
 
     sqlx::query("COMMIT").execute(&mut slow).await.unwrap();
     let records =
@@ -123,6 +130,7 @@ async fn a_slow_transaction_committing_after_a_faster_one_is_not_skipped() {
     let subjects: Vec<&str> = records.iter().map(|r| r.message.subject.as_str()).collect();
     assert_eq!(subjects, ["slow", "fast"]);
     assert!(records[0].position < records[1].position);
+    assert!(!store.outbox_held_back(records[1].position).await.unwrap());
     slow.close().await.unwrap();
     store.close().await;
 }

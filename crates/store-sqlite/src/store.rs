@@ -600,6 +600,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn outbox_held_back(&self, _position: OutboxPosition) -> Result<bool, StoreError> {
+        // One writer: a committed record is readable at once.
+        Ok(false)
+    }
+
     async fn outbox_unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
         self.readers
             .read(move |connection| outbox::unpublished(connection, limit))

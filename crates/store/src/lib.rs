@@ -258,6 +258,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
 
+    /// Whether records after `position` have committed that [`Store::outbox_after`] does not
+    /// return yet, because a transaction that began before theirs is still running. On
+    /// PostgreSQL that is any transaction of the server, in any database (transaction ids
+    /// are server-wide). A reader that found nothing after a wake-up (a commit, a broker
+    /// record) looks again soon while this holds, rather than waiting for its next wake-up.
+    /// Always false on SQLite, whose one writer commits in log order.
+    async fn outbox_held_back(&self, position: OutboxPosition) -> Result<bool, StoreError>;
+
     // ---- event backbone: relay, consumers, audit trail, dead letters ----
 
     /// Reads up to `limit` outbox records not yet published to a broker, in sequence order

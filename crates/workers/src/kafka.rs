@@ -402,7 +402,15 @@ impl BroadcastListener {
                 () = shutdown.cancelled() => return Ok(()),
             };
             match received {
-                Ok(_) => on_record(),
+                Ok(message) => {
+                    tracing::debug!(
+                        topic = %self.topic,
+                        partition = message.partition(),
+                        offset = message.offset(),
+                        "broadcast record"
+                    );
+                    on_record();
+                }
                 Err(error) => {
                     tracing::warn!(topic = %self.topic, %error, "kafka receive failed");
                     if crate::consumer::sleep_or_shutdown(Duration::from_millis(500), &shutdown)

@@ -43,6 +43,13 @@ impl Default for LiveSettings {
     }
 }
 
+/// How soon the reader looks again when committed records wait behind an older transaction
+/// (see [`tickler_app::live::LiveRead::held_back`]); the wait doubles up to the maximum, so
+/// a record is delivered at most this long after the database lets readers see it.
+const HELD_BACK_FIRST_RECHECK: Duration = Duration::from_millis(5);
+/// The longest wait between looks while records are held back.
+const HELD_BACK_MAX_RECHECK: Duration = Duration::from_millis(100);
+
 /// An event ready to send: its position and its text frame, built once for every connection.
 #[derive(Debug)]
 pub struct QueuedEvent {
@@ -228,15 +235,27 @@ impl LiveHub {
         self.lock().position = Some(position);
         tracing::info!(?position, "live stream started");
         let mut commits = self.app.outbox_signal().subscribe();
+        let mut recheck = HELD_BACK_FIRST_RECHECK;
         loop {
             // Mark the wake-up seen before reading, so a commit during the read is not missed.
             commits.borrow_and_update();
+            let mut wait = self.settings.poll_interval;
             match self.app.live_read(position, self.settings.batch).await {
                 Ok(read) => {
                     if let Some(last) = read.last {
                         self.dispatch(&read.events, last);
                         position = last;
+                        recheck = HELD_BACK_FIRST_RECHECK;
                         continue;
+                    }
+                    if read.held_back {
+                        tracing::debug!(?position, ?recheck, "live stream: records held back");
+                        // The wake-up that brought us here was for records the log does not
+                        // show yet; nothing will wake us when it does: look again soon.
+                        wait = wait.min(recheck);
+                        recheck = (recheck * 2).min(HELD_BACK_MAX_RECHECK);
+                    } else {
+                        recheck = HELD_BACK_FIRST_RECHECK;
                     }
                 }
                 Err(error) => {
@@ -251,7 +270,7 @@ impl LiveHub {
             tokio::select! {
                 _ = commits.changed() => {}
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.settings.poll_interval) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = shutdown.cancelled() => break,
             }
         }
