@@ -393,9 +393,27 @@ pub struct AuthConfig {
     pub password_hash_concurrency: usize,
     /// How long a request waits for a hashing slot before a 503, in milliseconds.
     pub password_hash_queue_ms: u64,
-    /// Operator accounts.
+    /// Ids of operator accounts, besides those granted with `tickler admin grant`.
     #[serde(deserialize_with = "string_or_list")]
+    pub admin_user_ids: Vec<String>,
+    /// A removed setting (operators by e-mail address, which anyone could register first),
+    /// read only to refuse to start while it is set.
+    #[serde(default, deserialize_with = "string_or_list", skip_serializing)]
     pub admin_emails: Vec<String>,
+}
+
+impl AuthConfig {
+    /// Returns the operator ids of `auth.admin_user_ids`, parsed.
+    pub fn admin_user_ids(&self) -> anyhow::Result<Vec<tickler_domain::UserId>> {
+        self.admin_user_ids
+            .iter()
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    anyhow::anyhow!("auth.admin_user_ids: {raw:?} is not a user id (a UUID)")
+                })
+            })
+            .collect()
+    }
 }
 
 /// `[server]`.
@@ -614,9 +632,31 @@ pub struct NotifierConfig {
     pub smtp_timeout_seconds: u64,
     /// SMTP connections kept open.
     pub smtp_connections: u32,
+    /// How long the code mailed to verify an e-mail channel is valid (`24h`).
+    pub verification_code_ttl: String,
+    /// Wrong codes allowed per mailed code.
+    pub verification_max_failures: u32,
+    /// Verification mails one user may cause per hour.
+    pub verification_mails_per_user: u32,
+    /// Verification mails one address may receive per day, whoever asks.
+    pub verification_mails_per_address: u32,
 }
 
 impl NotifierConfig {
+    /// Returns how long a verification code is valid.
+    pub fn verification_code_ttl(&self) -> anyhow::Result<Duration> {
+        let ttl = parse_duration(&self.verification_code_ttl).with_context(|| {
+            format!(
+                "notifier.verification_code_ttl: {:?} is not a duration like 30m, 24h or 2d",
+                self.verification_code_ttl
+            )
+        })?;
+        if ttl.is_zero() {
+            bail!("notifier.verification_code_ttl must be positive");
+        }
+        Ok(ttl)
+    }
+
     /// Returns the retry delays.
     pub fn retry_delays(&self) -> anyhow::Result<Vec<Duration>> {
         self.retry_schedule
@@ -632,6 +672,16 @@ impl NotifierConfig {
     fn validate(&self) -> anyhow::Result<()> {
         if self.concurrency == 0 || self.per_channel_concurrency == 0 {
             bail!("notifier.concurrency and notifier.per_channel_concurrency must be positive");
+        }
+        self.verification_code_ttl()?;
+        if self.verification_max_failures == 0
+            || self.verification_mails_per_user == 0
+            || self.verification_mails_per_address == 0
+        {
+            bail!(
+                "notifier.verification_max_failures, verification_mails_per_user and \
+                 verification_mails_per_address must be positive"
+            );
         }
         self.retry_delays()?;
         if !(0.0..=0.5).contains(&self.retry_jitter) {
@@ -853,6 +903,14 @@ impl Config {
         {
             bail!("auth.previous_jwt_secrets: every key must be at least 32 bytes");
         }
+        if !self.auth.admin_emails.is_empty() {
+            bail!(
+                "auth.admin_emails no longer grants operator rights (anyone could register such \
+                 an address first): remove it, and grant operators on this server's database \
+                 with `tickler admin grant EMAIL` (or name them by id in auth.admin_user_ids)"
+            );
+        }
+        self.auth.admin_user_ids()?;
         if self.auth.access_token_ttl_seconds == 0 {
             bail!("auth.access_token_ttl_seconds must be positive");
         }

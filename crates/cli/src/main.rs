@@ -17,7 +17,7 @@ use tickler_cli::config::{
     self, BusKind, BusOverrides, Config, DatabaseOverrides, FlagOverrides, LlmOverrides,
     NotifierOverrides, SyncMode,
 };
-use tickler_cli::{dlq, secret, serve, storage, telemetry};
+use tickler_cli::{admin, dlq, secret, serve, storage, telemetry};
 
 /// tickler: a self-hosted task manager.
 #[derive(Debug, Parser)]
@@ -58,6 +58,22 @@ enum DlqCommand {
         /// The dead letter's id.
         id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Give the account with this e-mail address operator rights (the /api/v1/admin routes).
+    Grant {
+        /// The account's e-mail address.
+        email: String,
+    },
+    /// Take operator rights away from the account with this e-mail address.
+    Revoke {
+        /// The account's e-mail address.
+        email: String,
+    },
+    /// List the operators (granted here or named in auth.admin_user_ids).
+    List,
 }
 
 /// The server a client command talks to.
@@ -121,6 +137,11 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// Grant, revoke and list operator rights, on the server's database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Read one sentence with the natural-language parser and print the JSON object (offline).
     Parse {
@@ -380,6 +401,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 DlqCommand::Replay { id } => dlq::replay(&config, &id).await?,
             };
             print_out(&report);
+            Ok(())
+        }),
+        Command::Admin { command } => runtime()?.block_on(async {
+            let config = secret::resolve(config).await?;
+            let action = match command {
+                AdminCommand::Grant { email } => admin::AdminAction::Grant(email),
+                AdminCommand::Revoke { email } => admin::AdminAction::Revoke(email),
+                AdminCommand::List => admin::AdminAction::List,
+            };
+            print_out(&admin::run(&config, &action).await?);
             Ok(())
         }),
         // Handled above: they need no configuration.

@@ -80,6 +80,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "notification_trace",
         sql: include_str!("../migrations/0020_notification_trace.sql"),
     },
+    Migration {
+        version: 21,
+        name: "operators_and_channel_verification",
+        sql: include_str!("../migrations/0021_operators_and_channel_verification.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

@@ -29,6 +29,7 @@ mod nl;
 mod notifications;
 mod occurrences;
 mod operations;
+mod operators;
 mod ops;
 mod port;
 mod recurring;
