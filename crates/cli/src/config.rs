@@ -910,7 +910,6 @@ impl Config {
                  with `tickler admin grant EMAIL` (or name them by id in auth.admin_user_ids)"
             );
         }
-        self.auth.admin_user_ids()?;
         if self.auth.access_token_ttl_seconds == 0 {
             bail!("auth.access_token_ttl_seconds must be positive");
         }

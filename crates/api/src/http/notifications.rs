@@ -90,9 +90,11 @@ pub async fn get_channel(
     params(("id" = String, Path, description = "Channel id")),
     request_body(content = UpdateChannelRequest, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "The changed channel", body = ChannelBody),
+        (status = 200, description = "The changed channel (a new e-mail address is pending until the code mailed to it is posted)", body = ChannelBody),
         (status = 404, description = "No such channel", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "A new address, and too many verification mails for this user or address; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a new mail is allowed"))),
     ),
     security(("bearer" = []))
 )]
