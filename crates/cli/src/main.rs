@@ -1,6 +1,7 @@
 //! `tickler`: the one binary. `serve` runs the product (SQLite in a data directory by
 //! default, PostgreSQL with `--database-url`), `migrate` applies database migrations,
-//! `config` prints the effective configuration, `roles` lists the roles, `healthcheck` asks a
+//! `config` prints the effective configuration, `admin` grants and revokes operator rights,
+//! `roles` lists the roles, `healthcheck` asks a
 //! running server's `/health`, `backup` and `restore` copy the embedded database. The client
 //! commands (`login`, `add`, `ls`, `show`, `done`, `edit`, `chat`, ...) talk to a server and
 //! exit 0 ok, 1 error, 2 usage, 3 not found, 4 conflict; `completions` prints shell
