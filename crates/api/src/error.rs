@@ -77,6 +77,9 @@ impl IntoResponse for ApiError {
             }
             | AppError::Overloaded {
                 retry_after_seconds,
+            }
+            | AppError::VerificationMailLimit {
+                retry_after_seconds,
             } => {
                 if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);

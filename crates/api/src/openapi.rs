@@ -108,6 +108,8 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
             notifications::delete_channel
         ))
         .routes(routes!(notifications::rotate_secret))
+        .routes(routes!(notifications::verify_channel))
+        .routes(routes!(notifications::resend_verification))
         .routes(routes!(notifications::list_notifications))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(notifications::deliveries))

@@ -241,13 +241,11 @@ impl App {
         Ok((records, next))
     }
 
-    /// Returns whether the caller may use the operator routes.
+    /// Returns whether the caller may use the operator routes: an account granted operator
+    /// rights in the database (`tickler admin grant`), or one named by id in
+    /// `auth.admin_user_ids`. Never by e-mail address, which anyone may register.
     pub fn is_admin(&self, actor: &Actor) -> bool {
-        self.auth
-            .settings
-            .admin_emails
-            .iter()
-            .any(|email| email.eq_ignore_ascii_case(actor.user.email.as_str()))
+        actor.user.operator || self.auth.settings.admin_user_ids.contains(&actor.user.id)
     }
 
     fn require_admin(&self, actor: &Actor) -> AppResult<()> {

@@ -76,7 +76,32 @@ pub enum AppError {
     /// Only webhook channels have a signing secret.
     #[error("only webhook channels have a signing secret")]
     ChannelHasNoSecret,
-    /// The route is for operators (`auth.admin_emails`).
+    /// Only e-mail channels are verified.
+    #[error("only e-mail channels are verified")]
+    ChannelNeedsNoVerification,
+    /// The e-mail channel is verified already.
+    #[error("this e-mail channel is verified already")]
+    ChannelAlreadyVerified,
+    /// The code is not the one mailed to the channel.
+    #[error("the verification code is wrong")]
+    VerificationCodeInvalid,
+    /// The channel has no usable code: it expired, was used up by wrong guesses, or none was
+    /// mailed; ask for a new one.
+    #[error(
+        "the verification code expired or too many wrong codes were posted; ask for a new one \
+         with POST /api/v1/notification-channels/{{id}}/verification"
+    )]
+    VerificationCodeExpired,
+    /// Too many verification mails for this user or this address lately.
+    #[error("too many verification mails; retry in {retry_after_seconds} s")]
+    VerificationMailLimit {
+        /// When to retry.
+        retry_after_seconds: u64,
+    },
+    /// The server has no SMTP server to mail codes with.
+    #[error("this server sends no e-mail (notifier.smtp_url is not set)")]
+    EmailUnavailable,
+    /// The route is for operators (`tickler admin grant`, `auth.admin_user_ids`).
     #[error("this route is for operators")]
     AdminRequired,
     /// A replayed dead letter failed again.
@@ -183,7 +208,13 @@ impl AppError {
             AppError::ChannelLimitReached { .. }
             | AppError::AmbiguousTaskId { .. }
             | AppError::InAppChannelExists
-            | AppError::ChannelHasNoSecret => ErrorKind::Conflict,
+            | AppError::ChannelHasNoSecret
+            | AppError::ChannelNeedsNoVerification
+            | AppError::ChannelAlreadyVerified
+            | AppError::VerificationCodeExpired => ErrorKind::Conflict,
+            AppError::VerificationCodeInvalid => ErrorKind::Invalid,
+            AppError::VerificationMailLimit { .. } => ErrorKind::TooManyRequests,
+            AppError::EmailUnavailable => ErrorKind::Unavailable,
             AppError::AdminRequired => ErrorKind::Forbidden,
             AppError::ReplayFailed(_) => ErrorKind::Conflict,
             AppError::Validation(_) | AppError::IdempotencyKeyReused => ErrorKind::Invalid,
@@ -224,6 +255,12 @@ impl AppError {
             AppError::ChannelLimitReached { .. } => "channel_limit_reached",
             AppError::InAppChannelExists => "in_app_channel_exists",
             AppError::ChannelHasNoSecret => "channel_has_no_secret",
+            AppError::ChannelNeedsNoVerification => "channel_needs_no_verification",
+            AppError::ChannelAlreadyVerified => "channel_already_verified",
+            AppError::VerificationCodeInvalid => "verification_code_invalid",
+            AppError::VerificationCodeExpired => "verification_code_expired",
+            AppError::VerificationMailLimit { .. } => "verification_mail_limit",
+            AppError::EmailUnavailable => "email_unavailable",
             AppError::AdminRequired => "admin_required",
             AppError::ReplayFailed(_) => "replay_failed",
             AppError::Validation(_) => "validation_failed",

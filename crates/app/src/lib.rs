@@ -71,6 +71,10 @@ pub struct App {
     chat_model: Option<Arc<dyn chat::model::ChatModel>>,
     notifications: notifications::NotificationSettings,
     sealer: Arc<notifications::SecretSealer>,
+    verification_mailer: Option<Arc<dyn notifications::VerificationMailer>>,
+    /// Hashes e-mail channel verification codes (a key of their own; codes live a day, so a
+    /// key rotation need not keep the old key for them).
+    code_hasher: auth::api_token::TokenHasher,
 }
 
 impl App {
@@ -105,6 +109,11 @@ impl App {
             chat_model: None,
             notifications: settings.notifications,
             sealer: Arc::new(notifications::SecretSealer::new(secret).with_previous(previous)),
+            verification_mailer: None,
+            code_hasher: auth::api_token::TokenHasher::for_purpose(
+                secret,
+                b"tickler channel verification code v1",
+            ),
         }
     }
 

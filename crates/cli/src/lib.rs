@@ -8,6 +8,7 @@
 //!
 //! Business rules live in `tickler-app`; HTTP in `tickler-api`; SQL in the store crates.
 
+pub mod admin;
 pub mod audit;
 pub mod backup;
 pub mod client;

@@ -1,6 +1,7 @@
 //! `tickler`: the one binary. `serve` runs the product (SQLite in a data directory by
 //! default, PostgreSQL with `--database-url`), `migrate` applies database migrations,
-//! `config` prints the effective configuration, `roles` lists the roles, `healthcheck` asks a
+//! `config` prints the effective configuration, `admin` grants and revokes operator rights,
+//! `roles` lists the roles, `healthcheck` asks a
 //! running server's `/health`, `backup` and `restore` copy the embedded database. The client
 //! commands (`login`, `add`, `ls`, `show`, `done`, `edit`, `chat`, ...) talk to a server and
 //! exit 0 ok, 1 error, 2 usage, 3 not found, 4 conflict; `completions` prints shell
@@ -17,7 +18,7 @@ use tickler_cli::config::{
     self, BusKind, BusOverrides, Config, DatabaseOverrides, FlagOverrides, LlmOverrides,
     NotifierOverrides, SyncMode,
 };
-use tickler_cli::{audit, dlq, secret, serve, storage, telemetry};
+use tickler_cli::{admin, audit, dlq, secret, serve, storage, telemetry};
 
 /// tickler: a self-hosted task manager.
 #[derive(Debug, Parser)]
@@ -69,6 +70,22 @@ enum AuditCommand {
         #[arg(long)]
         user: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Give the account with this e-mail address operator rights (the /api/v1/admin routes).
+    Grant {
+        /// The account's e-mail address.
+        email: String,
+    },
+    /// Take operator rights away from the account with this e-mail address.
+    Revoke {
+        /// The account's e-mail address.
+        email: String,
+    },
+    /// List the operators (granted here or named in auth.admin_user_ids).
+    List,
 }
 
 /// The server a client command talks to.
@@ -137,6 +154,11 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// Grant, revoke and list operator rights, on the server's database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Read one sentence with the natural-language parser and print the JSON object (offline).
     Parse {
@@ -403,6 +425,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 DlqCommand::Replay { id } => dlq::replay(&config, &id).await?,
             };
             print_out(&report);
+            Ok(())
+        }),
+        Command::Admin { command } => runtime()?.block_on(async {
+            let config = secret::resolve(config).await?;
+            let action = match command {
+                AdminCommand::Grant { email } => admin::AdminAction::Grant(email),
+                AdminCommand::Revoke { email } => admin::AdminAction::Revoke(email),
+                AdminCommand::List => admin::AdminAction::List,
+            };
+            print_out(&admin::run(&config, &action).await?);
             Ok(())
         }),
         // Handled above: they need no configuration.

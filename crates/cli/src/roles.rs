@@ -248,6 +248,27 @@ pub async fn build(
     Ok(workers)
 }
 
+/// Builds the SMTP client of `[notifier]` (reminders and verification codes); `None` when no
+/// SMTP server is configured.
+pub fn email_sender(config: &Config) -> anyhow::Result<Option<EmailSender>> {
+    let notifier = &config.notifier;
+    if notifier.smtp_url.trim().is_empty() {
+        return Ok(None);
+    }
+    EmailSender::new(&EmailSettings {
+        url: notifier.smtp_url.trim().to_owned(),
+        tls: notifier.smtp_tls,
+        username: Some(notifier.smtp_username.clone()).filter(|name| !name.is_empty()),
+        password: Some(notifier.smtp_password.clone())
+            .filter(|password| !password.expose_secret().is_empty()),
+        from: notifier.smtp_from.clone(),
+        timeout: Duration::from_secs(notifier.smtp_timeout_seconds),
+        connections: notifier.smtp_connections,
+    })
+    .map(Some)
+    .context("cannot set up the SMTP client")
+}
+
 /// Builds the notifier's delivery worker from `[notifier]`.
 pub fn delivery_worker(config: &Config, app: &App) -> anyhow::Result<DeliveryWorker> {
     let notifier = &config.notifier;
@@ -259,24 +280,10 @@ pub fn delivery_worker(config: &Config, app: &App) -> anyhow::Result<DeliveryWor
         max_response_bytes: notifier.webhook_max_response_bytes,
     })
     .context("cannot set up the webhook client")?;
-    let email = if notifier.smtp_url.trim().is_empty() {
-        None
-    } else {
+    let email = email_sender(config)?;
+    if email.is_some() {
         tracing::info!(url = %crate::config::redacted_url(&notifier.smtp_url), "e-mail notifications on");
-        Some(
-            EmailSender::new(&EmailSettings {
-                url: notifier.smtp_url.trim().to_owned(),
-                tls: notifier.smtp_tls,
-                username: Some(notifier.smtp_username.clone()).filter(|name| !name.is_empty()),
-                password: Some(notifier.smtp_password.clone())
-                    .filter(|password| !password.expose_secret().is_empty()),
-                from: notifier.smtp_from.clone(),
-                timeout: Duration::from_secs(notifier.smtp_timeout_seconds),
-                connections: notifier.smtp_connections,
-            })
-            .context("cannot set up the SMTP client")?,
-        )
-    };
+    }
     Ok(DeliveryWorker::new(
         DeliveryParts {
             store: app.store().clone(),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use tickler_api::mcp::McpSettings;
 use tickler_api::{ApiExtensions, ApiSettings};
 use tickler_app::auth::throttle::ThrottleSettings;
-use tickler_app::notifications::{AllowList, NotificationSettings};
+use tickler_app::notifications::{AllowList, NotificationSettings, VerificationSettings};
 use tickler_app::{App, AppSettings, AuthSettings, DeadLetterReplayer, EventSettings, SystemClock};
 use tokio_util::sync::CancellationToken;
 
@@ -91,6 +91,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         let model = tickler_llm::OpenAiChatModel::new(settings)
             .context("cannot set up the language model client")?;
         app = app.with_chat_model(Arc::new(model));
+    }
+    if let Some(sender) = roles::email_sender(&config)? {
+        // Codes that verify e-mail channels go out from whichever process serves the API.
+        app = app.with_verification_mailer(Arc::new(sender));
     }
     let app = Arc::new(app);
     let shutdown = CancellationToken::new();
@@ -286,7 +290,7 @@ fn app_settings(config: &Config) -> anyhow::Result<AppSettings> {
             },
             password_hash_concurrency: config.auth.password_hash_concurrency,
             password_hash_queue_wait: Duration::from_millis(config.auth.password_hash_queue_ms),
-            admin_emails: config.auth.admin_emails.clone(),
+            admin_user_ids: config.auth.admin_user_ids()?,
         },
         events: EventSettings {
             source: config.events.source.clone(),
@@ -298,6 +302,14 @@ fn app_settings(config: &Config) -> anyhow::Result<AppSettings> {
             secret_rotation_overlap: Duration::from_secs(
                 notifier.secret_rotation_overlap_hours * 3600,
             ),
+            verification: VerificationSettings {
+                code_ttl: notifier.verification_code_ttl()?,
+                max_failures: notifier.verification_max_failures,
+                per_user: notifier.verification_mails_per_user,
+                user_window: Duration::from_secs(3600),
+                per_address: notifier.verification_mails_per_address,
+                address_window: Duration::from_secs(24 * 3600),
+            },
         },
     })
 }

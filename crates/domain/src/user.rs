@@ -32,6 +32,9 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// Incremented when the password changes; access tokens issued before are refused.
     pub credentials_version: i64,
+    /// Whether it may use the operator routes. Set only by `tickler admin grant` on the
+    /// server's database, never by registering or changing a profile.
+    pub operator: bool,
 }
 
 /// A syntactically plausible e-mail address, lowercased. Deliverability is not checked.

@@ -48,6 +48,25 @@ pub struct UpdateChannelRequest {
     pub address: Option<String>,
 }
 
+/// The body of `POST /api/v1/notification-channels/{id}/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyChannelRequest {
+    /// The code mailed to the channel's address (8 digits; spaces and dashes are ignored).
+    #[schema(max_length = 64)]
+    pub code: String,
+}
+
+/// Where an e-mail channel's address stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelVerification {
+    /// A code was mailed to the address; nothing else goes to it until the code is posted.
+    Pending,
+    /// The owner posted the code: notifications go to the address.
+    Verified,
+}
+
 /// A notification channel as the API shows it (never with its signing secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChannelBody {
@@ -66,6 +85,10 @@ pub struct ChannelBody {
     /// Why tickler disabled it (the endpoint answered 410 Gone), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// E-mail: `pending` until its owner posts the code mailed to the address, `verified`
+    /// after. Absent for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<ChannelVerification>,
     /// Webhooks: until when the secret before the last rotation still signs too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,

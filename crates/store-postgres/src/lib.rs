@@ -48,6 +48,7 @@ mod store;
 mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod verification;
 
 pub use config::PostgresConfig;
 pub use store::PostgresStore;

@@ -18,7 +18,8 @@ use crate::list::{Parameter, Statement};
 /// The channel columns, in the order [`channel`] reads them.
 pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.address, c.secret, \
      c.previous_secret, c.previous_secret_until, c.enabled, c.disabled_reason, c.created_at, \
-     c.updated_at";
+     c.updated_at, c.verified_at, c.verification_code_hash, c.verification_expires_at, \
+     c.verification_failures";
 
 /// The notification columns, in the order [`notification`] reads them.
 pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
@@ -43,6 +44,11 @@ pub(crate) fn channel(row: &PgRow, first: usize) -> Result<NotificationChannel, 
         disabled_reason: row.try_get(first + 9).store()?,
         created_at: row.try_get(first + 10).store()?,
         updated_at: row.try_get(first + 11).store()?,
+        verified_at: row.try_get(first + 12).store()?,
+        verification_code_hash: row.try_get(first + 13).store()?,
+        verification_expires_at: row.try_get(first + 14).store()?,
+        verification_failures: u32::try_from(row.try_get::<i32, _>(first + 15).store()?)
+            .unwrap_or(0),
     })
 }
 
@@ -134,8 +140,9 @@ pub(crate) async fn insert_channel(
     sqlx::query(
         "INSERT INTO notification_channels (id, user_id, kind, url, address, secret,
              previous_secret, previous_secret_until, enabled, disabled_reason, created_at,
-             updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             updated_at, verified_at, verification_code_hash, verification_expires_at,
+             verification_failures)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(*channel.id.as_uuid())
     .bind(*channel.owner.as_uuid())
@@ -149,6 +156,10 @@ pub(crate) async fn insert_channel(
     .bind(channel.disabled_reason.clone())
     .bind(channel.created_at)
     .bind(channel.updated_at)
+    .bind(channel.verified_at)
+    .bind(channel.verification_code_hash.clone())
+    .bind(channel.verification_expires_at)
+    .bind(i32::try_from(channel.verification_failures).unwrap_or(i32::MAX))
     .execute(&mut *transaction)
     .await
     .store()?;
@@ -192,7 +203,9 @@ pub(crate) async fn update_channel(
     let changed = sqlx::query(
         "UPDATE notification_channels SET url = $3, address = $4, secret = $5,
              previous_secret = $6, previous_secret_until = $7, enabled = $8,
-             disabled_reason = $9, updated_at = $10
+             disabled_reason = $9, updated_at = $10, verified_at = $11,
+             verification_code_hash = $12, verification_expires_at = $13,
+             verification_failures = $14
          WHERE id = $1 AND user_id = $2",
     )
     .bind(*channel.id.as_uuid())
@@ -205,6 +218,10 @@ pub(crate) async fn update_channel(
     .bind(channel.enabled)
     .bind(channel.disabled_reason.clone())
     .bind(channel.updated_at)
+    .bind(channel.verified_at)
+    .bind(channel.verification_code_hash.clone())
+    .bind(channel.verification_expires_at)
+    .bind(i32::try_from(channel.verification_failures).unwrap_or(i32::MAX))
     .execute(pool)
     .await
     .store()?

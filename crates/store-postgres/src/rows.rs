@@ -54,7 +54,8 @@ pub(crate) fn task(row: &PgRow) -> Result<Task, StoreError> {
 /// The user columns every user query selects, in the order [`user`] reads them.
 macro_rules! user_columns {
     () => {
-        "u.id, u.email, u.name, u.timezone, u.created_at, u.updated_at, u.credentials_version"
+        "u.id, u.email, u.name, u.timezone, u.created_at, u.updated_at, u.credentials_version, \
+         u.operator"
     };
 }
 pub(crate) use user_columns;
@@ -69,6 +70,7 @@ pub(crate) fn user(row: &PgRow, first: usize) -> Result<User, StoreError> {
         created_at: row.try_get(first + 4).store()?,
         updated_at: row.try_get(first + 5).store()?,
         credentials_version: row.try_get(first + 6).store()?,
+        operator: row.try_get(first + 7).store()?,
     }
     .into_user()
 }

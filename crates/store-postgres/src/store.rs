@@ -28,13 +28,14 @@ use tickler_store::{CalendarFeed, NewCalendarFeed};
 use tickler_store::{
     FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
 };
+use tickler_store::{VerificationLimits, VerificationMail};
 
 use crate::config::PostgresConfig;
 use crate::error::ResultExt;
 use crate::rows::{self, token_columns, user_columns};
 use crate::{
     conversations, deliveries, events, feeds, list, notifications, outbox, reminders, sessions,
-    tasks,
+    tasks, verification,
 };
 
 /// The advisory lock that serializes registrations, so "first user only" holds under races.
@@ -223,7 +224,7 @@ impl Store for PostgresStore {
         };
         Ok(Some(UserCredentials {
             user: rows::user(&row, 0)?,
-            password_hash: row.try_get(7).store()?,
+            password_hash: row.try_get(8).store()?,
         }))
     }
 
@@ -262,6 +263,46 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn set_operator(&self, email: &Email, operator: bool) -> Result<User, StoreError> {
+        const SQL: &str = concat!(
+            "UPDATE users u SET operator = $2 WHERE u.email = $1 RETURNING ",
+            user_columns!()
+        );
+        let row = sqlx::query(SQL)
+            .bind(email.as_str().to_owned())
+            .bind(operator)
+            .fetch_optional(&self.pool)
+            .await
+            .store()?
+            .ok_or(StoreError::NotFound)?;
+        rows::user(&row, 0)
+    }
+
+    async fn list_operators(&self) -> Result<Vec<User>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.operator ORDER BY u.email"
+        );
+        sqlx::query(SQL)
+            .fetch_all(&self.pool)
+            .await
+            .store()?
+            .iter()
+            .map(|row| rows::user(row, 0))
+            .collect()
+    }
+
+    async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError> {
+        let owner: Option<uuid::Uuid> =
+            sqlx::query_scalar("SELECT user_id FROM tasks WHERE id = $1")
+                .bind(*id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .store()?;
+        Ok(owner.map(UserId::from_uuid))
     }
 
     async fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError> {
@@ -741,6 +782,25 @@ impl Store for PostgresStore {
 
     async fn update_channel(&self, channel: &NotificationChannel) -> Result<(), StoreError> {
         notifications::update_channel(&self.pool, channel).await
+    }
+
+    async fn reserve_verification_mail(
+        &self,
+        mail: &VerificationMail,
+        limits: &VerificationLimits,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        verification::reserve_mail(&self.pool, mail, limits).await
+    }
+
+    async fn verify_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        code_hash: &[u8],
+        now: DateTime<Utc>,
+        max_failures: u32,
+    ) -> Result<bool, StoreError> {
+        verification::verify_channel(&self.pool, owner, id, code_hash, now, max_failures).await
     }
 
     async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<(), StoreError> {

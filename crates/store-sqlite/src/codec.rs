@@ -74,11 +74,11 @@ pub(crate) fn task_from_row(
 }
 
 /// The user columns every user query selects, in the order [`user_from_row`] reads them.
-pub(crate) const USER_COLUMNS: &str =
-    "u.id, u.email, u.name, u.timezone, u.created_at, u.updated_at, u.credentials_version";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.name, u.timezone, u.created_at, u.updated_at, u.credentials_version, \
+     u.operator";
 
 /// How many columns [`USER_COLUMNS`] has.
-pub(crate) const USER_COLUMN_COUNT: usize = 7;
+pub(crate) const USER_COLUMN_COUNT: usize = 8;
 
 /// Reads a user selected with [`USER_COLUMNS`], starting at column `first`.
 pub(crate) fn user_from_row(
@@ -93,6 +93,7 @@ pub(crate) fn user_from_row(
         created_at: instant(column(row, first + 4)?)?,
         updated_at: instant(column(row, first + 5)?)?,
         credentials_version: column(row, first + 6)?,
+        operator: column(row, first + 7)?,
     }
     .into_user()
 }

@@ -28,6 +28,7 @@ mod series;
 mod sessions;
 mod store;
 mod tasks;
+mod verification;
 mod writer;
 
 pub use config::{SqliteConfig, Synchronous};

@@ -81,6 +81,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0020_notification_trace.sql"),
     },
     Migration {
+        version: 21,
+        name: "operators_and_channel_verification",
+        sql: include_str!("../migrations/0021_operators_and_channel_verification.sql"),
+    },
+    Migration {
         version: 22,
         name: "audit_chain",
         sql: include_str!("../migrations/0022_audit_chain.sql"),

@@ -18,7 +18,8 @@ use crate::list::Statement;
 /// The channel columns, in the order [`channel_from_row`] reads them.
 pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.address, c.secret, \
      c.previous_secret, c.previous_secret_until, c.enabled, c.disabled_reason, c.created_at, \
-     c.updated_at";
+     c.updated_at, c.verified_at, c.verification_code_hash, c.verification_expires_at, \
+     c.verification_failures";
 
 /// The notification columns, in the order [`notification_from_row`] reads them.
 pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
@@ -46,6 +47,10 @@ pub(crate) fn channel_from_row(
         disabled_reason: codec::value(row, first + 9)?,
         created_at: codec::instant_column(row, first + 10)?,
         updated_at: codec::instant_column(row, first + 11)?,
+        verified_at: codec::optional_instant_column(row, first + 12)?,
+        verification_code_hash: codec::value(row, first + 13)?,
+        verification_expires_at: codec::optional_instant_column(row, first + 14)?,
+        verification_failures: codec::value(row, first + 15)?,
     })
 }
 
@@ -114,8 +119,9 @@ pub(crate) fn insert_channel(
         .prepare_cached(
             "INSERT INTO notification_channels (id, user_id, kind, url, address, secret,
                  previous_secret, previous_secret_until, enabled, disabled_reason, created_at,
-                 updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 updated_at, verified_at, verification_code_hash, verification_expires_at,
+                 verification_failures)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .store()?
         .execute(params![
@@ -131,6 +137,10 @@ pub(crate) fn insert_channel(
             channel.disabled_reason,
             micros(channel.created_at),
             micros(channel.updated_at),
+            channel.verified_at.map(micros),
+            channel.verification_code_hash,
+            channel.verification_expires_at.map(micros),
+            channel.verification_failures,
         ])
         .map_err(owner_missing)?;
     Ok(())
@@ -178,7 +188,9 @@ pub(crate) fn update_channel(
         .prepare_cached(
             "UPDATE notification_channels SET url = ?3, address = ?4, secret = ?5,
                  previous_secret = ?6, previous_secret_until = ?7, enabled = ?8,
-                 disabled_reason = ?9, updated_at = ?10
+                 disabled_reason = ?9, updated_at = ?10, verified_at = ?11,
+                 verification_code_hash = ?12, verification_expires_at = ?13,
+                 verification_failures = ?14
              WHERE id = ?1 AND user_id = ?2",
         )
         .store()?
@@ -193,6 +205,10 @@ pub(crate) fn update_channel(
             channel.enabled,
             channel.disabled_reason,
             micros(channel.updated_at),
+            channel.verified_at.map(micros),
+            channel.verification_code_hash,
+            channel.verification_expires_at.map(micros),
+            channel.verification_failures,
         ])
         .store()?;
     if changed == 0 {

@@ -25,6 +25,7 @@ use tickler_store::{CalendarFeed, NewCalendarFeed};
 use tickler_store::{
     FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
 };
+use tickler_store::{VerificationLimits, VerificationMail};
 use uuid::Uuid;
 
 use crate::codec::{self, USER_COLUMN_COUNT, USER_COLUMNS, micros};
@@ -35,7 +36,8 @@ use crate::reader::ReadPool;
 use crate::reminders;
 use crate::writer::{Writer, WriterStats};
 use crate::{
-    conversations, deliveries, events, feeds, list, migrate, notifications, outbox, sessions, tasks,
+    conversations, deliveries, events, feeds, list, migrate, notifications, outbox, sessions,
+    tasks, verification,
 };
 
 /// tickler's data in one SQLite file. Cheap to share behind an `Arc`; dropping the last
@@ -206,6 +208,61 @@ impl Store for SqliteStore {
                     return Err(StoreError::NotFound);
                 }
                 Ok(())
+            })
+            .await
+    }
+
+    async fn set_operator(&self, email: &Email, operator: bool) -> Result<User, StoreError> {
+        let email = email.as_str().to_owned();
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = ?1");
+        self.writer
+            .write(move |connection| {
+                let changed = connection
+                    .prepare_cached("UPDATE users SET operator = ?2 WHERE email = ?1")
+                    .store()?
+                    .execute(params![email, operator])
+                    .store()?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let mut statement = connection.prepare_cached(&sql).store()?;
+                let mut rows = statement.query([&email]).store()?;
+                match rows.next().store()? {
+                    Some(row) => codec::user_from_row(row, 0),
+                    None => Err(StoreError::NotFound),
+                }
+            })
+            .await
+    }
+
+    async fn list_operators(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.operator ORDER BY u.email");
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection.prepare_cached(&sql).store()?;
+                let mut rows = statement.query([]).store()?;
+                let mut users = Vec::new();
+                while let Some(row) = rows.next().store()? {
+                    users.push(codec::user_from_row(row, 0)?);
+                }
+                Ok(users)
+            })
+            .await
+    }
+
+    async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError> {
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT u.id FROM tasks t JOIN users u ON u.seq = t.owner WHERE t.id = ?1",
+                    )
+                    .store()?;
+                let mut rows = statement.query([id.as_uuid()]).store()?;
+                match rows.next().store()? {
+                    Some(row) => Ok(Some(UserId::from_uuid(codec::value(row, 0)?))),
+                    None => Ok(None),
+                }
             })
             .await
     }
@@ -849,6 +906,33 @@ impl Store for SqliteStore {
         let channel = channel.clone();
         self.writer
             .write(move |connection| notifications::update_channel(connection, &channel))
+            .await
+    }
+
+    async fn reserve_verification_mail(
+        &self,
+        mail: &VerificationMail,
+        limits: &VerificationLimits,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (mail, limits) = (mail.clone(), *limits);
+        self.writer
+            .write(move |connection| verification::reserve_mail(connection, &mail, &limits))
+            .await
+    }
+
+    async fn verify_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        code_hash: &[u8],
+        now: DateTime<Utc>,
+        max_failures: u32,
+    ) -> Result<bool, StoreError> {
+        let code_hash = code_hash.to_vec();
+        self.writer
+            .write(move |connection| {
+                verification::verify_channel(connection, owner, id, &code_hash, now, max_failures)
+            })
             .await
     }
 

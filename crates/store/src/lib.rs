@@ -39,7 +39,8 @@ pub use events::{
 pub use feeds::{CalendarFeed, NewCalendarFeed};
 pub use notifications::{
     ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryClaim, DeliveryHistory, DeliveryOutcome,
-    Notification, NotificationChannel, NotificationQuery, NotificationWrite,
+    Notification, NotificationChannel, NotificationQuery, NotificationWrite, VerificationLimits,
+    VerificationMail,
 };
 pub use query::{Cursor, CursorValue, SortField, SortKey, TaskPage, TaskQuery};
 pub use records::{
@@ -88,6 +89,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// given, a new password hash.
     async fn update_user(&self, user: &User, password_hash: Option<&str>)
     -> Result<(), StoreError>;
+
+    /// Grants (`true`) or revokes (`false`) operator rights to the account with this e-mail;
+    /// returns the account as it is now. `NotFound` if no account has the address.
+    async fn set_operator(&self, email: &Email, operator: bool) -> Result<User, StoreError>;
+
+    /// Lists the accounts with operator rights, by e-mail.
+    async fn list_operators(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Returns who owns a task, whoever that is (`None` when no such task exists, as after
+    /// its deletion). For consumers checking that an event's user owns the task it names;
+    /// never for answering a user.
+    async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError>;
 
     /// Stores a new personal API token.
     async fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError>;
@@ -419,6 +432,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Saves a changed channel of `channel.owner` (everything but its kind and creation time).
     async fn update_channel(&self, channel: &NotificationChannel) -> Result<(), StoreError>;
+
+    /// Records a verification mail unless its owner or its address had as many as
+    /// `limits` allow within their windows: then records nothing and returns when the oldest
+    /// of the mails that fill the window leaves it (the earliest a retry can succeed).
+    /// Checked atomically with the insert; mails older than both windows are forgotten.
+    async fn reserve_verification_mail(
+        &self,
+        mail: &VerificationMail,
+        limits: &VerificationLimits,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Spends a pending channel's verification code: if `code_hash` is the channel's current
+    /// code, unexpired at `now`, and fewer than `max_failures` wrong codes were posted since
+    /// it was mailed, the channel is verified at `now` and the code forgotten (`true`);
+    /// otherwise a pending channel counts one more wrong code (`false`). `NotFound` for
+    /// another user's channel.
+    async fn verify_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        code_hash: &[u8],
+        now: DateTime<Utc>,
+        max_failures: u32,
+    ) -> Result<bool, StoreError>;
 
     /// Deletes one of the user's channels. Its deliveries stay (with their history); those
     /// still pending are cancelled when next claimed.

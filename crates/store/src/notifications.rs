@@ -50,6 +50,51 @@ pub struct NotificationChannel {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When its owner proved the address theirs (e-mail channels): until then the channel is
+    /// pending and nothing but the verification mail goes to it. Other kinds are verified
+    /// when created.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// The keyed hash of the last code mailed (a pending e-mail channel); `None` once spent.
+    pub verification_code_hash: Option<Vec<u8>>,
+    /// When that code expires.
+    pub verification_expires_at: Option<DateTime<Utc>>,
+    /// Wrong codes posted since the last code was mailed.
+    pub verification_failures: u32,
+}
+
+impl NotificationChannel {
+    /// Returns whether notifications may go out through it: enabled and, for e-mail,
+    /// verified.
+    pub fn accepts_notifications(&self) -> bool {
+        self.enabled && self.verified_at.is_some()
+    }
+}
+
+/// A verification mail about to be sent, as the rate limit counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationMail {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Who asked for it.
+    pub owner: UserId,
+    /// Where it goes (lowercase).
+    pub address: String,
+    /// When.
+    pub sent_at: DateTime<Utc>,
+}
+
+/// How many verification mails are allowed: per user and per address, each in a window
+/// ending at the mail's `sent_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationLimits {
+    /// Mails one user may have sent within `owner_window`.
+    pub per_owner: u32,
+    /// The user's window.
+    pub owner_window: chrono::TimeDelta,
+    /// Mails one address may receive within `address_window`, whoever asks.
+    pub per_address: u32,
+    /// The address' window.
+    pub address_window: chrono::TimeDelta,
 }
 
 impl std::fmt::Debug for NotificationChannel {
@@ -60,6 +105,7 @@ impl std::fmt::Debug for NotificationChannel {
             .field("owner", &self.owner)
             .field("kind", &self.kind)
             .field("enabled", &self.enabled)
+            .field("verified_at", &self.verified_at)
             .finish_non_exhaustive()
     }
 }

@@ -71,10 +71,14 @@ export function renderSettings(main, { onSignedOut, rerender }) {
     });
     const name = channel.kind === 'in_app' ? t('in_app') : (channel.url || channel.address);
     const kindLabel = { in_app: t('in_app'), webhook: t('webhook'), email: t('email_channel') }[channel.kind];
+    const pending = channel.verification === 'pending';
     return h('li', { class: 'row-item' },
       h('div', { class: 'row-main' },
         h('span', { class: 'row-title', dir: 'ltr' }, name),
-        h('span', { class: 'row-sub' }, kindLabel, channel.disabled_reason ? ` · ${t('disabled_because', { reason: channel.disabled_reason })}` : '')),
+        h('span', { class: 'row-sub' }, kindLabel,
+          pending ? ` · ${t('verification_pending')}` : '',
+          channel.disabled_reason ? ` · ${t('disabled_because', { reason: channel.disabled_reason })}` : ''),
+        pending ? verifyForm(channel, name) : null),
       h('div', { class: 'row-actions' },
         h('span', { class: 'switch-wrap' }, toggle, h('label', { for: id }, t('enabled'), h('span', { class: 'visually-hidden' }, `: ${name}`))),
         channel.kind === 'webhook' ? h('button', {
@@ -92,6 +96,33 @@ export function renderSettings(main, { onSignedOut, rerender }) {
           type: 'button', class: 'button small danger', 'aria-label': `${t('remove')}: ${name}`,
           on: { click: async () => { try { await api('DELETE', `/api/v1/notification-channels/${channel.id}`); loadChannels(); } catch (error) { showError(error); } } },
         }, t('remove')) : null));
+  };
+  // A pending e-mail channel: the code mailed to the address, and asking for a new one.
+  const verifyForm = (channel, name) => {
+    const inputId = `verify-${channel.id}`;
+    const input = h('input', { id: inputId, type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: 20, dir: 'ltr' });
+    const form = h('form', { class: 'inline-form' },
+      h('div', { class: 'field' }, h('label', { for: inputId }, t('verification_code'), h('span', { class: 'visually-hidden' }, `: ${name}`)), input),
+      h('button', { type: 'submit', class: 'button small' }, t('verify')),
+      h('button', {
+        type: 'button', class: 'button small', 'aria-label': `${t('send_new_code')}: ${name}`,
+        on: {
+          click: async () => {
+            try {
+              await api('POST', `/api/v1/notification-channels/${channel.id}/verification`);
+              replace(channelSecret, h('p', { role: 'status' }, t('code_sent')));
+            } catch (error) { showError(error); }
+          },
+        },
+      }, t('send_new_code')));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      try {
+        await api('POST', `/api/v1/notification-channels/${channel.id}/verify`, { code: input.value.trim() });
+        loadChannels();
+      } catch (error) { showError(error); }
+    });
+    return form;
   };
   const addChannelForm = (kind) => {
     const inputId = `add-${kind}`;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickler_app::{Clock, OutboxSignal};
+use tickler_domain::TaskId;
 use tickler_store::{ChangeSet, Conflict, DeadLetter, ProcessedEvent, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -104,6 +105,10 @@ pub enum Outcome {
     Duplicate,
     /// Not for this consumer.
     Skipped,
+    /// It names a task that belongs to another user than its own (a forged or corrupted
+    /// event): dropped without touching anyone's data, with a warning and
+    /// `tickler_events_rejected_total`.
+    Rejected,
     /// Unreadable, permanently failing or out of attempts: recorded as a dead letter.
     DeadLettered,
     /// A transient failure, left for the transport to redeliver (only when the processor was
@@ -117,6 +122,7 @@ impl Outcome {
             Outcome::Handled => "handled",
             Outcome::Duplicate => "duplicate",
             Outcome::Skipped => "skipped",
+            Outcome::Rejected => "rejected",
             Outcome::DeadLettered => "dead_lettered",
             Outcome::Retry => "retry",
         }
@@ -262,7 +268,39 @@ impl Processor {
         }
     }
 
+    /// Returns a task the event names that belongs to another user than the event's, if
+    /// one does. A task that no longer exists (deleted since) names nobody: such an event is
+    /// handled as before.
+    async fn foreign_task(&self, event: &ReceivedEvent) -> Result<Option<TaskId>, HandleError> {
+        for task in event.named_tasks() {
+            match self.store.task_owner(task).await? {
+                Some(owner) if owner != event.user => return Ok(Some(task)),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
     async fn attempt(&self, event: &ReceivedEvent) -> Result<Outcome, HandleError> {
+        // Whoever can publish to the bus (or reach the Dapr routes) decides an event's user:
+        // an event naming someone else's task must change neither user's data.
+        if let Some(task) = self.foreign_task(event).await? {
+            tracing::warn!(
+                consumer = self.consumer.name(),
+                event_id = %event.id,
+                event_type = %event.event_type,
+                user_id = %event.user,
+                task_id = %task,
+                "event names a task of another user: dropped"
+            );
+            metrics::counter!(
+                "tickler_events_rejected_total",
+                "consumer" => self.consumer.name(),
+                "reason" => "foreign_task",
+            )
+            .increment(1);
+            return Ok(Outcome::Rejected);
+        }
         let now = self.clock.now();
         let mut changes = self.consumer.handle(event, now).await?;
         changes.processed = Some(ProcessedEvent {

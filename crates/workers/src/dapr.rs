@@ -253,7 +253,7 @@ async fn deliver(
         Ok(Outcome::Handled | Outcome::Duplicate | Outcome::Skipped) => {
             status(axum::http::StatusCode::OK, "SUCCESS")
         }
-        Ok(Outcome::DeadLettered) => status(axum::http::StatusCode::OK, "DROP"),
+        Ok(Outcome::DeadLettered | Outcome::Rejected) => status(axum::http::StatusCode::OK, "DROP"),
         Ok(Outcome::Retry) | Err(_) => status(axum::http::StatusCode::OK, "RETRY"),
     }
 }

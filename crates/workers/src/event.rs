@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tickler_domain::{EventId, UserId};
+use tickler_domain::{EventId, TaskId, UserId};
 use tickler_protocol::event::{CloudEvent, DATA_SCHEMA_PREFIX};
 
 /// The data schemas consumers accept, per event family: a version only gains optional fields,
@@ -83,6 +83,32 @@ impl ReceivedEvent {
         })
     }
 
+    /// Returns every task the event names: a task event's subject and its task's id and series,
+    /// a reminder's or delivery's `task_id`, a tag event's `task_ids`. A consumer must only
+    /// act on an event whose user owns each of them (see [`crate::consumer::Processor`]).
+    pub fn named_tasks(&self) -> Vec<TaskId> {
+        let mut named = Vec::new();
+        let mut add = |raw: Option<&str>| {
+            if let Some(id) = raw.and_then(|raw| raw.parse::<TaskId>().ok())
+                && !named.contains(&id)
+            {
+                named.push(id);
+            }
+        };
+        if self.event_type.starts_with("tickler.task.") {
+            add(Some(self.subject.as_str()));
+        }
+        add(self.data.pointer("/task/id").and_then(Value::as_str));
+        add(self.data.pointer("/task/series_id").and_then(Value::as_str));
+        add(self.data["task_id"].as_str());
+        if let Some(ids) = self.data["task_ids"].as_array() {
+            for id in ids {
+                add(id.as_str());
+            }
+        }
+        named
+    }
+
     /// Reads only the `traceparent` of a payload (the relay's spans continue it).
     pub fn peek_traceparent(payload: &[u8]) -> Option<String> {
         #[derive(serde::Deserialize)]
@@ -160,6 +186,39 @@ mod tests {
             ))
         );
         assert_eq!(ReceivedEvent::peek(b"nope"), (None, None));
+    }
+
+    #[test]
+    fn an_event_names_its_subject_task_its_series_and_the_tasks_in_its_data() {
+        let mut value = sample();
+        value["data"]["task"]["series_id"] = json!("01938f6e-0000-7000-8000-000000000009");
+        let event = ReceivedEvent::parse(&serde_json::to_vec(&value).unwrap()).unwrap();
+        let named: Vec<String> = event
+            .named_tasks()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "01938f6e-0000-7000-8000-000000000001",
+                "01938f6e-0000-7000-8000-000000000009"
+            ]
+        );
+        let mut tag = event.clone();
+        tag.event_type = "tickler.tag.renamed".into();
+        tag.subject = "work".into();
+        tag.data = json!({"tag": "work", "task_ids": ["01938f6e-0000-7000-8000-000000000003",
+                                                       "not an id"]});
+        assert_eq!(tag.named_tasks().len(), 1);
+        let mut reminder = event;
+        reminder.event_type = "tickler.reminder.due".into();
+        reminder.subject = "reminder-1".into();
+        reminder.data = json!({"task_id": "01938f6e-0000-7000-8000-000000000004"});
+        assert_eq!(
+            reminder.named_tasks()[0].to_string(),
+            "01938f6e-0000-7000-8000-000000000004"
+        );
     }
 
     #[test]

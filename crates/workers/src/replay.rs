@@ -46,6 +46,7 @@ impl DeadLetterReplayer for Replayer {
             .map_err(|error| error.to_string())?;
         match outcome {
             Outcome::Handled | Outcome::Duplicate | Outcome::Skipped => Ok(()),
+            Outcome::Rejected => Err("it names a task of another user and was dropped".to_owned()),
             Outcome::Retry => Err("a transient failure; try again later".to_owned()),
             Outcome::DeadLettered => Err("it failed again and was dead-lettered again".to_owned()),
         }

@@ -438,3 +438,142 @@ async fn secrets_are_read_through_the_sidecars_secrets_api() {
         [Some("sidecar-api-token".to_owned()), None, None, None]
     );
 }
+
+/// Serves the audit and recurring consumers over the Dapr routes, as a `consume` role does.
+async fn task_subscriptions(store: &Arc<dyn Store>, app: &tickler_app::App) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let processor = |consumer: Arc<dyn tickler_workers::consumer::Consumer>| {
+        Processor::new(
+            consumer,
+            store.clone(),
+            Arc::new(SystemClock),
+            RetryPolicy::default(),
+            OutboxSignal::default(),
+        )
+    };
+    let router = router(
+        SubscriptionSettings {
+            pubsub: "tickler-pubsub".into(),
+            topics: TopicNames::default(),
+            app_token: APP_TOKEN.to_owned().into(),
+        },
+        vec![
+            processor(Arc::new(AuditConsumer)),
+            processor(Arc::new(
+                tickler_workers::consumers::RecurringConsumer::new(app.event_settings().clone()),
+            )),
+        ],
+        CancellationToken::new(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{address}")
+}
+
+/// Everything of a user the consumers could change: tasks (with series), audit trail.
+async fn footprint(store: &Arc<dyn Store>, user: &User) -> (Vec<tickler_domain::Task>, usize) {
+    let tasks = tickler_store::testing::list_all(
+        store.as_ref(),
+        user.id,
+        &tickler_store::testing::everything(),
+    )
+    .await;
+    (tasks, audit_trail(store, user).await)
+}
+
+#[tokio::test]
+async fn a_forged_event_naming_another_users_task_changes_nothing_for_either_user() {
+    use tickler_app::{Actor, App, AppSettings, Origin};
+    use tickler_protocol::task::TaskRequest;
+
+    let (_dir, store) = store().await;
+    let app = App::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        AppSettings::default(),
+        &[7; 32],
+    );
+    let ada = register(store.as_ref(), "ada@example.org").await;
+    let mallory = register(store.as_ref(), "mallory@example.org").await;
+    let actor = Actor::new(ada.clone(), Origin::Api);
+    let request = TaskRequest {
+        title: Some("Water the plants".into()),
+        due_at: Some("2026-11-23T09:00:00Z".into()),
+        recurrence: Some("FREQ=DAILY".into()),
+        ..TaskRequest::default()
+    };
+    let tickler_app::CreatedTask::New { task, .. } =
+        app.create_task(&actor, request, None).await.unwrap()
+    else {
+        unreachable!()
+    };
+    app.complete_task(&actor, task.id, None).await.unwrap();
+    let genuine: Value = store
+        .outbox_after(tickler_store::OutboxPosition::default(), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|record| record.message.event_type == "tickler.task.completed")
+        .map(|record| serde_json::from_str(&record.message.payload).unwrap())
+        .unwrap();
+    let base = task_subscriptions(&store, &app).await;
+    let client = sidecar_client();
+    let routes = [
+        format!("{base}/dapr/events/audit/audit-events"),
+        format!("{base}/dapr/events/recurring/task-events"),
+    ];
+    let before = (
+        footprint(&store, &ada).await,
+        footprint(&store, &mallory).await,
+    );
+    let outbox_before = store.outbox_head().await.unwrap();
+
+    // Ada's completed task, as Mallory's event: a new event id, Mallory's userid.
+    let mut forged = genuine.clone();
+    forged["id"] = json!(uuid::Uuid::now_v7().to_string());
+    forged["userid"] = json!(mallory.id.to_string());
+    for route in &routes {
+        let answer = deliver(&client, route, forged.to_string()).await;
+        assert_eq!(answer, json!({"status": "DROP"}), "{route}");
+    }
+    // The same with the task named only in the data (the subject a task that does not exist).
+    forged["id"] = json!(uuid::Uuid::now_v7().to_string());
+    forged["subject"] = json!(uuid::Uuid::now_v7().to_string());
+    for route in &routes {
+        let answer = deliver(&client, route, forged.to_string()).await;
+        assert_eq!(answer, json!({"status": "DROP"}), "{route}");
+    }
+    let after = (
+        footprint(&store, &ada).await,
+        footprint(&store, &mallory).await,
+    );
+    assert_eq!(after, before, "a forged event changed someone's data");
+    assert_eq!(store.outbox_head().await.unwrap(), outbox_before);
+    let letters = store
+        .list_dead_letters(&DeadLetterQuery {
+            limit: 10,
+            ..DeadLetterQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(letters.is_empty(), "{letters:?}");
+
+    // The genuine event still works: Ada's next instance, her audit row.
+    for route in &routes {
+        let answer = deliver(&client, route, genuine.to_string()).await;
+        assert_eq!(answer, json!({"status": "SUCCESS"}), "{route}");
+    }
+    let (ada_tasks, ada_audit) = footprint(&store, &ada).await;
+    assert_eq!((ada_tasks.len(), ada_audit), (2, 1));
+    assert_eq!(footprint(&store, &mallory).await, before.1);
+
+    // An event about a task that no longer exists is handled as before (the task was deleted).
+    let mut orphan: Value =
+        serde_json::from_str(&event(&mallory, &uuid::Uuid::now_v7().to_string(), 1).payload)
+            .unwrap();
+    orphan["id"] = json!(uuid::Uuid::now_v7().to_string());
+    let answer = deliver(&client, &routes[0], orphan.to_string()).await;
+    assert_eq!(answer, json!({"status": "SUCCESS"}));
+    assert_eq!(audit_trail(&store, &mallory).await, 1);
+}

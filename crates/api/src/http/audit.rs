@@ -104,7 +104,7 @@ fn letter_body(letter: DeadLetter) -> DeadLetterBody {
     }
 }
 
-/// Lists events consumers gave up on (operators: `auth.admin_emails`).
+/// Lists events consumers gave up on (operators: `tickler admin grant`).
 #[utoipa::path(
     get, path = "/api/v1/admin/dead-letters", tag = "operations",
     params(

@@ -10,7 +10,7 @@ use tickler_app::notifications::{
 };
 use tickler_protocol::notification::{
     ChannelBody, ChannelWithSecretBody, CreateChannelRequest, DeliveryBody, NotificationBody,
-    NotificationPage, UpdateChannelRequest,
+    NotificationPage, UpdateChannelRequest, VerifyChannelRequest,
 };
 use tickler_protocol::problem::Problem;
 
@@ -25,9 +25,11 @@ use crate::http::json;
     post, path = "/api/v1/notification-channels", tag = "notifications",
     request_body = CreateChannelRequest,
     responses(
-        (status = 201, description = "Created; a webhook's secret is shown once", body = ChannelWithSecretBody),
+        (status = 201, description = "Created; a webhook's secret is shown once; an e-mail channel is pending until the code mailed to it is posted", body = ChannelWithSecretBody),
         (status = 409, description = "Too many channels, or the in-app channel exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a URL to a forbidden address, an invalid e-mail address)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many verification mails for this user or address; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a new mail is allowed"))),
     ),
     security(("bearer" = []))
 )]
@@ -88,9 +90,11 @@ pub async fn get_channel(
     params(("id" = String, Path, description = "Channel id")),
     request_body(content = UpdateChannelRequest, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "The changed channel", body = ChannelBody),
+        (status = 200, description = "The changed channel (a new e-mail address is pending until the code mailed to it is posted)", body = ChannelBody),
         (status = 404, description = "No such channel", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "A new address, and too many verification mails for this user or address; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a new mail is allowed"))),
     ),
     security(("bearer" = []))
 )]
@@ -150,6 +154,57 @@ pub async fn rotate_secret(
             secret: Some(secret.display()),
         },
     ))
+}
+
+/// Verifies one of the caller's e-mail channels with the code mailed to its address; until
+/// then the channel is `pending` and nothing else is sent to it.
+#[utoipa::path(
+    post, path = "/api/v1/notification-channels/{id}/verify", tag = "notifications",
+    params(("id" = String, Path, description = "Channel id")),
+    request_body = VerifyChannelRequest,
+    responses(
+        (status = 200, description = "The channel, verified", body = ChannelBody),
+        (status = 404, description = "No such channel", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not an e-mail channel, verified already, or the code expired or had too many wrong guesses (ask for a new one)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The code is wrong", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn verify_channel(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: JsonBody<VerifyChannelRequest>,
+) -> Result<Response, ApiError> {
+    let channel = state
+        .app
+        .verify_channel(&actor, &id, &body.value.code)
+        .await?;
+    Ok(json(StatusCode::OK, &channel_body(&channel)))
+}
+
+/// Mails a new code to one of the caller's pending e-mail channels (the previous code stops
+/// working). Verification mails are limited per user and per address.
+#[utoipa::path(
+    post, path = "/api/v1/notification-channels/{id}/verification", tag = "notifications",
+    params(("id" = String, Path, description = "Channel id")),
+    responses(
+        (status = 202, description = "A new code is being mailed", body = ChannelBody),
+        (status = 404, description = "No such channel", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not an e-mail channel, or verified already", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many verification mails for this user or address; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a new mail is allowed"))),
+        (status = 503, description = "This server sends no e-mail", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn resend_verification(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let channel = state.app.resend_channel_verification(&actor, &id).await?;
+    Ok(json(StatusCode::ACCEPTED, &channel_body(&channel)))
 }
 
 /// Lists the caller's in-app notifications, newest first.

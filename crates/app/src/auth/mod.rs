@@ -60,8 +60,10 @@ pub struct AuthSettings {
     pub password_hash_concurrency: usize,
     /// How long a request waits for a hashing slot before it is refused with 503.
     pub password_hash_queue_wait: Duration,
-    /// E-mail addresses of the accounts allowed on the operator routes (dead letters).
-    pub admin_emails: Vec<String>,
+    /// Accounts allowed on the operator routes (dead letters) besides those granted with
+    /// `tickler admin grant`, by id: an id cannot be claimed by registering, unlike an
+    /// e-mail address.
+    pub admin_user_ids: Vec<UserId>,
 }
 
 impl Default for AuthSettings {
@@ -75,7 +77,7 @@ impl Default for AuthSettings {
             throttle: throttle::ThrottleSettings::default(),
             password_hash_concurrency: 0,
             password_hash_queue_wait: Duration::from_secs(2),
-            admin_emails: Vec::new(),
+            admin_user_ids: Vec::new(),
         }
     }
 }
@@ -243,6 +245,7 @@ impl App {
             created_at: now,
             updated_at: now,
             credentials_version: 0,
+            operator: false,
         };
         self.store
             .insert_user(&user, &password_hash, rule)

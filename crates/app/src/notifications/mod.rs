@@ -8,6 +8,7 @@
 
 pub mod policy;
 pub mod signing;
+mod verification;
 mod views;
 
 use std::time::Duration;
@@ -25,6 +26,7 @@ use crate::{Actor, App};
 
 pub use policy::AllowList;
 pub use signing::{SecretSealer, WebhookSecret};
+pub use verification::{VerificationMailer, VerificationSettings, verification_state};
 pub use views::{channel_body, delivery_body, notification_body};
 
 const DEFAULT_PAGE: u32 = 50;
@@ -39,6 +41,8 @@ pub struct NotificationSettings {
     pub max_channels_per_user: u32,
     /// How long a rotated-out webhook secret keeps signing beside the new one.
     pub secret_rotation_overlap: Duration,
+    /// E-mail channel verification: code lifetime, guesses, rate limits.
+    pub verification: VerificationSettings,
 }
 
 impl Default for NotificationSettings {
@@ -47,6 +51,7 @@ impl Default for NotificationSettings {
             webhook_allow_hosts: AllowList::default(),
             max_channels_per_user: 20,
             secret_rotation_overlap: Duration::from_secs(24 * 3600),
+            verification: VerificationSettings::default(),
         }
     }
 }
@@ -89,10 +94,14 @@ pub fn default_in_app_channel(user: &User) -> NotificationChannel {
         disabled_reason: None,
         created_at: user.created_at,
         updated_at: user.created_at,
+        verified_at: Some(user.created_at),
+        verification_code_hash: None,
+        verification_expires_at: None,
+        verification_failures: 0,
     }
 }
 
-fn channel_not_found(error: StoreError) -> AppError {
+pub(crate) fn channel_not_found(error: StoreError) -> AppError {
     match error {
         StoreError::NotFound => AppError::ChannelNotFound,
         other => other.into(),
@@ -158,7 +167,7 @@ impl App {
             ChannelKind::Webhook => Some(WebhookSecret::generate()?),
             _ => None,
         };
-        let channel = NotificationChannel {
+        let mut channel = NotificationChannel {
             id,
             owner: actor.user.id,
             kind,
@@ -174,6 +183,16 @@ impl App {
             disabled_reason: None,
             created_at: now,
             updated_at: now,
+            // Only an e-mail address needs its owner's consent before anything is sent.
+            verified_at: (kind != ChannelKind::Email).then_some(now),
+            verification_code_hash: None,
+            verification_expires_at: None,
+            verification_failures: 0,
+        };
+        let code = if kind == ChannelKind::Email && self.verification_mailer.is_some() {
+            Some(self.new_code(actor, &mut channel, now).await?)
+        } else {
+            None
         };
         // The one in-app channel does not count against the limit.
         let limit = match kind {
@@ -191,6 +210,9 @@ impl App {
                 other => other.into(),
             })?;
         tracing::info!(user_id = %actor.user.id, channel_id = %channel.id, kind = kind.as_str(), "notification channel created");
+        if kind == ChannelKind::Email {
+            self.mail_code(&channel, code.unwrap_or_default());
+        }
         self.record_channel_change(actor, account_change::CHANNEL_CREATED, &channel, &[])
             .await;
         Ok((channel, secret))
@@ -290,14 +312,29 @@ impl App {
             changed_fields.push("enabled");
         }
         channel.url = url;
+        // A new address is pending until its owner posts the code mailed to it.
+        let new_address = kind == ChannelKind::Email && address != channel.address;
         channel.address = address;
+        let now = self.now();
+        let code = if new_address {
+            channel.verified_at = None;
+            channel.verification_code_hash = None;
+            channel.verification_expires_at = None;
+            if self.verification_mailer.is_some() {
+                Some(self.new_code(actor, &mut channel, now).await?)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
         if let Some(enabled) = request.enabled {
             channel.enabled = enabled;
             if enabled {
                 channel.disabled_reason = None;
             }
         }
-        channel.updated_at = self.now();
+        channel.updated_at = now;
         if stored {
             self.store
                 .update_channel(&channel)
@@ -316,6 +353,9 @@ impl App {
                 }
                 Err(error) => return Err(error.into()),
             }
+        }
+        if new_address {
+            self.mail_code(&channel, code.unwrap_or_default());
         }
         self.record_channel_change(
             actor,

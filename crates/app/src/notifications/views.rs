@@ -1,7 +1,7 @@
 //! Notification records as the API and the tools show them.
 
 use tickler_protocol::notification::{
-    ChannelBody, DeliveryAttemptBody, DeliveryBody, NotificationBody,
+    ChannelBody, ChannelVerification, DeliveryAttemptBody, DeliveryBody, NotificationBody,
 };
 use tickler_store::{DeliveryHistory, Notification, NotificationChannel};
 
@@ -14,6 +14,13 @@ pub fn channel_body(channel: &NotificationChannel) -> ChannelBody {
         address: channel.address.clone(),
         enabled: channel.enabled,
         disabled_reason: channel.disabled_reason.clone(),
+        verification: (channel.kind == tickler_domain::ChannelKind::Email).then_some(
+            if channel.verified_at.is_some() {
+                ChannelVerification::Verified
+            } else {
+                ChannelVerification::Pending
+            },
+        ),
         previous_secret_expires_at: channel
             .previous_secret
             .as_ref()

@@ -39,12 +39,28 @@ pub struct AuthConfig {
     pub password_hash_concurrency: usize,
     /// How long a request waits for a hashing slot before a 503, in milliseconds.
     pub password_hash_queue_ms: u64,
-    /// Operator accounts.
+    /// Ids of operator accounts, besides those granted with `tickler admin grant`.
     #[serde(deserialize_with = "string_or_list")]
+    pub admin_user_ids: Vec<String>,
+    /// A removed setting (operators by e-mail address, which anyone could register first),
+    /// read only to refuse to start while it is set.
+    #[serde(default, deserialize_with = "string_or_list", skip_serializing)]
     pub admin_emails: Vec<String>,
 }
 
 impl AuthConfig {
+    /// Returns the operator ids of `auth.admin_user_ids`, parsed.
+    pub fn admin_user_ids(&self) -> anyhow::Result<Vec<tickler_domain::UserId>> {
+        self.admin_user_ids
+            .iter()
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    anyhow::anyhow!("auth.admin_user_ids: {raw:?} is not a user id (a UUID)")
+                })
+            })
+            .collect()
+    }
+
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         let secret = self.jwt_secret.expose_secret();
         if !secret.is_empty() && secret.len() < 32 {
@@ -56,6 +72,13 @@ impl AuthConfig {
             .any(|previous| previous.expose_secret().len() < 32)
         {
             bail!("auth.previous_jwt_secrets: every key must be at least 32 bytes");
+        }
+        if !self.admin_emails.is_empty() {
+            bail!(
+                "auth.admin_emails no longer grants operator rights (anyone could register such \
+                 an address first): remove it, and grant operators on this server's database \
+                 with `tickler admin grant EMAIL` (or name them by id in auth.admin_user_ids)"
+            );
         }
         if self.access_token_ttl_seconds == 0 {
             bail!("auth.access_token_ttl_seconds must be positive");

@@ -54,9 +54,31 @@ pub struct NotifierConfig {
     pub smtp_timeout_seconds: u64,
     /// SMTP connections kept open.
     pub smtp_connections: u32,
+    /// How long the code mailed to verify an e-mail channel is valid (`24h`).
+    pub verification_code_ttl: String,
+    /// Wrong codes allowed per mailed code.
+    pub verification_max_failures: u32,
+    /// Verification mails one user may cause per hour.
+    pub verification_mails_per_user: u32,
+    /// Verification mails one address may receive per day, whoever asks.
+    pub verification_mails_per_address: u32,
 }
 
 impl NotifierConfig {
+    /// Returns how long a verification code is valid.
+    pub fn verification_code_ttl(&self) -> anyhow::Result<Duration> {
+        let ttl = parse_duration(&self.verification_code_ttl).with_context(|| {
+            format!(
+                "notifier.verification_code_ttl: {:?} is not a duration like 30m, 24h or 2d",
+                self.verification_code_ttl
+            )
+        })?;
+        if ttl.is_zero() {
+            bail!("notifier.verification_code_ttl must be positive");
+        }
+        Ok(ttl)
+    }
+
     /// Returns the retry delays.
     pub fn retry_delays(&self) -> anyhow::Result<Vec<Duration>> {
         self.retry_schedule
@@ -72,6 +94,16 @@ impl NotifierConfig {
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         if self.concurrency == 0 || self.per_channel_concurrency == 0 {
             bail!("notifier.concurrency and notifier.per_channel_concurrency must be positive");
+        }
+        self.verification_code_ttl()?;
+        if self.verification_max_failures == 0
+            || self.verification_mails_per_user == 0
+            || self.verification_mails_per_address == 0
+        {
+            bail!(
+                "notifier.verification_max_failures, verification_mails_per_user and \
+                 verification_mails_per_address must be positive"
+            );
         }
         self.retry_delays()?;
         if !(0.0..=0.5).contains(&self.retry_jitter) {

@@ -123,6 +123,39 @@ impl TestApp {
             .map(|database| database.url().to_owned())
     }
 
+    /// Runs `tickler admin ARGS` as a real process on this server's database (its data
+    /// directory, or its PostgreSQL database), as an operator would.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tickler"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("TICKLER_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env("TICKLER_LOG__LEVEL", "warn");
+        if let Some(url) = self.database_url() {
+            command.arg("--database-url").arg(url);
+        }
+        command.output().expect("the tickler binary runs")
+    }
+
+    /// Grants `email` operator rights with `tickler admin grant` (a real process). A server
+    /// that verified the account's token in the last few seconds may still have it cached
+    /// without them.
+    pub async fn grant_operator(&self, email: &str) {
+        let output = self.admin(&["grant", email]);
+        assert!(
+            output.status.success(),
+            "tickler admin grant failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

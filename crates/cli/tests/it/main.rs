@@ -30,6 +30,7 @@ mod nl;
 mod notifications;
 mod occurrences;
 mod operations;
+mod operators;
 mod ops;
 mod port;
 mod port_stream;

@@ -166,6 +166,8 @@ pub struct UserColumns {
     pub updated_at: DateTime<Utc>,
     /// `credentials_version`.
     pub credentials_version: i64,
+    /// `operator`.
+    pub operator: bool,
 }
 
 impl UserColumns {
@@ -187,6 +189,7 @@ impl UserColumns {
             created_at: self.created_at,
             updated_at: self.updated_at,
             credentials_version: self.credentials_version,
+            operator: self.operator,
         })
     }
 }

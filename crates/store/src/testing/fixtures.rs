@@ -26,6 +26,7 @@ pub fn new_user(email: &str) -> User {
         created_at: instant(0),
         updated_at: instant(0),
         credentials_version: 1,
+        operator: false,
     }
 }
 

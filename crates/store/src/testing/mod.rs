@@ -73,6 +73,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $fresh;
             a_migrated_store_is_ready,
             a_registered_user_reads_back_by_id_and_by_email,
+            operator_rights_are_granted_and_revoked_by_email,
+            a_tasks_owner_is_found_by_task_id_alone,
             registering_an_email_twice_conflicts_with_email_taken,
             registering_a_user_id_twice_conflicts_with_already_exists,
             first_user_only_registration_is_refused_once_an_account_exists,
@@ -143,6 +145,8 @@ macro_rules! conformance_tests {
             conversations_are_listed_most_recently_active_first,
             another_users_conversation_is_not_found,
             channels_round_trip_and_are_scoped_to_their_owner,
+            verification_mails_are_limited_per_owner_and_per_address,
+            a_verification_code_is_single_use_expires_and_counts_wrong_guesses,
             a_second_in_app_channel_and_channels_beyond_the_limit_are_refused,
             a_reminder_notifies_its_user_once,
             in_app_notifications_are_listed_newest_first_and_marked_read,

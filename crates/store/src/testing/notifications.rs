@@ -30,6 +30,10 @@ fn channel(owner: UserId, kind: ChannelKind, seconds: i64) -> NotificationChanne
         disabled_reason: None,
         created_at: instant(seconds),
         updated_at: instant(seconds),
+        verified_at: Some(instant(seconds)),
+        verification_code_hash: None,
+        verification_expires_at: None,
+        verification_failures: 0,
     }
 }
 
@@ -665,4 +669,129 @@ where
         outputs.push(handle.await.unwrap());
     }
     outputs
+}
+
+/// Verification mails are limited per owner and per address, atomically with their record:
+/// a full window answers when its oldest mail leaves it, and records nothing.
+pub async fn verification_mails_are_limited_per_owner_and_per_address(backend: &dyn TestBackend) {
+    use crate::{VerificationLimits, VerificationMail};
+    let store = backend.open().await;
+    let ada = register(&*store, "ada@example.org").await;
+    let grace = register(&*store, "grace@example.org").await;
+    let limits = VerificationLimits {
+        per_owner: 3,
+        owner_window: chrono::TimeDelta::hours(1),
+        per_address: 2,
+        address_window: chrono::TimeDelta::days(1),
+    };
+    let mail = |owner: UserId, address: &str, seconds: i64| VerificationMail {
+        id: Uuid::now_v7(),
+        owner,
+        address: address.to_owned(),
+        sent_at: instant(seconds),
+    };
+    let reserve = |mail: VerificationMail| {
+        let store = store.clone();
+        async move {
+            store
+                .reserve_verification_mail(&mail, &limits)
+                .await
+                .unwrap()
+        }
+    };
+    // Per address, whoever asks: the third mail to victim@ within a day is refused.
+    assert_eq!(reserve(mail(ada.id, "victim@example.org", 0)).await, None);
+    assert_eq!(
+        reserve(mail(grace.id, "victim@example.org", 10)).await,
+        None
+    );
+    assert_eq!(
+        reserve(mail(grace.id, "victim@example.org", 20)).await,
+        Some(instant(0) + chrono::TimeDelta::days(1))
+    );
+    // Per owner: Ada's third and fourth mails (to other addresses) within the hour.
+    assert_eq!(reserve(mail(ada.id, "a@example.org", 30)).await, None);
+    assert_eq!(reserve(mail(ada.id, "b@example.org", 40)).await, None);
+    assert_eq!(
+        reserve(mail(ada.id, "c@example.org", 50)).await,
+        Some(instant(0) + chrono::TimeDelta::hours(1))
+    );
+    // A refused mail was not recorded: an hour after her first, Ada may send one more.
+    assert_eq!(reserve(mail(ada.id, "c@example.org", 3_600)).await, None);
+    assert_eq!(
+        reserve(mail(ada.id, "d@example.org", 3_601)).await,
+        Some(instant(30) + chrono::TimeDelta::hours(1))
+    );
+}
+
+/// A channel's code verifies it once, before it expires and while few wrong codes were
+/// posted; wrong codes are counted; another user's channel is `NotFound`.
+pub async fn a_verification_code_is_single_use_expires_and_counts_wrong_guesses(
+    backend: &dyn TestBackend,
+) {
+    let store = backend.open().await;
+    let ada = register(&*store, "ada@example.org").await;
+    let grace = register(&*store, "grace@example.org").await;
+    let mut email = channel(ada.id, ChannelKind::Email, 1);
+    email.verified_at = None;
+    email.verification_code_hash = Some(b"right".to_vec());
+    email.verification_expires_at = Some(instant(100));
+    store.insert_channel(&email, 10).await.unwrap();
+    let verify = |code: &'static [u8], seconds: i64| {
+        let store = store.clone();
+        let (owner, id) = (ada.id, email.id);
+        async move {
+            store
+                .verify_channel(owner, id, code, instant(seconds), 3)
+                .await
+        }
+    };
+    assert!(matches!(
+        store
+            .verify_channel(grace.id, email.id, b"right", instant(2), 3)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(!verify(b"wrong", 2).await.unwrap());
+    assert!(
+        !verify(b"right", 100).await.unwrap(),
+        "an expired code verified"
+    );
+    let stored = store.get_channel(ada.id, email.id).await.unwrap();
+    assert_eq!(stored.verification_failures, 2);
+    assert_eq!(stored.verified_at, None);
+    assert!(verify(b"right", 3).await.unwrap());
+    let stored = store.get_channel(ada.id, email.id).await.unwrap();
+    assert_eq!(stored.verified_at, Some(instant(3)));
+    assert_eq!(stored.verification_code_hash, None);
+    assert!(!verify(b"right", 4).await.unwrap(), "a code verified twice");
+    assert_eq!(
+        store
+            .get_channel(ada.id, email.id)
+            .await
+            .unwrap()
+            .verified_at,
+        Some(instant(3))
+    );
+
+    // Out of guesses: even the right code no longer verifies.
+    let mut other = channel(ada.id, ChannelKind::Email, 5);
+    other.verified_at = None;
+    other.verification_code_hash = Some(b"right".to_vec());
+    other.verification_expires_at = Some(instant(100));
+    store.insert_channel(&other, 10).await.unwrap();
+    for _ in 0..3 {
+        assert!(
+            !store
+                .verify_channel(ada.id, other.id, b"wrong", instant(6), 3)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .verify_channel(ada.id, other.id, b"right", instant(7), 3)
+            .await
+            .unwrap()
+    );
 }

@@ -268,3 +268,50 @@ pub async fn a_reused_token_secret_hash_conflicts(backend: &dyn TestBackend) {
         "{error:?}"
     );
 }
+
+/// Operator rights change only through `set_operator`, by e-mail: a new account has none, a
+/// grant shows on every read of the account, a revoke takes them away, an unknown address is
+/// `NotFound`.
+pub async fn operator_rights_are_granted_and_revoked_by_email(backend: &dyn TestBackend) {
+    let store = backend.open().await;
+    let ada = register(&*store, "ada@example.org").await;
+    let ops = register(&*store, "ops@example.org").await;
+    assert!(!ops.operator);
+    assert!(store.list_operators().await.unwrap().is_empty());
+    let granted = store.set_operator(&ops.email, true).await.unwrap();
+    assert!(granted.operator);
+    assert_eq!(granted.id, ops.id);
+    assert!(store.get_user(ops.id).await.unwrap().operator);
+    let credentials = store.find_credentials(&ops.email).await.unwrap().unwrap();
+    assert!(credentials.user.operator);
+    assert_eq!(credentials.password_hash, "$argon2id$hash");
+    assert!(!store.get_user(ada.id).await.unwrap().operator);
+    assert_eq!(store.list_operators().await.unwrap(), vec![granted]);
+    // A profile change keeps the rights (they are not the user's to write).
+    let mut renamed = store.get_user(ops.id).await.unwrap();
+    renamed.name = Some("Ops".into());
+    store.update_user(&renamed, None).await.unwrap();
+    assert!(store.get_user(ops.id).await.unwrap().operator);
+
+    let revoked = store.set_operator(&ops.email, false).await.unwrap();
+    assert!(!revoked.operator);
+    assert!(store.list_operators().await.unwrap().is_empty());
+    let nobody = Email::parse("nobody@example.org").unwrap();
+    assert!(matches!(
+        store.set_operator(&nobody, true).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// `task_owner` names a task's owner whoever asks, and nobody once the task is gone.
+pub async fn a_tasks_owner_is_found_by_task_id_alone(backend: &dyn TestBackend) {
+    let store = backend.open().await;
+    let ada = register(&*store, "ada@example.org").await;
+    let grace = register(&*store, "grace@example.org").await;
+    let task = new_task(ada.id, "ada's");
+    insert(&*store, std::slice::from_ref(&task)).await;
+    assert_eq!(store.task_owner(task.id).await.unwrap(), Some(ada.id));
+    assert_ne!(store.task_owner(task.id).await.unwrap(), Some(grace.id));
+    let missing = tickler_domain::TaskId::from_uuid(Uuid::now_v7());
+    assert_eq!(store.task_owner(missing).await.unwrap(), None);
+}

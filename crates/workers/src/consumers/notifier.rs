@@ -1,6 +1,7 @@
 //! The notifier consumer: turns each `tickler.reminder.due` into a notification for the task's
 //! owner — in-app (delivered at once, unless the user turned in-app off) and one pending
-//! delivery per enabled webhook and e-mail channel, which the delivery worker then sends.
+//! delivery per enabled webhook and verified e-mail channel, which the delivery worker then
+//! sends.
 //!
 //! A reminder notifies once: an event handled twice meets its processed marker, and a second
 //! event for the same reminder (a scheduler that fired it twice) finds the notification and
@@ -159,7 +160,10 @@ impl Consumer for NotifierConsumer {
         deliveries.extend(
             channels
                 .iter()
-                .filter(|channel| channel.enabled && channel.kind != ChannelKind::InApp)
+                // A pending e-mail channel gets nothing until its owner verified the address.
+                .filter(|channel| {
+                    channel.accepts_notifications() && channel.kind != ChannelKind::InApp
+                })
                 .map(|channel| pending(channel.id, channel.kind)),
         );
         Ok(ChangeSet {

@@ -162,6 +162,39 @@ impl EmailSender {
     }
 }
 
+/// Mails the codes that verify e-mail channels. The mail carries nothing the requester
+/// chose but the recipient's bare address: a fixed subject, and a body of fixed text and the
+/// code, so it cannot carry someone's message to a stranger.
+#[async_trait::async_trait]
+impl tickler_app::notifications::VerificationMailer for EmailSender {
+    async fn send_code(&self, to: &str, code: &str, valid_for: Duration) -> Result<(), String> {
+        let address: lettre::Address = to
+            .trim()
+            .parse()
+            .map_err(|error| format!("invalid recipient address: {error}"))?;
+        let hours = valid_for.as_secs().div_ceil(3600).max(1);
+        let text = format!(
+            "Someone asked tickler to send task reminders to this address.\n\n\
+             If it was you, enter this code to confirm: {code}\n\
+             It is valid for {hours} hour(s).\n\n\
+             If it was not you, ignore this e-mail: nothing more will be sent to you.\n"
+        );
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, address))
+            .subject("Confirm your address for tickler reminders")
+            .message_id(Some(format!("<{}@{}>", uuid::Uuid::now_v7(), self.domain)))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(text)
+            .map_err(|error| format!("the e-mail could not be built: {error}"))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+}
+
 fn classify(error: &SmtpError) -> AttemptResult {
     let status = error.status().map(u16::from);
     let text = error.to_string();

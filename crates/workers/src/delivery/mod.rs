@@ -467,6 +467,12 @@ async fn send(shared: &Shared, claimed: &ClaimedDelivery, now: DateTime<Utc>) ->
                 reason: "the channel is disabled".to_owned(),
             };
         }
+        // Its address changed since the delivery was queued and is not verified yet.
+        Some(channel) if channel.verified_at.is_none() => {
+            return AttemptResult::Cancelled {
+                reason: "the channel's e-mail address is not verified".to_owned(),
+            };
+        }
         Some(channel) => channel,
     };
     // The reminder may no longer hold: checked just before every attempt, retries included.

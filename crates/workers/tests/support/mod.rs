@@ -141,6 +141,10 @@ pub async fn channel(
         disabled_reason: None,
         created_at: now,
         updated_at: now,
+        verified_at: Some(now),
+        verification_code_hash: None,
+        verification_expires_at: None,
+        verification_failures: 0,
     };
     store.insert_channel(&channel, 1_000).await.unwrap();
     (channel, secret)

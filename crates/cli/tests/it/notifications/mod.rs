@@ -8,3 +8,4 @@ mod delivery;
 // Wall-clock measurements and kills: in the `serial` test group, never beside other tests.
 pub mod peers;
 mod serial;
+mod verification;

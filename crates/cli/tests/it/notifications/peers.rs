@@ -303,3 +303,91 @@ pub fn local_notifier(config: &mut Config) {
     config.notifier.poll_interval_ms = 50;
     config.bus.poll_interval_ms = 50;
 }
+
+/// Waits for the verification mail sent to `address` (the `nth`, from 1) and returns its
+/// record and the code in it.
+pub async fn verification_mail(smtp: &SmtpSink, address: &str, nth: usize) -> (Value, String) {
+    let mail = crate::helpers::eventually(20, || async {
+        smtp.messages()
+            .into_iter()
+            .filter(|mail| {
+                mail["rcpt_tos"] == json!([address])
+                    && mail["subject"] == "Confirm your address for tickler reminders"
+            })
+            .nth(nth - 1)
+    })
+    .await;
+    let text = mail["parts"][0]["text"].as_str().unwrap().to_owned();
+    let code = text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 8)
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+        .to_owned();
+    (mail, code)
+}
+
+/// Creates an e-mail channel and verifies it with the code mailed to it, as its owner does;
+/// returns the channel.
+pub async fn verified_email_channel(
+    app: &TestApp,
+    user: &TestUser,
+    smtp: &SmtpSink,
+    address: &str,
+) -> Value {
+    let nth = smtp
+        .messages()
+        .iter()
+        .filter(|mail| mail["rcpt_tos"] == json!([address]))
+        .count()
+        + 1;
+    let response = app
+        .post(
+            user,
+            "/api/v1/notification-channels",
+            &json!({"kind": "email", "address": address}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let channel: Value = response.json().await.unwrap();
+    assert_eq!(channel["verification"], "pending");
+    let (_, code) = verification_mail(smtp, address, nth).await;
+    let id = channel["id"].as_str().unwrap();
+    let response = app
+        .post(
+            user,
+            &format!("/api/v1/notification-channels/{id}/verify"),
+            &json!({"code": code}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let channel: Value = response.json().await.unwrap();
+    assert_eq!(channel["verification"], "verified");
+    channel
+}
+
+/// Stores an e-mail channel that is verified already, as one made before addresses were
+/// verified: for tests of deliveries to addresses that cannot receive a verification mail
+/// (a server that refuses them, or no server).
+pub async fn preverified_email_channel(app: &TestApp, user: &TestUser, address: &str) {
+    use tickler_app::Clock as _;
+    let now = tickler_domain::time::truncate_to_micros(tickler_app::SystemClock.now());
+    let channel = tickler_store::NotificationChannel {
+        id: tickler_domain::ChannelId::from_uuid(uuid::Uuid::now_v7()),
+        owner: user.id.parse().unwrap(),
+        kind: tickler_domain::ChannelKind::Email,
+        url: None,
+        address: Some(address.to_owned()),
+        secret: None,
+        previous_secret: None,
+        previous_secret_until: None,
+        enabled: true,
+        disabled_reason: None,
+        created_at: now,
+        updated_at: now,
+        verified_at: Some(now),
+        verification_code_hash: None,
+        verification_expires_at: None,
+        verification_failures: 0,
+    };
+    app.store().insert_channel(&channel, 100).await.unwrap();
+}
