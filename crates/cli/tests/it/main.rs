@@ -7,6 +7,7 @@
 
 mod helpers;
 mod process;
+mod scan;
 mod terminal;
 
 mod abuse;
@@ -19,6 +20,7 @@ mod contracts;
 mod conversation;
 mod crash;
 mod durability;
+mod faults;
 mod feeds;
 mod isolation;
 mod kafka;
@@ -36,6 +38,7 @@ mod reminder_crash;
 mod reminders;
 mod scopes;
 mod sessions;
+mod stalled;
 mod tags;
 mod tasks;
 mod traces;
