@@ -86,13 +86,17 @@ pub fn crash_point(point: FaultPoint) {
         return;
     }
     if armed.stop {
-        eprintln!("tickler: injected fault {}@{}: stopping", armed.point, armed.pass);
-        let _ = rustix::process::kill_process(
-            rustix::process::getpid(),
-            rustix::process::Signal::STOP,
+        eprintln!(
+            "tickler: injected fault {}@{}: stopping",
+            armed.point, armed.pass
         );
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
     } else {
-        eprintln!("tickler: injected fault {}@{}: aborting", armed.point, armed.pass);
+        eprintln!(
+            "tickler: injected fault {}@{}: aborting",
+            armed.point, armed.pass
+        );
         std::process::abort();
     }
 }

@@ -256,11 +256,17 @@ impl TestApp {
 /// Tells the secrets scan the secrets of a configuration.
 fn know_configured_secrets(config: &Config) {
     use secrecy::ExposeSecret;
-    crate::scan::know("the JWT signing key", config.auth.jwt_secret.expose_secret());
+    crate::scan::know(
+        "the JWT signing key",
+        config.auth.jwt_secret.expose_secret(),
+    );
     for previous in &config.auth.previous_jwt_secrets {
         crate::scan::know("a previous JWT signing key", previous.expose_secret());
     }
-    crate::scan::know("the SMTP password", config.notifier.smtp_password.expose_secret());
+    crate::scan::know(
+        "the SMTP password",
+        config.notifier.smtp_password.expose_secret(),
+    );
     crate::scan::know_url_password(config.database_url.expose_secret());
 }
 

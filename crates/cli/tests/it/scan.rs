@@ -37,7 +37,9 @@ struct State {
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 
 fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
-    let mut state = STATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut state = STATE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     f(state.get_or_insert_with(State::default))
 }
 
@@ -333,7 +335,10 @@ fn a_secret_split_over_two_reads_is_found_once_and_a_webhook_secret_may_be_shown
     scan.response(b"the-scan-test\",\"secret\":\"whsec_AAAABBBBCCCC");
     assert_eq!(take_hits().len(), 1, "the split secret, once");
     scan.response(b"DDDD\"}");
-    assert!(take_hits().is_empty(), "a webhook secret shown once is allowed");
+    assert!(
+        take_hits().is_empty(),
+        "a webhook secret shown once is allowed"
+    );
     let mut again = StreamScan::default();
     again.response(b"{\"secret\":\"whsec_AAAABBBBCCCCDDDD\"}");
     assert_eq!(take_hits().len(), 1, "shown a second time");

@@ -187,8 +187,7 @@ mod serial {
     /// first, resumed, times out and its outcome is refused: the record stays delivered with
     /// one attempt, and it sends nothing more.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_worker_stopped_mid_send_past_its_lease_is_taken_over_and_its_late_outcome_refused()
-    {
+    async fn a_worker_stopped_mid_send_past_its_lease_is_taken_over_and_its_late_outcome_refused() {
         let Some(setup) = Setup::new().await else {
             return;
         };
@@ -214,7 +213,11 @@ mod serial {
         assert_eq!(attempts.len(), 1, "{after}");
         assert_eq!(attempts[0]["status_code"], 200);
         let received_now = receiver.received();
-        assert_eq!(received_now.len(), 2, "sent before the stop and once by the second");
+        assert_eq!(
+            received_now.len(),
+            2,
+            "sent before the stop and once by the second"
+        );
         assert_eq!(
             received[0].headers["webhook-id"],
             received[1].headers["webhook-id"]

@@ -363,8 +363,9 @@ impl Lanes {
 /// the channel's health (nothing when it was not attempted).
 ///
 /// `claimed_at` is when this worker asked for the claim (by its own monotonic clock, which
-/// runs on while the process is stopped): once the lease has run out by that clock, another
-/// worker may have claimed the delivery and sent it, so this one does not start the attempt.
+/// runs on while the process is stopped): once three quarters of the lease have passed by
+/// that clock, another worker may soon claim the delivery and send it, so this one does not
+/// start the attempt.
 /// A worker paused (`SIGSTOP`, a VM pause) between claiming and sending therefore never sends
 /// late; one paused mid-send cannot take back what it sent, and its outcome is refused by the
 /// fencing token (`Conflict::ClaimLost`).
@@ -375,7 +376,9 @@ async fn attempt(
     claimed_at: Instant,
 ) -> (Finished, Option<bool>) {
     tickler_app::fault::crash_point(tickler_app::fault::FaultPoint::BeforeDeliverySend);
-    if claimed_at.elapsed() >= shared.settings.lease {
+    // A quarter of the lease is left for the attempt itself: a worker resuming just as the
+    // lease ends must not race the one that claims the delivery next.
+    if claimed_at.elapsed() >= shared.settings.lease - shared.settings.lease / 4 {
         tracing::warn!(delivery_id = %claimed.delivery.id, "the claim on a delivery expired before its attempt; leaving it to the next claim");
         return (Finished::Lost, None);
     }

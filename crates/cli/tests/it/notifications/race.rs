@@ -40,7 +40,13 @@ mod serial {
 
     /// Creates task `n` with its reminder at `fire_at`, then completes it `offset_ms` from
     /// the fire time.
-    async fn trial(app: &TestApp, user: &TestUser, n: usize, fire_at: DateTime<Utc>, offset_ms: i64) -> Trial {
+    async fn trial(
+        app: &TestApp,
+        user: &TestUser,
+        n: usize,
+        fire_at: DateTime<Utc>,
+        offset_ms: i64,
+    ) -> Trial {
         sleep_until(fire_at - TimeDelta::milliseconds(LEAD_MS)).await;
         let task = app
             .create_task(
@@ -53,7 +59,11 @@ mod serial {
         sleep_until(fire_at + TimeDelta::milliseconds(offset_ms)).await;
         let completion_sent = Utc::now();
         let response = app
-            .post(user, &format!("/api/v1/tasks/{task_id}/complete"), &json!({}))
+            .post(
+                user,
+                &format!("/api/v1/tasks/{task_id}/complete"),
+                &json!({}),
+            )
             .await;
         let completion_committed_by = Utc::now();
         assert!(response.status().is_success(), "completing {task_id}");
@@ -110,13 +120,12 @@ mod serial {
             .await;
         assert!(response.status().is_success());
         let start = Utc::now() + TimeDelta::milliseconds(LEAD_MS + 200);
-        let trials = futures::future::join_all(offsets().into_iter().enumerate().map(
-            |(n, offset)| {
+        let trials =
+            futures::future::join_all(offsets().into_iter().enumerate().map(|(n, offset)| {
                 let fire_at = start + TimeDelta::milliseconds(SPACING_MS * n as i64);
                 trial(&app, &user, n, fire_at, offset)
-            },
-        ))
-        .await;
+            }))
+            .await;
 
         // Settled: every fired reminder's notification has no pending delivery.
         let deliveries: HashMap<String, Value> = eventually(120, || async {
@@ -140,7 +149,10 @@ mod serial {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     return None;
                 }
-                deliveries.insert(notification["task_id"].as_str().unwrap().to_owned(), webhook);
+                deliveries.insert(
+                    notification["task_id"].as_str().unwrap().to_owned(),
+                    webhook,
+                );
             }
             Some(deliveries)
         })
@@ -168,8 +180,11 @@ mod serial {
                     assert_eq!(delivery["status"], "delivered", "{delivery}");
                     assert_eq!(sends, 1, "delivered once: {delivery}");
                     let attempts = delivery["attempts"].as_array().unwrap();
-                    let started: DateTime<Utc> =
-                        attempts.last().unwrap()["at"].as_str().unwrap().parse().unwrap();
+                    let started: DateTime<Utc> = attempts.last().unwrap()["at"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
                     assert!(
                         started <= trial.completion_committed_by,
                         "sent by an attempt that started {} ms after the completion was committed: {delivery}",
@@ -187,6 +202,9 @@ mod serial {
             "{backend:?}: {TRIALS} trials, completion {EARLIEST_MS}..+{LATEST_MS} ms around the fire time: reminder cancelled before firing {before_firing}, delivery cancelled as stale {stale}, delivered before the completion {delivered} (of which {ambiguous} started while the completion was in flight); stale sent {stale_sent}"
         );
         assert_eq!(before_firing + stale + delivered, TRIALS);
-        assert!(stale > 0, "the race was met: some deliveries were caught by the recheck");
+        assert!(
+            stale > 0,
+            "the race was met: some deliveries were caught by the recheck"
+        );
     }
 }

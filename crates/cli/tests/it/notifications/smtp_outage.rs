@@ -40,7 +40,7 @@ async fn fire_into_a_dying_sink(app: &TestApp, smtp: &mut SmtpSink) -> TestUser 
         .await;
     assert!(response.status().is_success());
     fire_reminder(app, &ada, "SMTP outage", SystemClock.now()).await;
-    eventually(30, || {
+    eventually(60, || {
         let exited = smtp.has_exited();
         async move { exited.then_some(()) }
     })
@@ -49,11 +49,7 @@ async fn fire_into_a_dying_sink(app: &TestApp, smtp: &mut SmtpSink) -> TestUser 
 }
 
 /// The e-mail delivery of the user's only notification, once `settled` accepts it.
-async fn email_delivery(
-    app: &TestApp,
-    user: &TestUser,
-    settled: impl Fn(&Value) -> bool,
-) -> Value {
+async fn email_delivery(app: &TestApp, user: &TestUser, settled: impl Fn(&Value) -> bool) -> Value {
     eventually(60, || async {
         let page: Value = app
             .get(user, "/api/v1/notifications")
@@ -129,7 +125,11 @@ async fn an_smtp_server_that_dies_mid_data_and_never_returns_dead_letters_the_ma
     let dead = email_delivery(&app, &ada, |delivery| delivery["status"] != "pending").await;
     assert_eq!(dead["status"], "dead", "{dead}");
     let tries = attempts(&dead);
-    assert_eq!(tries.len(), RETRIES + 1, "the whole budget was spent: {dead}");
+    assert_eq!(
+        tries.len(),
+        RETRIES + 1,
+        "the whole budget was spent: {dead}"
+    );
     assert!(tries.iter().all(|attempt| attempt["succeeded"] == false));
     let letters = app
         .store()
