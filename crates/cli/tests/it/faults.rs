@@ -18,8 +18,9 @@ mod serial {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use chrono::{SecondsFormat, TimeDelta, Utc};
+    use chrono::{SecondsFormat, TimeDelta};
     use serde_json::{Value, json};
+    use tickler_app::{Clock as _, SystemClock};
     use tickler_store::Store;
     use tickler_store_postgres::testing::TestDatabase;
 
@@ -202,7 +203,8 @@ mod serial {
     }
 
     fn in_seconds(seconds: i64) -> String {
-        (Utc::now() + TimeDelta::seconds(seconds)).to_rfc3339_opts(SecondsFormat::Millis, true)
+        (SystemClock.now() + TimeDelta::seconds(seconds))
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
     }
 
     /// One unit of work: a recurring task created and completed (its next instance is the
@@ -310,7 +312,7 @@ mod serial {
     ) -> (usize, usize, usize) {
         let store = deployment.store().await;
         let store = store.as_store();
-        let settled = eventually(180, || async {
+        eventually(180, || async {
             let effects = effects(base, token).await;
             let audited = audited_creations(base, token).await;
             let backlog = store.outbox_backlog().await.ok()?;
@@ -344,7 +346,6 @@ mod serial {
             ready.then_some(())
         })
         .await;
-        let () = settled;
         let events = outbox_event_ids(store.as_ref()).await;
         let delivered = deployment.sink(events.len()).await;
         let lost: Vec<&String> = events

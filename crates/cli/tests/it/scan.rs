@@ -173,7 +173,7 @@ impl StreamScan {
         }
         for (start, end) in webhook_secrets(&self.buffer) {
             // Counted once, when the byte after it arrives.
-            if end + 1 <= self.scanned {
+            if end < self.scanned {
                 continue;
             }
             let secret = String::from_utf8_lossy(&self.buffer[start..end]).into_owned();

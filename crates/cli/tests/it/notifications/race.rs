@@ -14,6 +14,7 @@ mod serial {
 
     use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
     use serde_json::{Value, json};
+    use tickler_app::{Clock as _, SystemClock};
 
     use crate::helpers::{Backend, TestApp, TestUser, eventually};
     use crate::notifications::peers::{WebhookReceiver, local_notifier};
@@ -57,7 +58,7 @@ mod serial {
             .await;
         let task_id = task["id"].as_str().unwrap().to_owned();
         sleep_until(fire_at + TimeDelta::milliseconds(offset_ms)).await;
-        let completion_sent = Utc::now();
+        let completion_sent = SystemClock.now();
         let response = app
             .post(
                 user,
@@ -65,7 +66,7 @@ mod serial {
                 &json!({}),
             )
             .await;
-        let completion_committed_by = Utc::now();
+        let completion_committed_by = SystemClock.now();
         assert!(response.status().is_success(), "completing {task_id}");
         Trial {
             task_id,
@@ -75,7 +76,7 @@ mod serial {
     }
 
     async fn sleep_until(at: DateTime<Utc>) {
-        if let Ok(wait) = (at - Utc::now()).to_std() {
+        if let Ok(wait) = (at - SystemClock.now()).to_std() {
             tokio::time::sleep(wait).await;
         }
     }
@@ -119,7 +120,7 @@ mod serial {
             )
             .await;
         assert!(response.status().is_success());
-        let start = Utc::now() + TimeDelta::milliseconds(LEAD_MS + 200);
+        let start = SystemClock.now() + TimeDelta::milliseconds(LEAD_MS + 200);
         let trials =
             futures::future::join_all(offsets().into_iter().enumerate().map(|(n, offset)| {
                 let fire_at = start + TimeDelta::milliseconds(SPACING_MS * n as i64);
