@@ -15,6 +15,7 @@ mod cursor;
 pub mod decode;
 mod error;
 mod events;
+pub mod fault;
 pub mod feeds;
 mod listing;
 pub mod live;
@@ -136,6 +137,7 @@ impl App {
     ) -> Result<(), tickler_store::StoreError> {
         let has_events = !changes.events.is_empty();
         self.store.commit(changes).await?;
+        fault::crash_point(fault::FaultPoint::AfterCommitBeforePublish);
         if has_events {
             self.outbox_signal.notify();
         }

@@ -1,6 +1,6 @@
 """An SMTP server (aiosmtpd) that records every message it accepts, for the e-mail tests.
 
-Usage: smtp_sink.py PORT OUTPUT_FILE
+Usage: smtp_sink.py PORT OUTPUT_FILE [--die-in-data]
 
 Listens on 127.0.0.1:PORT (aiosmtpd's Controller needs a free port; 0 does not work), prints
 "ready" once it accepts connections, and appends one JSON line per accepted message to
@@ -11,13 +11,16 @@ content type and text. Recipients decide the reply to RCPT, to exercise tickler'
   reject@...       answered 550 (mailbox unavailable: permanent)
   anything else    accepted
 
-Runs until killed.
+Runs until killed. With --die-in-data the process exits (os._exit, as a crashed server) at
+the first message, after the client sent the whole DATA and before any reply: the sender cannot
+know whether the message was taken.
 """
 
 import asyncio
 import email
 import email.policy
 import json
+import os
 import re
 import sys
 import time
@@ -26,8 +29,9 @@ from aiosmtpd.controller import Controller
 
 
 class Recorder:
-    def __init__(self, output: str) -> None:
+    def __init__(self, output: str, die_in_data: bool) -> None:
         self.output = output
+        self.die_in_data = die_in_data
         self.temporary_refusals: dict[str, int] = {}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -44,6 +48,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.die_in_data:
+            os._exit(3)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         parts = []
         for part in message.walk():
@@ -69,7 +75,8 @@ class Recorder:
 
 def main() -> int:
     port, output = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Recorder(output), hostname="127.0.0.1", port=port)
+    die_in_data = "--die-in-data" in sys.argv[3:]
+    controller = Controller(Recorder(output, die_in_data), hostname="127.0.0.1", port=port)
     controller.start()
     print("ready", flush=True)
     try:

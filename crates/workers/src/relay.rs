@@ -228,6 +228,7 @@ impl Relay {
                 return Err(error.into());
             }
         }
+        tickler_app::fault::crash_point(tickler_app::fault::FaultPoint::AfterPublishBeforeMark);
         let sequences: Vec<i64> = records
             .iter()
             .map(|record| record.position.sequence)

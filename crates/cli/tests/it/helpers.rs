@@ -38,13 +38,25 @@ macro_rules! on_both_backends {
     };
 }
 
-/// A running server and an HTTP client for it.
+/// A running server and an HTTP client for it. `base` is the server's address behind the
+/// secrets scan's relay (`crate::scan`), so that every response is scanned.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub _server: RunningServer,
     _data_dir: tempfile::TempDir,
     _database: Option<TestDatabase>,
+    _relay: crate::scan::Relay,
+    _scan: ScanGuard,
+}
+
+/// Fails the test, when its server goes away, if the secrets scan found anything.
+pub struct ScanGuard;
+
+impl Drop for ScanGuard {
+    fn drop(&mut self) {
+        crate::scan::assert_clean();
+    }
 }
 
 /// A registered user and their access token.
@@ -56,16 +68,24 @@ pub struct TestUser {
 
 static CRYPTO: Once = Once::new();
 
-/// Installs the TLS provider reqwest needs and, with `TEST_LOG`, a log subscriber.
+/// Installs the TLS provider reqwest needs and the log subscriber: every log line of the
+/// in-process servers goes through the secrets scan (`crate::scan`), and is printed with
+/// `TEST_LOG`. The harness's own test password is a secret from the start.
 pub fn init() {
     CRYPTO.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        if std::env::var_os("TEST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter("info")
-                .with_test_writer()
-                .try_init();
-        }
+        let print = std::env::var_os("TEST_LOG").is_some();
+        let filter = if print {
+            "info"
+        } else {
+            "info,tickler_api=debug,tickler_app=debug,tickler_cli=debug,tickler_store=debug,tickler_store_postgres=debug,tickler_store_sqlite=debug,tickler_workers=debug"
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(crate::scan::ScanWriter { print })
+            .try_init();
+        crate::scan::know("the test users' password", "correct horse battery");
     });
 }
 
@@ -95,14 +115,23 @@ impl TestApp {
             }
         };
         adjust(&mut config);
+        know_configured_secrets(&config);
         let server = tickler_cli::serve::start(config).await.unwrap();
-        let base = format!("http://{}", server.address);
+        if let Ok(generated) =
+            std::fs::read_to_string(data_dir.path().join(tickler_cli::secret::SECRET_FILE))
+        {
+            crate::scan::know("the generated JWT signing key", generated.trim());
+        }
+        let relay = crate::scan::Relay::start(server.address).await;
+        let base = format!("http://{}", relay.address);
         Some(TestApp {
             base,
             client: reqwest::Client::new(),
             _server: server,
             _data_dir: data_dir,
             _database: database,
+            _relay: relay,
+            _scan: ScanGuard,
         })
     }
 
@@ -255,6 +284,23 @@ impl TestApp {
         assert_eq!(status, StatusCode::CREATED, "creating {body}: {json}");
         json
     }
+}
+
+/// Tells the secrets scan the secrets of a configuration.
+fn know_configured_secrets(config: &Config) {
+    use secrecy::ExposeSecret;
+    crate::scan::know(
+        "the JWT signing key",
+        config.auth.jwt_secret.expose_secret(),
+    );
+    for previous in &config.auth.previous_jwt_secrets {
+        crate::scan::know("a previous JWT signing key", previous.expose_secret());
+    }
+    crate::scan::know(
+        "the SMTP password",
+        config.notifier.smtp_password.expose_secret(),
+    );
+    crate::scan::know_url_password(config.database_url.expose_secret());
 }
 
 /// Reads a problem response: asserts the status and media type, returns the body.

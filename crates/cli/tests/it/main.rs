@@ -7,6 +7,7 @@
 
 mod helpers;
 mod process;
+mod scan;
 mod terminal;
 
 mod abuse;
@@ -20,6 +21,7 @@ mod contracts;
 mod conversation;
 mod crash;
 mod durability;
+mod faults;
 mod feeds;
 mod isolation;
 mod kafka;
@@ -40,6 +42,7 @@ mod reminders;
 mod schemathesis;
 mod scopes;
 mod sessions;
+mod stalled;
 mod tags;
 mod tasks;
 mod traces;

@@ -16,14 +16,36 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `tickler serve` on a free port with extra arguments and environment, and waits
-    /// for the line announcing its URL.
+    /// for the line announcing its URL. Its log lines go through the secrets scan
+    /// (`crate::scan`), and are printed with `TEST_LOG`.
     pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let logs = if std::env::var_os("TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        Self::start_logging(data_dir, args, env, logs)
+        crate::helpers::init();
+        for (name, value) in env {
+            if name.contains("SECRET") || name.contains("PASSWORD") {
+                crate::scan::know(name, value);
+            }
+        }
+        if let Some(at) = args.iter().position(|arg| *arg == "--database-url") {
+            crate::scan::know_url_password(args[at + 1]);
+        }
+        let mut server = Self::start_logging(data_dir, args, env, Stdio::piped());
+        let stderr = server.child.stderr.take().unwrap();
+        let print = std::env::var_os("TEST_LOG").is_some();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                crate::scan::scan_log_line(&line);
+                if print {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        if let Ok(generated) =
+            std::fs::read_to_string(data_dir.join(tickler_cli::secret::SECRET_FILE))
+        {
+            crate::scan::know("the generated JWT signing key", generated.trim());
+        }
+        server
     }
 
     /// Starts like [`ServerProcess::start`], its log lines going to `logs`.
@@ -68,6 +90,7 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
+        crate::scan::assert_clean();
     }
 }
 

@@ -162,6 +162,7 @@ impl DeliveryWorker {
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Round, StoreError> {
         let settings = &self.shared.settings;
         let claim = self.claim(now, settings.concurrency, settings.per_channel);
+        let claimed_at = Instant::now();
         let claimed = self.shared.store.claim_deliveries(&claim).await?;
         let mut round = Round {
             claimed: claimed.len(),
@@ -180,7 +181,7 @@ impl DeliveryWorker {
             running.spawn(async move {
                 let mut finished = Vec::new();
                 for delivery in deliveries {
-                    finished.push(attempt(&shared, delivery, claim.token).await.0);
+                    finished.push(attempt(&shared, delivery, claim.token, claimed_at).await.0);
                 }
                 finished
             });
@@ -231,6 +232,7 @@ impl DeliveryWorker {
                     }
                     claim.only_channels = Some(healthy);
                 }
+                let claimed_at = Instant::now();
                 let claimed = match self.shared.store.claim_deliveries(&claim).await {
                     Ok(claimed) if claimed.is_empty() => break,
                     Ok(claimed) => claimed,
@@ -244,7 +246,8 @@ impl DeliveryWorker {
                     let suspect = lanes.start(channel);
                     let shared = Arc::clone(&self.shared);
                     running.spawn(async move {
-                        let (_, verdict) = attempt(&shared, delivery, claim.token).await;
+                        let (_, verdict) =
+                            attempt(&shared, delivery, claim.token, claimed_at).await;
                         (channel, suspect, verdict)
                     });
                 }
@@ -358,11 +361,27 @@ impl Lanes {
 
 /// Attempts one delivery and records the outcome; also returns what the attempt said about
 /// the channel's health (nothing when it was not attempted).
+///
+/// `claimed_at` is when this worker asked for the claim (by its own monotonic clock, which
+/// runs on while the process is stopped): once three quarters of the lease have passed by
+/// that clock, another worker may soon claim the delivery and send it, so this one does not
+/// start the attempt.
+/// A worker paused (`SIGSTOP`, a VM pause) between claiming and sending therefore never sends
+/// late; one paused mid-send cannot take back what it sent, and its outcome is refused by the
+/// fencing token (`Conflict::ClaimLost`).
 async fn attempt(
     shared: &Shared,
     claimed: ClaimedDelivery,
     token: uuid::Uuid,
+    claimed_at: Instant,
 ) -> (Finished, Option<bool>) {
+    tickler_app::fault::crash_point(tickler_app::fault::FaultPoint::BeforeDeliverySend);
+    // A quarter of the lease is left for the attempt itself: a worker resuming just as the
+    // lease ends must not race the one that claims the delivery next.
+    if claimed_at.elapsed() >= shared.settings.lease - shared.settings.lease / 4 {
+        tracing::warn!(delivery_id = %claimed.delivery.id, "the claim on a delivery expired before its attempt; leaving it to the next claim");
+        return (Finished::Lost, None);
+    }
     let started = shared.clock.now();
     let timer = Instant::now();
     // The delivery continues the trace of the reminder's handling by the notifier.

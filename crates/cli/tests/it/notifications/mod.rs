@@ -5,7 +5,9 @@
 
 mod channels;
 mod delivery;
+mod race;
 // Wall-clock measurements and kills: in the `serial` test group, never beside other tests.
 pub mod peers;
 mod serial;
+mod smtp_outage;
 mod verification;

@@ -57,11 +57,34 @@ impl SmtpSink {
     pub fn start(python: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let output = dir.path().join("mail.jsonl");
-        let port = free_port();
+        let child = Self::spawn(python, free_port(), &output, &[]);
+        Self::from_parts(child, dir, output)
+    }
+
+    /// Starts a sink that exits at its first message, after the whole DATA and before the
+    /// reply (an SMTP server dying mid-DATA); [`SmtpSink::restart`] brings it back.
+    pub fn start_dying_in_data(python: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("mail.jsonl");
+        let child = Self::spawn(python, free_port(), &output, &["--die-in-data"]);
+        Self::from_parts(child, dir, output)
+    }
+
+    fn from_parts(child: (Child, u16), dir: tempfile::TempDir, output: PathBuf) -> Self {
+        Self {
+            child: child.0,
+            port: child.1,
+            output,
+            _dir: dir,
+        }
+    }
+
+    fn spawn(python: &str, port: u16, output: &std::path::Path, flags: &[&str]) -> (Child, u16) {
         let mut child = Command::new(python)
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py"))
             .arg(port.to_string())
-            .arg(&output)
+            .arg(output)
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -71,12 +94,19 @@ impl SmtpSink {
             .read_line(&mut line)
             .unwrap();
         assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
-        Self {
-            child,
-            port,
-            output,
-            _dir: dir,
-        }
+        (child, port)
+    }
+
+    /// Whether the sink's process has ended (by itself: a dying sink after a message).
+    pub fn has_exited(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// Starts the sink again on the same port and file, accepting mail normally.
+    pub fn restart(&mut self, python: &str) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(python, self.port, &self.output, &[]).0;
     }
 
     /// The messages accepted so far.
