@@ -100,7 +100,7 @@ pub async fn create_task(
 #[utoipa::path(
     get, path = "/api/v1/tasks", tag = "tasks",
     params(
-        ("q" = Option<String>, Query, description = "Full-text search over title, description and tags (ranked)"),
+        ("q" = Option<String>, Query, description = "Full-text search over title, description and tags (ranked by relevance: the newest 2,000 matches after the other filters; another sort lists every match)"),
         ("status" = Option<Vec<String>>, Query, description = "todo, in_progress, done or open; repeatable"),
         ("priority" = Option<Vec<String>>, Query, description = "none, low, medium, high, urgent; repeatable"),
         ("tag" = Option<Vec<String>>, Query, description = "Tags that must all be present; repeatable"),
