@@ -8,6 +8,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use metrics::{Label, SharedString};
 use tickler_protocol::problem::{PROBLEM_JSON, Problem};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -132,22 +133,74 @@ async fn assign_request_id(mut request: Request, next: Next) -> Response {
 }
 
 async fn record_metrics(request: Request, next: Next) -> Response {
-    let route = request
+    let route: SharedString = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+        // Shared, so the two labels below copy a pointer, not the text.
+        .map_or(SharedString::const_str("unmatched"), |path| {
+            SharedString::from(std::sync::Arc::<str>::from(path.as_str()))
+        });
+    let method = method_label(request.method());
     let started = Instant::now();
     let in_flight = InFlight::start();
     let response = next.run(request).await;
     drop(in_flight);
-    let status = response.status().as_u16().to_string();
     let elapsed = started.elapsed().as_secs_f64();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("tickler_http_requests_total", &labels).increment(1);
-    metrics::histogram!("tickler_http_request_duration_seconds", &labels[..2]).record(elapsed);
+    let method = Label::new("method", method);
+    let route = Label::new("route", route);
+    let status = Label::new("status", status_label(response.status()));
+    metrics::counter!(
+        "tickler_http_requests_total",
+        vec![method.clone(), route.clone(), status]
+    )
+    .increment(1);
+    metrics::histogram!("tickler_http_request_duration_seconds", vec![method, route])
+        .record(elapsed);
     response
+}
+
+/// The method as a label value, without allocating for the standard ones.
+fn method_label(method: &http::Method) -> SharedString {
+    const STANDARD: [(http::Method, &str); 9] = [
+        (http::Method::GET, "GET"),
+        (http::Method::POST, "POST"),
+        (http::Method::PATCH, "PATCH"),
+        (http::Method::PUT, "PUT"),
+        (http::Method::DELETE, "DELETE"),
+        (http::Method::HEAD, "HEAD"),
+        (http::Method::OPTIONS, "OPTIONS"),
+        (http::Method::CONNECT, "CONNECT"),
+        (http::Method::TRACE, "TRACE"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(standard, _)| standard == method)
+        .map_or_else(
+            || SharedString::from_owned(method.as_str().to_owned()),
+            |(_, name)| SharedString::const_str(name),
+        )
+}
+
+/// The status code as a label value, without allocating for the common ones.
+fn status_label(status: StatusCode) -> SharedString {
+    let name = match status.as_u16() {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        412 => "412",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        other => return SharedString::from_owned(other.to_string()),
+    };
+    SharedString::const_str(name)
 }
 
 /// Counts a request in `tickler_http_requests_in_flight` while it lives, however it ends (a

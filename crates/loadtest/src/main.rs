@@ -6,6 +6,7 @@
 //!
 //! * `create`: POST /api/v1/tasks for `--seconds`;
 //! * `get`: GET /api/v1/tasks/{id} over tasks created first;
+//! * `get-path`: GET of one fixed path without an account (the `bare` server's ceiling);
 //! * `scale`: seeds `--users` users with `--tasks-per-user` tasks each (varied titles, tags,
 //!   priorities, statuses and due dates), then measures filtered lists and full-text searches
 //!   of the first user;
@@ -16,12 +17,15 @@
 //! * `live-idle`: holds idle `/api/v1/live` connections and reports the server's memory per
 //!   connection;
 //! * `live-latency`: creates tasks at a fixed rate while clients listen on `/api/v1/live`, and
-//!   reports commit-to-client latency.
+//!   reports commit-to-client latency;
+//! * `bare`: not a client but a bare axum server answering `GET /task` with a fixed task
+//!   body: the ceiling the `get` figures are compared with in the same run.
 //!
 //! `scripts/bench` starts servers on SQLite and PostgreSQL and runs every scenario.
 
 #![allow(clippy::print_stdout)] // the report is the program's output
 
+mod bare;
 mod client;
 mod live;
 mod reminders;
@@ -167,6 +171,30 @@ enum Scenario {
         #[arg(long, default_value_t = 16)]
         connections: usize,
     },
+    /// GET of one fixed path without an account (the bare server's `/task`) for `--seconds`.
+    GetPath {
+        /// The path.
+        #[arg(long, default_value = "/task")]
+        path: String,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Measured seconds (after a 2-second warm-up).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Runs the SQL read from standard input on a SQLite database, with the SQLite the server
+    /// is built with (`scripts/bench-seed` fills databases this way).
+    SqliteExec {
+        /// The database file.
+        database: std::path::PathBuf,
+    },
+    /// Serves a fixed task body on `GET /task` with bare axum (the ceiling for `get`).
+    Bare {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
     /// List and search latency for one user among many.
     Scale {
         /// Users seeded (the first one is measured).
@@ -184,6 +212,10 @@ enum Scenario {
         /// Requests per query shape.
         #[arg(long, default_value_t = 400)]
         requests: usize,
+        /// Seed with this shell command (given the users' e-mail addresses as arguments, e.g.
+        /// `scripts/bench-seed sqlite FILE 100000`) instead of creating tasks over HTTP.
+        #[arg(long)]
+        seed_command: Option<String>,
     },
 }
 
@@ -230,6 +262,13 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Scenario::GetPath {
+            path,
+            connections,
+            seconds,
+        } => scenarios::get_path(&target, &cli.label, connections, seconds, path).await,
+        Scenario::SqliteExec { database } => sqlite_exec(&database),
+        Scenario::Bare { listen } => bare::serve(listen).await,
         Scenario::Drain { metrics } => {
             scenarios::drain(&client::Target::parse(&metrics)?, &cli.label).await
         }
@@ -289,6 +328,7 @@ async fn main() -> anyhow::Result<()> {
             seed_connections,
             connections,
             requests,
+            seed_command,
         } => {
             scenarios::scale(
                 &target,
@@ -299,9 +339,20 @@ async fn main() -> anyhow::Result<()> {
                     seed_connections,
                     connections,
                     requests,
+                    seed_command,
                 },
             )
             .await
         }
     }
+}
+
+fn sqlite_exec(database: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let sql = std::io::read_to_string(std::io::stdin()).context("cannot read the SQL")?;
+    let connection = rusqlite::Connection::open(database)
+        .with_context(|| format!("cannot open {}", database.display()))?;
+    connection.busy_timeout(std::time::Duration::from_secs(60))?;
+    connection.execute_batch(&sql).context("the SQL failed")?;
+    Ok(())
 }

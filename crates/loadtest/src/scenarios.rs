@@ -210,10 +210,19 @@ fn task_body(rng: &mut Rng) -> Vec<u8> {
 }
 
 pub(crate) async fn register(target: &Target, tag: &str) -> anyhow::Result<String> {
+    Ok(register_account(target, tag).await?.1)
+}
+
+/// Registers a new account; returns its e-mail address and access token.
+async fn register_account(target: &Target, tag: &str) -> anyhow::Result<(String, String)> {
     let mut connection = Connection::open(target).await?;
     let nonce = std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64;
+    let email = format!(
+        "loadtest-{tag}-{nonce}-{}@bench.invalid",
+        Rng::new(nonce).next()
+    );
     let body = json!({
-        "email": format!("loadtest-{tag}-{nonce}-{}@bench.invalid", Rng::new(nonce).next()),
+        "email": email,
         "password": "load test password",
     });
     let (status, bytes) = connection
@@ -231,10 +240,11 @@ pub(crate) async fn register(target: &Target, tag: &str) -> anyhow::Result<Strin
         );
     }
     let session: Value = serde_json::from_slice(&bytes)?;
-    session["access_token"]
+    let token = session["access_token"]
         .as_str()
         .map(str::to_owned)
-        .context("no access token")
+        .context("no access token")?;
+    Ok((email, token))
 }
 
 /// Runs `connections` workers sending requests built by `next` until the deadline; the first
@@ -408,14 +418,40 @@ pub async fn get(
     Ok(())
 }
 
+/// GET of one fixed path, unauthenticated: the bare server's ceiling, in the same report.
+pub async fn get_path(
+    target: &Target,
+    label: &str,
+    connections: usize,
+    seconds: u64,
+    path: String,
+) -> anyhow::Result<()> {
+    let scenario = format!("GET {path}, {connections} connections");
+    let (mut samples, elapsed) = hammer(
+        target,
+        "",
+        connections,
+        seconds,
+        StatusCode::OK,
+        move |_, _| (Method::GET, path.clone(), None),
+    )
+    .await?;
+    report::header();
+    report::row(label, &scenario, &mut samples, elapsed);
+    Ok(())
+}
+
 /// The shape of the `scale` scenario.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ScaleShape {
     pub users: usize,
     pub tasks_per_user: usize,
     pub seed_connections: usize,
     pub connections: usize,
     pub requests: usize,
+    /// Seeds the registered users' tasks by running this shell command with their e-mail
+    /// addresses as arguments (`scripts/bench-seed`), instead of creating them over HTTP.
+    pub seed_command: Option<String>,
 }
 
 const QUERIES: &[(&str, &str)] = &[
@@ -441,7 +477,31 @@ const QUERIES: &[(&str, &str)] = &[
 pub async fn scale(target: &Target, label: &str, shape: ScaleShape) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut measured = String::new();
+    if let Some(command) = &shape.seed_command {
+        let mut emails = Vec::new();
+        for user in 0..shape.users {
+            let (email, token) = register_account(target, &format!("scale{user}")).await?;
+            if user == 0 {
+                measured = token;
+            }
+            emails.push(email);
+        }
+        let status = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} \"$@\""))
+            .arg("seed")
+            .args(&emails)
+            .status()
+            .await
+            .context("cannot run the seed command")?;
+        if !status.success() {
+            bail!("the seed command failed: {status}");
+        }
+    }
     for user in 0..shape.users {
+        if shape.seed_command.is_some() {
+            break;
+        }
         let token = register(target, &format!("scale{user}")).await?;
         seed(
             target,
@@ -470,7 +530,7 @@ pub async fn scale(target: &Target, label: &str, shape: ScaleShape) -> anyhow::R
     );
     report::header();
     for (name, query) in QUERIES {
-        let mut samples = measure(target, &measured, shape, move |_| {
+        let mut samples = measure(target, &measured, &shape, move |_| {
             format!("/api/v1/tasks?{query}")
         })
         .await?;
@@ -513,7 +573,7 @@ pub async fn scale(target: &Target, label: &str, shape: ScaleShape) -> anyhow::R
 async fn measure(
     target: &Target,
     token: &str,
-    shape: ScaleShape,
+    shape: &ScaleShape,
     path: impl Fn(usize) -> String + Send + Sync + 'static,
 ) -> anyhow::Result<(Samples, Duration)> {
     let path = Arc::new(path);

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chat;
 pub mod event;
 pub mod feed;
+pub mod instant;
 mod integer;
 pub mod live;
 pub mod nl;

@@ -20,6 +20,7 @@ pub struct TaskBody {
     /// `none`, `low`, `medium`, `high` or `urgent`.
     pub priority: Priority,
     /// When the task is due (for an all-day task, 00:00 local of that date), or null.
+    #[serde(serialize_with = "crate::instant::serialize_option")]
     pub due_at: Option<DateTime<Utc>>,
     /// Whether the task is due on a whole day.
     pub all_day: bool,
@@ -34,10 +35,13 @@ pub struct TaskBody {
     /// ISO 8601 offsets relative to the due date (`-PT30M`) or RFC 3339 instants.
     pub reminders: Vec<String>,
     /// When the task was created.
+    #[serde(serialize_with = "crate::instant::serialize")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "crate::instant::serialize")]
     pub updated_at: DateTime<Utc>,
     /// When it was completed, while it is done.
+    #[serde(serialize_with = "crate::instant::serialize_option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// Incremented by every change; the ETag is `"<version>"`.
     pub version: i64,

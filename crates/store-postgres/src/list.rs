@@ -6,16 +6,17 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{PgPool, Postgres};
 use tickler_domain::UserId;
-use tickler_store::backend::keyset::{self, KeyValue, Plan};
+use tickler_store::backend::keyset::{self, KeyValue, Plan, RANKED_CANDIDATES};
 use tickler_store::{SortField, SortKey, StoreError, TaskPage, TaskQuery};
 use uuid::Uuid;
 
 use crate::error::ResultExt;
 use crate::rows::{self, TASK_COLUMN_COUNT, TASK_COLUMNS};
 
-/// The relevance score: smaller is better, so that ascending is best first. The weights of
+/// The relevance score of a candidate row, which carries its query (see
+/// [`RANKED_CANDIDATES`]): smaller is better, so that ascending is best first. The weights of
 /// the tsvector classes are D 0.1, C (description) 0.2, B (tags) 0.4, A (title) 1.0.
-const SCORE: &str = "(-ts_rank('{0.1, 0.2, 0.4, 1.0}', t.search, query))::float8";
+const SCORE: &str = "(-ts_rank('{0.1, 0.2, 0.4, 1.0}', t.search, t.query))::float8";
 
 /// A parameter of a statement built at run time.
 pub(crate) enum Parameter {
@@ -85,26 +86,49 @@ pub(crate) async fn list(
 
     let mut statement = Statement::default();
     let owner_parameter = statement.bind(Parameter::Uuid(*owner.as_uuid()));
+    // Ranking costs more than matching: compute it only when the order uses it.
+    let ranked = words.is_some() && keys.iter().any(|key| key.field == SortField::Relevance);
     match &words {
+        Some(words) if ranked => {
+            // The newest matches (by creation, an index's order) are the candidates, ranked
+            // outside (ranking reads each match's whole tsvector): pages, cursors included,
+            // are cut from that bounded set by rank. The subquery is named `t` like the
+            // table, so every column expression still holds.
+            let text_query = statement.bind(Parameter::Text(tsquery(words)));
+            statement.push(&format!(
+                "SELECT t.*, query FROM tasks t, to_tsquery('simple', {text_query}) AS query \
+                 WHERE t.user_id = {owner_parameter} AND t.search @@ query"
+            ));
+            push_filters(&mut statement, query, &owner_parameter);
+            let candidates = statement.bind(Parameter::Integer(i64::from(RANKED_CANDIDATES)));
+            statement.sql = format!(
+                "SELECT {TASK_COLUMNS}, {SCORE} FROM ({} \
+                 ORDER BY t.created_at DESC, t.id DESC LIMIT {candidates}) t WHERE TRUE",
+                statement.sql
+            );
+        }
         Some(words) => {
             let text_query = statement.bind(Parameter::Text(tsquery(words)));
-            // Ranking costs more than matching: compute it only when the order uses it.
-            let ranked = keys.iter().any(|key| key.field == SortField::Relevance);
-            let score = if ranked { SCORE } else { "0::float8" };
             statement.push(&format!(
-                "SELECT {TASK_COLUMNS}, {score} FROM tasks t, \
+                "SELECT {TASK_COLUMNS}, 0::float8 FROM tasks t, \
                  to_tsquery('simple', {text_query}) AS query \
                  WHERE t.user_id = {owner_parameter} AND t.search @@ query"
             ));
+            push_filters(&mut statement, query, &owner_parameter);
         }
-        None => statement.push(&format!(
-            "SELECT {TASK_COLUMNS}, 0::float8 FROM tasks t WHERE t.user_id = {owner_parameter}"
-        )),
+        None => {
+            statement.push(&format!(
+                "SELECT {TASK_COLUMNS}, 0::float8 FROM tasks t WHERE t.user_id = {owner_parameter}"
+            ));
+            push_filters(&mut statement, query, &owner_parameter);
+        }
     }
-    push_filters(&mut statement, query, &owner_parameter);
     let expressions: Vec<String> = keys
         .iter()
-        .map(|key| sort_expression(key, words.is_some()))
+        .map(|key| match key.field {
+            SortField::Relevance if ranked => SCORE.to_owned(),
+            _ => sort_expression(key),
+        })
         .collect();
     if let Some((values, id)) = &after {
         push_after(&mut statement, &keys, &expressions, values, *id.as_uuid());
@@ -150,7 +174,7 @@ fn tsquery(words: &[String]) -> String {
 }
 
 /// The expression a sort key orders by; each matches an index of the migration.
-fn sort_expression(key: &SortKey, searching: bool) -> String {
+fn sort_expression(key: &SortKey) -> String {
     match key.field {
         SortField::CreatedAt => "t.created_at".into(),
         SortField::UpdatedAt => "t.updated_at".into(),
@@ -158,7 +182,7 @@ fn sort_expression(key: &SortKey, searching: bool) -> String {
         SortField::DueAt => "coalesce(t.due_at, 'infinity')".into(),
         SortField::Priority => "t.priority".into(),
         SortField::Title => "t.title_sort".into(),
-        SortField::Relevance if searching => SCORE.into(),
+        // Without words there is no rank (with them, the candidates' score is used).
         SortField::Relevance => "0::float8".into(),
     }
 }

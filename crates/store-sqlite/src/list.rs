@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use tickler_domain::UserId;
-use tickler_store::backend::keyset::{self, KeyValue, Plan};
+use tickler_store::backend::keyset::{self, KeyValue, Plan, RANKED_CANDIDATES};
 use tickler_store::{SortField, SortKey, StoreError, TaskPage, TaskQuery};
 
 use crate::codec::{self, TASK_COLUMN_COUNT, TASK_COLUMNS, micros};
@@ -62,6 +62,8 @@ pub(crate) fn list(
 
     let mut statement = Statement::default();
     let owner_parameter = statement.bind(owner_seq);
+    // Ranking costs more than matching: compute it only when the order uses it.
+    let ranked = words.is_some() && keys.iter().any(|key| key.field == SortField::Relevance);
     match &words {
         Some(words) => {
             // The full-text index drives the query (CROSS JOIN fixes the order: looking each
@@ -79,8 +81,6 @@ pub(crate) fn list(
                 .enumerate()
                 .map(|(position, key)| format!(", {} AS key{position}", sort_expression(key, true)))
                 .collect();
-            // Ranking costs more than matching: compute it only when the order uses it.
-            let ranked = keys.iter().any(|key| key.field == SortField::Relevance);
             let score = if ranked { SCORE } else { "0.0" };
             statement.push(&format!(
                 "SELECT t.seq AS seq, {score} AS score{keys_selected}, t.id AS id \
@@ -95,15 +95,37 @@ pub(crate) fn list(
         )),
     }
     push_filters(&mut statement, query, &owner_parameter);
-    let expressions: Vec<String> = keys
-        .iter()
-        .map(|key| sort_expression(key, words.is_some()).to_owned())
-        .collect();
+    let (expressions, id_column): (Vec<String>, &str) = if ranked {
+        // Only the newest matches are candidates (highest `seq`: the full-text index's own
+        // order, so its scan stops after them); pages, cursors included, are cut from that
+        // bounded set by rank.
+        let candidates = statement.bind(i64::from(RANKED_CANDIDATES));
+        statement.push(&format!(
+            " ORDER BY tasks_search.rowid DESC LIMIT {candidates}"
+        ));
+        statement.sql = format!("SELECT * FROM ({}) c WHERE 1", statement.sql);
+        (
+            (0..keys.len()).map(|n| format!("c.key{n}")).collect(),
+            "c.id",
+        )
+    } else {
+        (
+            keys.iter()
+                .map(|key| sort_expression(key, words.is_some()).to_owned())
+                .collect(),
+            "t.id",
+        )
+    };
     if let Some((values, id)) = &after {
-        push_after(&mut statement, &keys, &expressions, values, id.as_uuid());
+        push_after(
+            &mut statement,
+            (&keys, &expressions),
+            values,
+            (id_column, id.as_uuid()),
+        );
     }
     let fetch = statement.bind(limit as i64 + 1);
-    let order = keyset::order_by(&keys, &expressions, "t.id");
+    let order = keyset::order_by(&keys, &expressions, id_column);
     statement.push(&format!(" ORDER BY {order} LIMIT {fetch}"));
     if words.is_some() {
         let selected: Vec<String> = (0..keys.len()).map(|n| format!("k.key{n}")).collect();
@@ -183,10 +205,9 @@ fn key_parameter(key: &SortKey, value: &KeyValue) -> Value {
 /// Adds "strictly after the cursor in this order".
 fn push_after(
     statement: &mut Statement,
-    keys: &[SortKey],
-    expressions: &[String],
+    (keys, expressions): (&[SortKey], &[String]),
     values: &[KeyValue],
-    id: &uuid::Uuid,
+    (id_column, id): (&str, &uuid::Uuid),
 ) {
     let parameters: Vec<String> = keys
         .iter()
@@ -194,7 +215,8 @@ fn push_after(
         .map(|(key, value)| statement.bind(key_parameter(key, value)))
         .collect();
     let id_parameter = statement.bind(id.as_bytes().to_vec());
-    let condition = keyset::after_condition(keys, expressions, &parameters, "t.id", &id_parameter);
+    let condition =
+        keyset::after_condition(keys, expressions, &parameters, id_column, &id_parameter);
     statement.push(&format!(" AND {condition}"));
 }
 

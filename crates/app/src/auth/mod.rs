@@ -335,7 +335,8 @@ impl App {
                 scopes: Scopes::from_stored(&token.scopes),
             });
         }
-        let (user_id, claims) = self.auth.signer.verify(credential)?;
+        let token = self.auth.signer.verify_cached(credential)?;
+        let user_id = token.user;
         let user = match self.auth.cached_user(user_id, now) {
             Some(user) => user,
             None => {
@@ -350,12 +351,12 @@ impl App {
                 user
             }
         };
-        if claims.cv != user.credentials_version {
+        if token.credentials_version != user.credentials_version {
             return Err(AppError::Unauthenticated(
                 "the access token was revoked (password change or sign-out everywhere)",
             ));
         }
-        let session = self.check_session(user.id, &claims).await?;
+        let session = self.check_session(user.id, token.session).await?;
         Ok(session::Authenticated {
             user,
             session,

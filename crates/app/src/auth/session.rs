@@ -32,8 +32,8 @@ use tickler_store::{
     StoreError,
 };
 
+use super::Session;
 use super::api_token::{TokenHasher, hmac_sha256, random_secret};
-use super::{Session, jwt};
 use crate::audit::{ChangedBy, account_change};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
@@ -328,15 +328,11 @@ impl App {
     pub(crate) async fn check_session(
         &self,
         user: UserId,
-        claims: &jwt::Claims,
+        session: Option<SessionId>,
     ) -> AppResult<Option<SessionId>> {
-        let Some(sid) = claims.sid.as_deref() else {
+        let Some(id) = session else {
             return Ok(None);
         };
-        let id = sid
-            .parse::<uuid::Uuid>()
-            .map(SessionId)
-            .map_err(|_| AppError::Unauthenticated("the access token is invalid"))?;
         let now = Instant::now();
         let ttl = self.auth.settings.user_cache_ttl;
         if self.auth.active_sessions.fresh(id, now, ttl) {

@@ -18,6 +18,14 @@ pub const MIN_CURSOR_MICROS: i64 = -188_395_027_200_000_000;
 /// Latest instant a cursor timestamp is clamped to (year 100000).
 pub const MAX_CURSOR_MICROS: i64 = 3_093_527_980_800_000_000;
 
+/// A search ordered by relevance ranks at most this many matches: the user's newest ones
+/// (after the filters), taken in an order an index gives for free. Ranking costs time per
+/// match, so a word common to 100,000 of a user's tasks would otherwise be ranked 100,000
+/// times for one page of 50; with the bound, a page costs the same whatever the word. Pages
+/// (cursors included) are cut from that bounded set by rank; orders other than relevance see
+/// every match.
+pub const RANKED_CANDIDATES: u32 = 2_000;
+
 /// A cursor value checked against its sort key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyValue {

@@ -120,6 +120,7 @@ macro_rules! conformance_tests {
             query_syntax_in_a_search_is_plain_text,
             search_ignores_case_and_handles_non_latin_scripts,
             search_results_page_by_relevance,
+            a_relevance_search_ranks_only_the_newest_matches,
             search_combines_with_filters_and_other_orders,
             tag_counts_are_ordered_by_usage_then_name,
             tag_counts_filter_by_prefix_and_respect_the_limit,

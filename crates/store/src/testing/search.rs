@@ -6,6 +6,7 @@ use tickler_domain::{Task, TaskStatus, UserId};
 
 use super::TestBackend;
 use super::fixtures::*;
+use crate::backend::keyset::RANKED_CANDIDATES;
 use crate::{SortField, SortKey, Store, TaskQuery};
 
 /// Stores tasks of `owner` given as (title, description, tags).
@@ -227,6 +228,47 @@ pub async fn search_results_page_by_relevance(backend: &dyn TestBackend) {
             "limit {limit}: {listed:?}"
         );
     }
+}
+
+/// A search by relevance ranks only the newest [`RANKED_CANDIDATES`] matches, so its cost is
+/// bounded whatever the word; other orders still see every match.
+pub async fn a_relevance_search_ranks_only_the_newest_matches(backend: &dyn TestBackend) {
+    let store = backend.open().await;
+    let user = register(&*store, "ada@example.org").await;
+    let candidates = RANKED_CANDIDATES as usize;
+    let mut specs: Vec<(String, String)> = (0..5)
+        .map(|n| (format!("garden party {n}"), String::new()))
+        .collect();
+    specs.extend((0..candidates).map(|n| (format!("chore {n}"), "in the garden".to_owned())));
+    specs.push(("garden gate".into(), String::new()));
+    let borrowed: Vec<(&str, &str, &[&str])> = specs
+        .iter()
+        .map(|(title, description)| (title.as_str(), description.as_str(), &[][..]))
+        .collect();
+    arrange(&*store, user.id, &borrowed).await;
+
+    let ranked = titles_of(
+        &*store,
+        user.id,
+        TaskQuery {
+            limit: 500,
+            ..search("garden")
+        },
+    )
+    .await;
+    assert_eq!(ranked.len(), candidates);
+    assert_eq!(ranked[0], "garden gate");
+    assert!(!ranked.iter().any(|title| title.starts_with("garden party")));
+
+    let newest_first = TaskQuery {
+        sort: vec![SortKey::descending(SortField::CreatedAt)],
+        limit: 500,
+        ..search("garden")
+    };
+    assert_eq!(
+        titles_of(&*store, user.id, newest_first).await.len(),
+        candidates + 6
+    );
 }
 
 /// A search combines with filters and with other orders.
