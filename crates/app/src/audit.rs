@@ -65,6 +65,10 @@ pub mod account_change {
     pub const FEED_REVOKED: &str = "tickler.feed.revoked";
     /// A reminder was snoozed.
     pub const REMINDER_SNOOZED: &str = "tickler.reminder.snoozed";
+    /// `tickler admin grant` gave the account operator rights.
+    pub const OPERATOR_GRANTED: &str = "tickler.account.operator_granted";
+    /// `tickler admin revoke` took them away.
+    pub const OPERATOR_REVOKED: &str = "tickler.account.operator_revoked";
 }
 
 /// Who made an account change, for its audit row.

@@ -2,6 +2,7 @@
 //! (run here as a real process, on both stores), never by registering an address.
 
 use reqwest::StatusCode;
+use serde_json::Value;
 
 use crate::helpers::{Backend, TestApp, TestUser, eventually, problem};
 
@@ -50,6 +51,44 @@ async fn operator_rights_come_only_from_tickler_admin(backend: Backend) {
 
     stdout(&app.admin(&["revoke", "ops@example.org"]));
     operator_route_answers(&app, &ops, StatusCode::FORBIDDEN).await;
+    // Both changes are in the account's audit trail, made by the system.
+    let trail: Value = app
+        .get(&ops, "/api/v1/audit?limit=500")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let changes: Vec<(&str, &str)> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| {
+            item["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("tickler.account.operator_")
+        })
+        .map(|item| {
+            (
+                item["type"].as_str().unwrap(),
+                item["origin"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes.len(),
+        2,
+        "one row for the grant and one for the revoke: {trail}"
+    );
+    for expected in [
+        "tickler.account.operator_granted",
+        "tickler.account.operator_revoked",
+    ] {
+        assert!(
+            changes.contains(&(expected, "system")),
+            "{expected} missing: {trail}"
+        );
+    }
     assert!(stdout(&app.admin(&["list"])).ends_with("0 operator(s)\n"));
 
     // An address nobody registered is an error, not a grant waiting for its registration.
