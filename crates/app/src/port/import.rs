@@ -225,8 +225,9 @@ impl Run<'_> {
     /// one (same kind and URL or address). A webhook channel is created off, with a new
     /// signing secret reported once: the export has none, and a receiver that checks
     /// signatures would refuse the new server's deliveries until given the new secret. An
-    /// e-mail channel is created as `POST /api/v1/notification-channels` creates one (tickler
-    /// does not verify addresses), on or off as it was. The in-app channel takes the
+    /// e-mail channel is created as `POST /api/v1/notification-channels` creates one, on or off
+    /// as it was: pending until its owner posts the code mailed to it (beyond the verification
+    /// mail limits it is not carried over, with the reason). The in-app channel takes the
     /// exported on/off.
     async fn channel(&mut self, imported: ImportedChannel) -> AppResult<()> {
         let kind = imported.kind;
@@ -286,7 +287,12 @@ impl Run<'_> {
                             body.channel_id = Some(channel.id);
                             body.secret = secret.map(|secret| secret.display());
                         }
-                        Err(error) if error.kind() == ErrorKind::Conflict => {
+                        Err(error)
+                            if matches!(
+                                error.kind(),
+                                ErrorKind::Conflict | ErrorKind::TooManyRequests
+                            ) =>
+                        {
                             self.channel_not_carried(&imported, error);
                             return Ok(());
                         }
