@@ -34,9 +34,17 @@ async fn health() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
-/// Readiness: the database answers and is migrated.
+/// Readiness: the database answers and is migrated, and, where this process serves the live
+/// stream, its hub has started (until then `/api/v1/live` answers 503 too).
 async fn ready(State(state): State<ApiState>) -> Result<Response, ApiError> {
     state.app.check_ready().await?;
+    if let Some(hub) = &state.live
+        && !hub.is_started()
+    {
+        return Err(ApiError(tickler_app::AppError::Unavailable(
+            "the live stream is starting".to_owned(),
+        )));
+    }
     Ok(axum::Json(serde_json::json!({"status": "ready"})).into_response())
 }
 

@@ -195,6 +195,12 @@ impl LiveHub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether the reader has started (the hub knows its position): until then clients
+    /// cannot subscribe, and `/ready` says so.
+    pub fn is_started(&self) -> bool {
+        self.lock().position.is_some()
+    }
+
     /// Joins the hub for `user`'s events; `None` until the reader has started.
     pub fn subscribe(self: &Arc<Self>, user: UserId) -> Option<Subscription> {
         let (sender, receiver) = mpsc::channel(self.settings.client_queue.max(1));

@@ -63,6 +63,17 @@ async fn open(
         .map(|(socket, _)| socket)
 }
 
+/// Waits until a server process says it is ready: migrated, and its live hub started (a
+/// client connecting before gets 503, as a load balancer's readiness check would keep it
+/// away).
+async fn ready(base: &str) {
+    crate::helpers::eventually(60, || async {
+        let response = reqwest::get(format!("{base}/ready")).await.ok()?;
+        response.status().is_success().then_some(())
+    })
+    .await;
+}
+
 /// Opens the live stream with a bearer token.
 async fn connect(base: &str, token: &str, query: &str) -> Socket {
     open(
@@ -581,6 +592,8 @@ async fn two_processes_on_one_postgresql_database_each_see_the_others_writes() {
     let args = ["--database-url", database.url(), "--roles", "all"];
     let first = ServerProcess::start(first_dir.path(), &args, &[SHARED_SECRET]);
     let second = ServerProcess::start(second_dir.path(), &args, &[SHARED_SECRET]);
+    ready(&first.base).await;
+    ready(&second.base).await;
     let token = register(&first.base, "ada@example.org").await;
     assert_writes_cross(&first.base, &second.base, &token).await;
     assert_writes_cross(&second.base, &first.base, &token).await;
@@ -637,6 +650,8 @@ async fn on_kafka_every_realtime_process_hears_every_write() {
     ];
     let one = ServerProcess::start(one_dir.path(), &realtime, &slow_poll);
     let two = ServerProcess::start(two_dir.path(), &realtime, &slow_poll);
+    ready(&one.base).await;
+    ready(&two.base).await;
 
     let token = register(&writer.base, "ada@example.org").await;
     let mut sockets = [
