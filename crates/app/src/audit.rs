@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tickler_domain::{EventId, FieldError, TaskId, UserId};
-use tickler_store::{AuditQuery, AuditRecord, ChangeSet, DeadLetter, DeadLetterQuery, StoreError};
+use tickler_store::{AuditQuery, AuditRecord, DeadLetter, DeadLetterQuery, StoreError};
 
 use crate::error::{AppError, AppResult};
-use crate::{Actor, App};
+use crate::{Actor, App, Origin};
 
 const DEFAULT_AUDIT_PAGE: u32 = 100;
 const MAX_AUDIT_PAGE: u32 = 500;
@@ -29,9 +29,10 @@ pub fn audit_entry_body(record: AuditRecord) -> tickler_protocol::audit::AuditEn
 }
 
 /// Types of the audit rows of security-relevant account changes. These changes are not domain
-/// events (nothing else consumes them): the use case writes the row itself, right after the
-/// change commits. Their data names what changed and never holds a secret (a password, a
-/// token, a signing secret, a webhook URL, which often carries one).
+/// events (nothing else consumes them): the use case builds the row ([`AccountChange`]) and the
+/// store writes it in the change's own transaction, so a change is never without its row. Their
+/// data names what changed and never holds a secret (a password, a token, a signing secret, a
+/// webhook URL, which often carries one).
 pub mod account_change {
     /// An account was registered.
     pub const REGISTERED: &str = "tickler.account.registered";
@@ -57,6 +58,8 @@ pub mod account_change {
     pub const CHANNEL_UPDATED: &str = "tickler.channel.updated";
     /// A notification channel was deleted.
     pub const CHANNEL_DELETED: &str = "tickler.channel.deleted";
+    /// An e-mail channel was verified with the code mailed to its address.
+    pub const CHANNEL_VERIFIED: &str = "tickler.channel.verified";
     /// A webhook channel got a new signing secret.
     pub const CHANNEL_SECRET_ROTATED: &str = "tickler.channel.secret_rotated";
     /// A calendar feed (and its token) was created.
@@ -81,45 +84,71 @@ pub(crate) enum ChangedBy<'a> {
     Request,
 }
 
-impl App {
-    /// Appends the audit row of an account change of `owner`, after the change committed. A
-    /// failure to record it is logged (the change stands) rather than reported to the caller,
-    /// who could not undo it.
-    pub(crate) async fn record_account_change(
-        &self,
-        owner: UserId,
-        by: ChangedBy<'_>,
-        event_type: &str,
-        task_id: Option<TaskId>,
-        data: Value,
-    ) {
-        let now = self.now();
-        let (origin, correlation_id) = match by {
-            ChangedBy::Actor(actor) => (actor.origin.as_str(), actor.correlation_id.clone()),
-            ChangedBy::Request => (crate::Origin::Api.as_str(), None),
-        };
-        let record = AuditRecord {
-            event_id: EventId::from_uuid(self.new_uuid()),
+/// What a use case knows of an account change before the store makes it: its type, origin,
+/// request id, time and event id. [`AccountChange::record`] completes the audit row, which
+/// goes to the store with the change (the store's `audit` arguments), so that the change and
+/// its row commit in one transaction; a failure to write the row fails the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountChange {
+    event_id: EventId,
+    event_type: &'static str,
+    origin: Origin,
+    correlation_id: Option<String>,
+    at: DateTime<Utc>,
+}
+
+impl AccountChange {
+    /// Starts the audit row of an account change made at `at` through `origin`.
+    pub fn new(
+        event_id: EventId,
+        event_type: &'static str,
+        origin: Origin,
+        correlation_id: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            event_id,
+            event_type,
+            origin,
+            correlation_id,
+            at,
+        }
+    }
+
+    /// Returns the audit row of the change to `owner`'s account, with its `data`.
+    pub fn record(&self, owner: UserId, task_id: Option<TaskId>, data: Value) -> AuditRecord {
+        AuditRecord {
+            event_id: self.event_id,
             owner,
             task_id,
-            event_type: event_type.to_owned(),
-            origin: Some(origin.to_owned()),
-            correlation_id,
-            occurred_at: now,
-            recorded_at: now,
+            event_type: self.event_type.to_owned(),
+            origin: Some(self.origin.as_str().to_owned()),
+            correlation_id: self.correlation_id.clone(),
+            occurred_at: self.at,
+            recorded_at: self.at,
             data: data.to_string(),
-        };
-        let appended = self
-            .store
-            .commit(ChangeSet {
-                audit: vec![record],
-                ..ChangeSet::default()
-            })
-            .await;
-        if let Err(error) = appended {
-            metrics::counter!("tickler_audit_append_failures_total").increment(1);
-            tracing::error!(user_id = %owner, event_type, error = %error, "failed to record an account change in the audit trail");
         }
+    }
+}
+
+impl App {
+    /// Starts the audit row of an account change made now by `by`.
+    pub(crate) fn account_change(
+        &self,
+        by: ChangedBy<'_>,
+        event_type: &'static str,
+    ) -> AccountChange {
+        let (origin, correlation_id) = match by {
+            ChangedBy::Actor(actor) => (actor.origin, actor.correlation_id.clone()),
+            ChangedBy::Request => (Origin::Api, None),
+        };
+        AccountChange::new(
+            EventId::from_uuid(self.new_uuid()),
+            event_type,
+            origin,
+            correlation_id,
+            self.now(),
+        )
     }
 }
 

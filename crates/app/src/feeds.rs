@@ -168,11 +168,25 @@ impl App {
             filter,
             created_at: self.now(),
         };
+        let audit = self
+            .account_change(ChangedBy::Actor(actor), account_change::FEED_CREATED)
+            .record(
+                actor.user.id,
+                None,
+                serde_json::json!({
+                    "feed_id": feed.id.to_string(),
+                    "name": feed.name,
+                    "filter": feed.filter,
+                }),
+            );
         self.store
-            .insert_calendar_feed(&NewCalendarFeed {
-                feed: feed.clone(),
-                token_hash: self.auth.feed_hasher.hash(&token),
-            })
+            .insert_calendar_feed(
+                &NewCalendarFeed {
+                    feed: feed.clone(),
+                    token_hash: self.auth.feed_hasher.hash(&token),
+                },
+                &[audit],
+            )
             .await?;
         tracing::info!(
             user_id = %actor.user.id,
@@ -180,18 +194,6 @@ impl App {
             origin = actor.origin.as_str(),
             "calendar feed created"
         );
-        self.record_account_change(
-            actor.user.id,
-            ChangedBy::Actor(actor),
-            account_change::FEED_CREATED,
-            None,
-            serde_json::json!({
-                "feed_id": feed.id.to_string(),
-                "name": feed.name,
-                "filter": feed.filter,
-            }),
-        )
-        .await;
         Ok((token, feed))
     }
 
@@ -202,8 +204,15 @@ impl App {
 
     /// Revokes one of the caller's calendar feeds: its address answers 404 from now on.
     pub async fn revoke_calendar_feed(&self, actor: &Actor, id: CalendarFeedId) -> AppResult<()> {
+        let audit = self
+            .account_change(ChangedBy::Actor(actor), account_change::FEED_REVOKED)
+            .record(
+                actor.user.id,
+                None,
+                serde_json::json!({ "feed_id": id.to_string() }),
+            );
         self.store
-            .delete_calendar_feed(actor.user.id, id)
+            .delete_calendar_feed(actor.user.id, id, &[audit])
             .await
             .map_err(not_found)?;
         tracing::info!(
@@ -212,14 +221,6 @@ impl App {
             origin = actor.origin.as_str(),
             "calendar feed revoked"
         );
-        self.record_account_change(
-            actor.user.id,
-            ChangedBy::Actor(actor),
-            account_change::FEED_REVOKED,
-            None,
-            serde_json::json!({ "feed_id": id.to_string() }),
-        )
-        .await;
         Ok(())
     }
 

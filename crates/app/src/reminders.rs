@@ -3,10 +3,14 @@
 //! Reminders are scheduled by the store in the transaction of every task write (see
 //! `tickler_store::reminders`); here they are only read and snoozed.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use tickler_domain::{FieldError, ReminderState};
 use tickler_protocol::reminder::{ReminderBody, SnoozeRequest};
-use tickler_store::{Conflict, ReminderQuery, ReminderSnooze, ScheduledReminder, StoreError};
+use tickler_store::{
+    AuditOf, Conflict, ReminderQuery, ReminderSnooze, ScheduledReminder, StoreError,
+};
 
 use crate::audit::{ChangedBy, account_change};
 use crate::error::{AppError, AppResult};
@@ -131,14 +135,31 @@ impl App {
     ) -> AppResult<ScheduledReminder> {
         let id: uuid::Uuid = id.parse().map_err(|_| AppError::ReminderNotFound)?;
         let until = snooze_until(&request, self.now())?;
+        let change = self.account_change(ChangedBy::Actor(actor), account_change::REMINDER_SNOOZED);
+        let owner = actor.user.id;
+        // Which reminder will fire (the same or a new one) is known only to the store.
+        let audit: AuditOf<ScheduledReminder> = Arc::new(move |snoozed: &ScheduledReminder| {
+            vec![change.record(
+                owner,
+                Some(snoozed.task_id),
+                serde_json::json!({
+                    "reminder_id": id.to_string(),
+                    "fires_as": snoozed.id.to_string(),
+                    "fire_at": snoozed.fire_at,
+                }),
+            )]
+        });
         let snoozed = self
             .store
-            .snooze_reminder(&ReminderSnooze {
-                owner: actor.user.id,
-                id,
-                until,
-                new_id: self.new_uuid(),
-            })
+            .snooze_reminder(
+                &ReminderSnooze {
+                    owner,
+                    id,
+                    until,
+                    new_id: self.new_uuid(),
+                },
+                audit,
+            )
             .await
             .map_err(|error| match error {
                 StoreError::NotFound => AppError::ReminderNotFound,
@@ -146,18 +167,6 @@ impl App {
                 other => other.into(),
             })?;
         tracing::info!(reminder_id = %snoozed.id, fire_at = %snoozed.fire_at, "reminder snoozed");
-        self.record_account_change(
-            actor.user.id,
-            ChangedBy::Actor(actor),
-            account_change::REMINDER_SNOOZED,
-            Some(snoozed.task_id),
-            serde_json::json!({
-                "reminder_id": id.to_string(),
-                "fires_as": snoozed.id.to_string(),
-                "fire_at": snoozed.fire_at,
-            }),
-        )
-        .await;
         // Wakes this process's scheduler, which may now have an earlier reminder.
         self.outbox_signal.notify();
         Ok(snoozed)

@@ -3,12 +3,13 @@
 //! registering an address.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use tickler_app::audit::account_change;
+use tickler_app::audit::{AccountChange, account_change};
 use tickler_app::{Clock, Origin, SystemClock};
 use tickler_domain::{Email, EventId, User};
-use tickler_store::{AuditRecord, ChangeSet, Store, StoreError};
+use tickler_store::{AuditOf, Store, StoreError};
 
 use crate::config::Config;
 use crate::storage;
@@ -49,7 +50,24 @@ async fn run_on(
 
 async fn set(store: &dyn Store, raw: &str, operator: bool) -> anyhow::Result<String> {
     let email = Email::parse(raw).map_err(|error| anyhow::anyhow!("{raw:?}: {}", error.message))?;
-    let user = match store.set_operator(&email, operator).await {
+    // The change is security-relevant: it goes into the account's audit trail (and its hash
+    // chain) like every other account change, with origin `system`, in the change's own
+    // transaction.
+    let change = AccountChange::new(
+        EventId::from_uuid(uuid::Uuid::now_v7()),
+        if operator {
+            account_change::OPERATOR_GRANTED
+        } else {
+            account_change::OPERATOR_REVOKED
+        },
+        Origin::System,
+        None,
+        SystemClock.now(),
+    );
+    let audit: AuditOf<User> = Arc::new(move |user: &User| {
+        vec![change.record(user.id, None, serde_json::json!({ "by": "tickler admin" }))]
+    });
+    let user = match store.set_operator(&email, operator, audit).await {
         Ok(user) => user,
         Err(StoreError::NotFound) => {
             anyhow::bail!("no account has the e-mail address {}", email.as_str())
@@ -57,32 +75,6 @@ async fn set(store: &dyn Store, raw: &str, operator: bool) -> anyhow::Result<Str
         Err(error) => return Err(error).context("failed to change operator rights"),
     };
     tracing::info!(user_id = %user.id, operator, "operator rights changed");
-    // The change is security-relevant: it goes into the account's audit trail (and its hash
-    // chain) like every other account change, with origin `system`.
-    let now = SystemClock.now();
-    let record = AuditRecord {
-        event_id: EventId::from_uuid(uuid::Uuid::now_v7()),
-        owner: user.id,
-        task_id: None,
-        event_type: if operator {
-            account_change::OPERATOR_GRANTED
-        } else {
-            account_change::OPERATOR_REVOKED
-        }
-        .to_owned(),
-        origin: Some(Origin::System.as_str().to_owned()),
-        correlation_id: None,
-        occurred_at: now,
-        recorded_at: now,
-        data: serde_json::json!({ "by": "tickler admin" }).to_string(),
-    };
-    store
-        .commit(ChangeSet {
-            audit: vec![record],
-            ..ChangeSet::default()
-        })
-        .await
-        .context("operator rights were changed, but their audit row could not be written")?;
     let verb = if operator {
         "granted to"
     } else {

@@ -1,7 +1,7 @@
 //! Calendar feeds (migration 0011): stored by the keyed hash of their token.
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::{CalendarFeedId, User, UserId};
 use tickler_store::{CalendarFeed, NewCalendarFeed, StoreError};
 
@@ -27,7 +27,10 @@ fn feed_from_row(row: &PgRow) -> Result<CalendarFeed, StoreError> {
     })
 }
 
-pub(crate) async fn insert(pool: &PgPool, new: &NewCalendarFeed) -> Result<(), StoreError> {
+pub(crate) async fn insert(
+    connection: &mut PgConnection,
+    new: &NewCalendarFeed,
+) -> Result<(), StoreError> {
     let feed = &new.feed;
     sqlx::query(
         "INSERT INTO calendar_feeds (id, user_id, token_hash, name, filter, created_at)
@@ -39,7 +42,7 @@ pub(crate) async fn insert(pool: &PgPool, new: &NewCalendarFeed) -> Result<(), S
     .bind(feed.name.clone())
     .bind(feed.filter.clone())
     .bind(feed.created_at)
-    .execute(pool)
+    .execute(connection)
     .await
     .store()?;
     Ok(())
@@ -60,14 +63,14 @@ pub(crate) async fn list(pool: &PgPool, owner: UserId) -> Result<Vec<CalendarFee
 }
 
 pub(crate) async fn delete(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     owner: UserId,
     id: CalendarFeedId,
 ) -> Result<(), StoreError> {
     let deleted = sqlx::query("DELETE FROM calendar_feeds WHERE id = $1 AND user_id = $2")
         .bind(*id.as_uuid())
         .bind(*owner.as_uuid())
-        .execute(pool)
+        .execute(connection)
         .await
         .store()?
         .rows_affected();

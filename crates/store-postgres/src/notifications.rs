@@ -116,11 +116,10 @@ async fn owned_row(
 /// Inserts a channel unless its owner has `max_per_owner` already. The owner's row is locked
 /// first, so two concurrent inserts count one after the other.
 pub(crate) async fn insert_channel(
-    pool: &PgPool,
+    transaction: &mut PgConnection,
     channel: &NotificationChannel,
     max_per_owner: u32,
 ) -> Result<(), StoreError> {
-    let mut transaction = pool.begin().await.store()?;
     let owner: Option<uuid::Uuid> =
         sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR UPDATE")
             .bind(*channel.owner.as_uuid())
@@ -163,7 +162,7 @@ pub(crate) async fn insert_channel(
     .execute(&mut *transaction)
     .await
     .store()?;
-    transaction.commit().await.store()
+    Ok(())
 }
 
 /// Lists the owner's channels, oldest first.
@@ -197,7 +196,7 @@ pub(crate) async fn get_channel(
 
 /// Saves a changed channel.
 pub(crate) async fn update_channel(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     channel: &NotificationChannel,
 ) -> Result<(), StoreError> {
     let changed = sqlx::query(
@@ -222,7 +221,7 @@ pub(crate) async fn update_channel(
     .bind(channel.verification_code_hash.clone())
     .bind(channel.verification_expires_at)
     .bind(i32::try_from(channel.verification_failures).unwrap_or(i32::MAX))
-    .execute(pool)
+    .execute(connection)
     .await
     .store()?
     .rows_affected();
@@ -234,14 +233,14 @@ pub(crate) async fn update_channel(
 
 /// Deletes one of the owner's channels.
 pub(crate) async fn delete_channel(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     owner: UserId,
     id: ChannelId,
 ) -> Result<(), StoreError> {
     let deleted = sqlx::query("DELETE FROM notification_channels WHERE id = $1 AND user_id = $2")
         .bind(*id.as_uuid())
         .bind(*owner.as_uuid())
-        .execute(pool)
+        .execute(connection)
         .await
         .store()?
         .rows_affected();

@@ -207,13 +207,12 @@ pub(crate) async fn find(
     get(&mut connection, owner, id, false).await
 }
 
-/// Snoozes one of a user's reminders, in one transaction.
+/// Snoozes one of a user's reminders, in the caller's transaction.
 pub(crate) async fn snooze(
-    pool: &PgPool,
+    transaction: &mut PgConnection,
     snooze: &ReminderSnooze,
 ) -> Result<ScheduledReminder, StoreError> {
-    let mut transaction = pool.begin().await.store()?;
-    let reminder = get(&mut transaction, snooze.owner, snooze.id, true)
+    let reminder = get(&mut *transaction, snooze.owner, snooze.id, true)
         .await?
         .ok_or(StoreError::NotFound)?;
     // Locks the task too, so a completion cannot slip between the check and the write.
@@ -256,9 +255,7 @@ pub(crate) async fn snooze(
             .store()?;
         snooze.new_id
     };
-    let snoozed = get(&mut transaction, snooze.owner, id, false)
+    get(transaction, snooze.owner, id, false)
         .await?
-        .ok_or(StoreError::NotFound)?;
-    transaction.commit().await.store()?;
-    Ok(snoozed)
+        .ok_or(StoreError::NotFound)
 }

@@ -7,12 +7,13 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::{User, UserId};
 use tickler_store::{
-    AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
-    StoreError,
+    AuditOf, AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId,
+    SessionRevocation, StoreError,
 };
 use uuid::Uuid;
 
 use crate::error::ResultExt;
+use crate::events;
 use crate::rows::{self, user_columns};
 
 /// The session columns, in the order [`session_from_row`] reads them.
@@ -41,9 +42,11 @@ fn session_from_row(row: &PgRow) -> Result<AuthSession, StoreError> {
     })
 }
 
-pub(crate) async fn insert(pool: &PgPool, new: &NewAuthSession) -> Result<(), StoreError> {
+pub(crate) async fn insert(
+    transaction: &mut PgConnection,
+    new: &NewAuthSession,
+) -> Result<(), StoreError> {
     let session = &new.session;
-    let mut transaction = pool.begin().await.store()?;
     sqlx::query(
         "DELETE FROM auth_sessions WHERE id IN (
              SELECT id FROM auth_sessions WHERE user_id = $1 AND expires_at < $2 LIMIT 100)",
@@ -66,13 +69,12 @@ pub(crate) async fn insert(pool: &PgPool, new: &NewAuthSession) -> Result<(), St
     .await
     .store()?;
     insert_token(
-        &mut transaction,
+        transaction,
         &new.refresh_hash,
         session.id,
         session.created_at,
     )
-    .await?;
-    transaction.commit().await.store()
+    .await
 }
 
 async fn insert_token(
@@ -132,6 +134,7 @@ pub(crate) async fn find_by_refresh(
 pub(crate) async fn rotate(
     pool: &PgPool,
     rotation: &RefreshRotation,
+    on_reuse: &AuditOf<AuthSession>,
 ) -> Result<RefreshOutcome, StoreError> {
     let mut transaction = pool.begin().await.store()?;
     let found = sqlx::query(
@@ -162,6 +165,8 @@ pub(crate) async fn rotate(
             SessionRevocation::Reuse,
         )
         .await?;
+        let revoked = get(&mut transaction, session.id).await?;
+        events::append_audit(&mut transaction, &on_reuse(&revoked)).await?;
         transaction.commit().await.store()?;
         return Ok(RefreshOutcome::ReuseDetected(session.id));
     }
@@ -197,7 +202,7 @@ pub(crate) async fn rotate(
     ))
 }
 
-async fn user(connection: &mut PgConnection, id: UserId) -> Result<User, StoreError> {
+pub(crate) async fn user(connection: &mut PgConnection, id: UserId) -> Result<User, StoreError> {
     const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
     let row = sqlx::query(SQL)
         .bind(*id.as_uuid())
@@ -208,7 +213,7 @@ async fn user(connection: &mut PgConnection, id: UserId) -> Result<User, StoreEr
     rows::user(&row, 0)
 }
 
-async fn revoke_in(
+pub(crate) async fn revoke_in(
     connection: &mut PgConnection,
     owner: UserId,
     id: SessionId,
@@ -234,23 +239,13 @@ async fn revoke_in(
     Ok(())
 }
 
-pub(crate) async fn revoke(
-    pool: &PgPool,
-    owner: UserId,
-    id: SessionId,
-    at: DateTime<Utc>,
-    reason: SessionRevocation,
-) -> Result<(), StoreError> {
-    let mut connection = pool.acquire().await.store()?;
-    revoke_in(&mut connection, owner, id, at, reason).await
-}
-
+/// Signs a user out everywhere (see [`tickler_store::Store::revoke_all_sessions`]), in the
+/// caller's transaction.
 pub(crate) async fn revoke_all(
-    pool: &PgPool,
+    transaction: &mut PgConnection,
     owner: UserId,
     at: DateTime<Utc>,
 ) -> Result<User, StoreError> {
-    let mut transaction = pool.begin().await.store()?;
     let changed = sqlx::query(
         "UPDATE users SET credentials_version = credentials_version + 1, updated_at = $2
          WHERE id = $1",
@@ -273,7 +268,5 @@ pub(crate) async fn revoke_all(
     .execute(&mut *transaction)
     .await
     .store()?;
-    let user = user(&mut transaction, owner).await?;
-    transaction.commit().await.store()?;
-    Ok(user)
+    user(transaction, owner).await
 }

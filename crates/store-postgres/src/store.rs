@@ -7,18 +7,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use tickler_domain::{
     ApiTokenId, CalendarFeedId, ChannelId, ConversationId, Email, NotificationId, Tag, Task,
     TaskId, User, UserId,
 };
 use tickler_store::backend::row::{headers_from_json, status_code};
 use tickler_store::{
-    ApiToken, AuditQuery, AuditRecord, ChangeSet, ClaimedDelivery, Conflict, ConsumerPosition,
-    Conversation, ConversationMessage, DeadLetter, DeadLetterQuery, DeliveryClaim, DeliveryHistory,
-    DeliveryOutcome, IdempotentResponse, LeaseRequest, NewApiToken, Notification,
-    NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
-    StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
+    ApiToken, AuditOf, AuditQuery, AuditRecord, ChangeSet, ClaimedDelivery, Conflict,
+    ConsumerPosition, Conversation, ConversationMessage, DeadLetter, DeadLetterQuery,
+    DeliveryClaim, DeliveryHistory, DeliveryOutcome, IdempotentResponse, LeaseRequest, NewApiToken,
+    Notification, NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord,
+    RegistrationRule, Store, StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
+    UserUpdate,
 };
 use tickler_store::{AuditChainHead, ChainedAuditRecord};
 use tickler_store::{
@@ -138,6 +139,28 @@ impl PostgresStore {
     }
 }
 
+/// Appends an account change's audit rows in the change's transaction, then commits both.
+async fn commit_audited(
+    mut transaction: Transaction<'_, Postgres>,
+    audit: &[AuditRecord],
+) -> Result<(), StoreError> {
+    events::append_audit(&mut transaction, audit).await?;
+    transaction.commit().await.store()
+}
+
+/// Revokes (deletes) every API token of a user; returns how many.
+async fn delete_api_tokens(
+    connection: &mut PgConnection,
+    owner: UserId,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+        .bind(*owner.as_uuid())
+        .execute(connection)
+        .await
+        .store()?
+        .rows_affected())
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn check_ready(&self) -> Result<(), StoreError> {
@@ -166,6 +189,7 @@ impl Store for PostgresStore {
         user: &User,
         password_hash: &str,
         rule: RegistrationRule,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await.store()?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -198,7 +222,7 @@ impl Store for PostgresStore {
         .execute(&mut *transaction)
         .await
         .store()?;
-        transaction.commit().await.store()
+        commit_audited(transaction, audit).await
     }
 
     async fn has_users(&self) -> Result<bool, StoreError> {
@@ -243,7 +267,9 @@ impl Store for PostgresStore {
         &self,
         user: &User,
         password_hash: Option<&str>,
-    ) -> Result<(), StoreError> {
+        audit: AuditOf<UserUpdate>,
+    ) -> Result<UserUpdate, StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
         let changed = sqlx::query(
             "UPDATE users SET name = $2, timezone = $3, updated_at = $4, credentials_version = $5,
                  password_hash = coalesce($6, password_hash)
@@ -255,29 +281,50 @@ impl Store for PostgresStore {
         .bind(user.updated_at)
         .bind(user.credentials_version)
         .bind(password_hash.map(str::to_owned))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await
         .store()?
         .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        let update = if password_hash.is_some() {
+            let api_tokens_revoked = delete_api_tokens(&mut transaction, user.id).await?;
+            UserUpdate {
+                user: sessions::revoke_all(&mut transaction, user.id, user.updated_at).await?,
+                api_tokens_revoked,
+            }
+        } else {
+            UserUpdate {
+                user: sessions::user(&mut transaction, user.id).await?,
+                api_tokens_revoked: 0,
+            }
+        };
+        commit_audited(transaction, &audit(&update)).await?;
+        Ok(update)
     }
 
-    async fn set_operator(&self, email: &Email, operator: bool) -> Result<User, StoreError> {
+    async fn set_operator(
+        &self,
+        email: &Email,
+        operator: bool,
+        audit: AuditOf<User>,
+    ) -> Result<User, StoreError> {
         const SQL: &str = concat!(
             "UPDATE users u SET operator = $2 WHERE u.email = $1 RETURNING ",
             user_columns!()
         );
+        let mut transaction = self.pool.begin().await.store()?;
         let row = sqlx::query(SQL)
             .bind(email.as_str().to_owned())
             .bind(operator)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *transaction)
             .await
             .store()?
             .ok_or(StoreError::NotFound)?;
-        rows::user(&row, 0)
+        let user = rows::user(&row, 0)?;
+        commit_audited(transaction, &audit(&user)).await?;
+        Ok(user)
     }
 
     async fn list_operators(&self) -> Result<Vec<User>, StoreError> {
@@ -305,8 +352,13 @@ impl Store for PostgresStore {
         Ok(owner.map(UserId::from_uuid))
     }
 
-    async fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError> {
+    async fn insert_api_token(
+        &self,
+        token: &NewApiToken,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         let metadata = &token.token;
+        let mut transaction = self.pool.begin().await.store()?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, secret_hash, name, prefix, created_at,
                  last_used_at, expires_at, scopes)
@@ -321,10 +373,10 @@ impl Store for PostgresStore {
         .bind(metadata.last_used_at)
         .bind(metadata.expires_at)
         .bind(metadata.scopes.join(" "))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await
         .store()?;
-        Ok(())
+        commit_audited(transaction, audit).await
     }
 
     async fn list_api_tokens(&self, owner: UserId) -> Result<Vec<ApiToken>, StoreError> {
@@ -341,27 +393,29 @@ impl Store for PostgresStore {
         found.iter().map(rows::api_token).collect()
     }
 
-    async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<(), StoreError> {
+    async fn delete_api_token(
+        &self,
+        owner: UserId,
+        id: ApiTokenId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
         let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
             .bind(*id.as_uuid())
             .bind(*owner.as_uuid())
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await
             .store()?
             .rows_affected();
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        commit_audited(transaction, audit).await
     }
 
     async fn delete_api_tokens(&self, owner: UserId) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
-            .bind(*owner.as_uuid())
-            .execute(&self.pool)
-            .await
-            .store()?
-            .rows_affected())
+        let mut connection = self.pool.acquire().await.store()?;
+        delete_api_tokens(&mut connection, owner).await
     }
 
     async fn find_api_token(
@@ -400,8 +454,14 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn insert_calendar_feed(&self, feed: &NewCalendarFeed) -> Result<(), StoreError> {
-        feeds::insert(&self.pool, feed).await
+    async fn insert_calendar_feed(
+        &self,
+        feed: &NewCalendarFeed,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        feeds::insert(&mut transaction, feed).await?;
+        commit_audited(transaction, audit).await
     }
 
     async fn list_calendar_feeds(&self, owner: UserId) -> Result<Vec<CalendarFeed>, StoreError> {
@@ -412,8 +472,11 @@ impl Store for PostgresStore {
         &self,
         owner: UserId,
         id: CalendarFeedId,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        feeds::delete(&self.pool, owner, id).await
+        let mut transaction = self.pool.begin().await.store()?;
+        feeds::delete(&mut transaction, owner, id).await?;
+        commit_audited(transaction, audit).await
     }
 
     async fn find_calendar_feed(
@@ -423,8 +486,14 @@ impl Store for PostgresStore {
         feeds::find(&self.pool, token_hash).await
     }
 
-    async fn insert_session(&self, session: &NewAuthSession) -> Result<(), StoreError> {
-        sessions::insert(&self.pool, session).await
+    async fn insert_session(
+        &self,
+        session: &NewAuthSession,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        sessions::insert(&mut transaction, session).await?;
+        commit_audited(transaction, audit).await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<AuthSession, StoreError> {
@@ -442,8 +511,9 @@ impl Store for PostgresStore {
     async fn rotate_refresh_token(
         &self,
         rotation: &RefreshRotation,
+        on_reuse: AuditOf<AuthSession>,
     ) -> Result<RefreshOutcome, StoreError> {
-        sessions::rotate(&self.pool, rotation).await
+        sessions::rotate(&self.pool, rotation, &on_reuse).await
     }
 
     async fn revoke_session(
@@ -452,16 +522,23 @@ impl Store for PostgresStore {
         id: SessionId,
         at: DateTime<Utc>,
         reason: SessionRevocation,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        sessions::revoke(&self.pool, owner, id, at, reason).await
+        let mut transaction = self.pool.begin().await.store()?;
+        sessions::revoke_in(&mut transaction, owner, id, at, reason).await?;
+        commit_audited(transaction, audit).await
     }
 
     async fn revoke_all_sessions(
         &self,
         owner: UserId,
         at: DateTime<Utc>,
+        audit: &[AuditRecord],
     ) -> Result<User, StoreError> {
-        sessions::revoke_all(&self.pool, owner, at).await
+        let mut transaction = self.pool.begin().await.store()?;
+        let user = sessions::revoke_all(&mut transaction, owner, at).await?;
+        commit_audited(transaction, audit).await?;
+        Ok(user)
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
@@ -764,8 +841,11 @@ impl Store for PostgresStore {
         &self,
         channel: &NotificationChannel,
         max_per_owner: u32,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        notifications::insert_channel(&self.pool, channel, max_per_owner).await
+        let mut transaction = self.pool.begin().await.store()?;
+        notifications::insert_channel(&mut transaction, channel, max_per_owner).await?;
+        commit_audited(transaction, audit).await
     }
 
     async fn list_channels(&self, owner: UserId) -> Result<Vec<NotificationChannel>, StoreError> {
@@ -780,8 +860,14 @@ impl Store for PostgresStore {
         notifications::get_channel(&self.pool, owner, id).await
     }
 
-    async fn update_channel(&self, channel: &NotificationChannel) -> Result<(), StoreError> {
-        notifications::update_channel(&self.pool, channel).await
+    async fn update_channel(
+        &self,
+        channel: &NotificationChannel,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        notifications::update_channel(&mut transaction, channel).await?;
+        commit_audited(transaction, audit).await
     }
 
     async fn reserve_verification_mail(
@@ -799,12 +885,26 @@ impl Store for PostgresStore {
         code_hash: &[u8],
         now: DateTime<Utc>,
         max_failures: u32,
+        audit: &[AuditRecord],
     ) -> Result<bool, StoreError> {
-        verification::verify_channel(&self.pool, owner, id, code_hash, now, max_failures).await
+        let mut transaction = self.pool.begin().await.store()?;
+        let verified =
+            verification::verify_channel(&mut transaction, owner, id, code_hash, now, max_failures)
+                .await?;
+        // A wrong code is counted, not audited.
+        commit_audited(transaction, if verified { audit } else { &[] }).await?;
+        Ok(verified)
     }
 
-    async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<(), StoreError> {
-        notifications::delete_channel(&self.pool, owner, id).await
+    async fn delete_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        notifications::delete_channel(&mut transaction, owner, id).await?;
+        commit_audited(transaction, audit).await
     }
 
     async fn find_notification_for_reminder(
@@ -894,7 +994,11 @@ impl Store for PostgresStore {
     async fn snooze_reminder(
         &self,
         snooze: &ReminderSnooze,
+        audit: AuditOf<ScheduledReminder>,
     ) -> Result<ScheduledReminder, StoreError> {
-        reminders::snooze(&self.pool, snooze).await
+        let mut transaction = self.pool.begin().await.store()?;
+        let snoozed = reminders::snooze(&mut transaction, snooze).await?;
+        commit_audited(transaction, &audit(&snoozed)).await?;
+        Ok(snoozed)
     }
 }

@@ -2,7 +2,7 @@
 //! spending a channel's code.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tickler_domain::{ChannelId, UserId};
 use tickler_store::{StoreError, VerificationLimits, VerificationMail};
 
@@ -87,7 +87,7 @@ pub(crate) async fn reserve_mail(
 /// Spends a channel's code or counts a wrong one (see
 /// [`tickler_store::Store::verify_channel`]).
 pub(crate) async fn verify_channel(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     owner: UserId,
     id: ChannelId,
     code_hash: &[u8],
@@ -119,7 +119,7 @@ pub(crate) async fn verify_channel(
     .bind(now)
     .bind(code_hash.to_vec())
     .bind(i32::try_from(max_failures).unwrap_or(i32::MAX))
-    .fetch_optional(pool)
+    .fetch_optional(connection)
     .await
     .store()?;
     outcome.ok_or(StoreError::NotFound)

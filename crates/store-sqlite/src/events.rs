@@ -104,14 +104,22 @@ pub(crate) fn positions(connection: &Connection) -> Result<Vec<ConsumerPosition>
         .store()
 }
 
+/// Appends records to the audit trail in order, each through [`append_audit`]: the rows of a
+/// change set, or of an account change in that change's command.
+pub(crate) fn append_audits(
+    connection: &Connection,
+    records: &[AuditRecord],
+) -> Result<(), StoreError> {
+    records
+        .iter()
+        .try_for_each(|record| append_audit(connection, record))
+}
+
 /// Appends a record to the audit trail, as the next link of its owner's hash chain;
 /// [`Conflict::AlreadyExists`] for an event id in it. Runs in the writer's transaction, which
 /// holds the database's write lock: no other append, from this process or another, can read
 /// the same chain head before this one commits.
-pub(crate) fn append_audit(
-    connection: &Connection,
-    record: &AuditRecord,
-) -> Result<(), StoreError> {
+fn append_audit(connection: &Connection, record: &AuditRecord) -> Result<(), StoreError> {
     let record = audit_chain::stored_form(record);
     let (last_seq, last_hash) = match chain_head(connection, record.owner)? {
         Some(head) => (head.seq, head.hash),

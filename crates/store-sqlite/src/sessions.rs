@@ -183,7 +183,10 @@ pub(crate) fn rotate(
     ))
 }
 
-fn user(connection: &Connection, id: UserId) -> Result<tickler_domain::User, StoreError> {
+pub(crate) fn user(
+    connection: &Connection,
+    id: UserId,
+) -> Result<tickler_domain::User, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
     let mut statement = connection.prepare_cached(&sql).store()?;
     let mut rows = statement.query([id.as_uuid()]).store()?;

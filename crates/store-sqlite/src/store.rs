@@ -11,11 +11,12 @@ use tickler_domain::{
 };
 use tickler_store::backend::row::{headers_from_json, status_code};
 use tickler_store::{
-    ApiToken, AuditQuery, AuditRecord, ChangeSet, ClaimedDelivery, Conflict, ConsumerPosition,
-    Conversation, ConversationMessage, DeadLetter, DeadLetterQuery, DeliveryClaim, DeliveryHistory,
-    DeliveryOutcome, IdempotentResponse, LeaseRequest, NewApiToken, Notification,
-    NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord, RegistrationRule, Store,
-    StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
+    ApiToken, AuditOf, AuditQuery, AuditRecord, ChangeSet, ClaimedDelivery, Conflict,
+    ConsumerPosition, Conversation, ConversationMessage, DeadLetter, DeadLetterQuery,
+    DeliveryClaim, DeliveryHistory, DeliveryOutcome, IdempotentResponse, LeaseRequest, NewApiToken,
+    Notification, NotificationChannel, NotificationQuery, OutboxPosition, OutboxRecord,
+    RegistrationRule, Store, StoreError, TagCount, TaskPage, TaskQuery, UserCredentials,
+    UserUpdate,
 };
 use tickler_store::{AuditChainHead, ChainedAuditRecord};
 use tickler_store::{
@@ -84,6 +85,23 @@ impl SqliteStore {
     pub fn writer_stats(&self) -> WriterStats {
         self.writer.stats()
     }
+
+    /// Runs an account change as one writer command that also appends the audit rows `audit`
+    /// builds from its outcome: a failure of either undoes both.
+    async fn write_audited<T, F, A>(&self, change: F, audit: A) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        A: FnOnce(&T) -> Vec<AuditRecord> + Send + 'static,
+    {
+        self.writer
+            .write(move |connection| {
+                let outcome = change(connection)?;
+                events::append_audits(connection, &audit(&outcome))?;
+                Ok(outcome)
+            })
+            .await
+    }
 }
 
 #[async_trait]
@@ -97,11 +115,13 @@ impl Store for SqliteStore {
         user: &User,
         password_hash: &str,
         rule: RegistrationRule,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let user = user.clone();
         let password_hash = password_hash.to_owned();
-        self.writer
-            .write(move |connection| {
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| {
                 if rule == RegistrationRule::FirstUserOnly {
                     let exists: bool = connection
                         .prepare_cached("SELECT EXISTS (SELECT 1 FROM users)")
@@ -131,8 +151,10 @@ impl Store for SqliteStore {
                     ])
                     .store()?;
                 Ok(())
-            })
-            .await
+            },
+            move |_| audit,
+        )
+        .await
     }
 
     async fn has_users(&self) -> Result<bool, StoreError> {
@@ -182,11 +204,12 @@ impl Store for SqliteStore {
         &self,
         user: &User,
         password_hash: Option<&str>,
-    ) -> Result<(), StoreError> {
+        audit: AuditOf<UserUpdate>,
+    ) -> Result<UserUpdate, StoreError> {
         let user = user.clone();
         let password_hash = password_hash.map(str::to_owned);
-        self.writer
-            .write(move |connection| {
+        self.write_audited(
+            move |connection| {
                 let changed = connection
                     .prepare_cached(
                         "UPDATE users SET name = ?2, timezone = ?3, updated_at = ?4,
@@ -207,16 +230,33 @@ impl Store for SqliteStore {
                 if changed == 0 {
                     return Err(StoreError::NotFound);
                 }
-                Ok(())
-            })
-            .await
+                if password_hash.is_none() {
+                    return Ok(UserUpdate {
+                        user: sessions::user(connection, user.id)?,
+                        api_tokens_revoked: 0,
+                    });
+                }
+                let api_tokens_revoked = delete_api_tokens(connection, user.id)?;
+                Ok(UserUpdate {
+                    user: sessions::revoke_all(connection, user.id, user.updated_at)?,
+                    api_tokens_revoked,
+                })
+            },
+            move |update| audit(update),
+        )
+        .await
     }
 
-    async fn set_operator(&self, email: &Email, operator: bool) -> Result<User, StoreError> {
+    async fn set_operator(
+        &self,
+        email: &Email,
+        operator: bool,
+        audit: AuditOf<User>,
+    ) -> Result<User, StoreError> {
         let email = email.as_str().to_owned();
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = ?1");
-        self.writer
-            .write(move |connection| {
+        self.write_audited(
+            move |connection| {
                 let changed = connection
                     .prepare_cached("UPDATE users SET operator = ?2 WHERE email = ?1")
                     .store()?
@@ -231,8 +271,10 @@ impl Store for SqliteStore {
                     Some(row) => codec::user_from_row(row, 0),
                     None => Err(StoreError::NotFound),
                 }
-            })
-            .await
+            },
+            move |user| audit(user),
+        )
+        .await
     }
 
     async fn list_operators(&self) -> Result<Vec<User>, StoreError> {
@@ -267,10 +309,15 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError> {
+    async fn insert_api_token(
+        &self,
+        token: &NewApiToken,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         let token = token.clone();
-        self.writer
-            .write(move |connection| {
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| {
                 let metadata = &token.token;
                 connection
                     .prepare_cached(
@@ -298,8 +345,10 @@ impl Store for SqliteStore {
                         other => other,
                     })?;
                 Ok(())
-            })
-            .await
+            },
+            move |_| audit,
+        )
+        .await
     }
 
     async fn list_api_tokens(&self, owner: UserId) -> Result<Vec<ApiToken>, StoreError> {
@@ -323,9 +372,15 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<(), StoreError> {
-        self.writer
-            .write(move |connection| {
+    async fn delete_api_token(
+        &self,
+        owner: UserId,
+        id: ApiTokenId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| {
                 let deleted = connection
                     .prepare_cached("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2")
                     .store()?
@@ -335,20 +390,15 @@ impl Store for SqliteStore {
                     return Err(StoreError::NotFound);
                 }
                 Ok(())
-            })
-            .await
+            },
+            move |_| audit,
+        )
+        .await
     }
 
     async fn delete_api_tokens(&self, owner: UserId) -> Result<u64, StoreError> {
         self.writer
-            .write(move |connection| {
-                let deleted = connection
-                    .prepare_cached("DELETE FROM api_tokens WHERE user_id = ?1")
-                    .store()?
-                    .execute(params![owner.as_uuid()])
-                    .store()?;
-                Ok(deleted as u64)
-            })
+            .write(move |connection| delete_api_tokens(connection, owner))
             .await
     }
 
@@ -390,11 +440,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert_calendar_feed(&self, feed: &NewCalendarFeed) -> Result<(), StoreError> {
+    async fn insert_calendar_feed(
+        &self,
+        feed: &NewCalendarFeed,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         let feed = feed.clone();
-        self.writer
-            .write(move |connection| feeds::insert(connection, &feed))
-            .await
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| feeds::insert(connection, &feed),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn list_calendar_feeds(&self, owner: UserId) -> Result<Vec<CalendarFeed>, StoreError> {
@@ -407,10 +464,14 @@ impl Store for SqliteStore {
         &self,
         owner: UserId,
         id: CalendarFeedId,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        self.writer
-            .write(move |connection| feeds::delete(connection, owner, id))
-            .await
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| feeds::delete(connection, owner, id),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn find_calendar_feed(
@@ -422,11 +483,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert_session(&self, session: &NewAuthSession) -> Result<(), StoreError> {
+    async fn insert_session(
+        &self,
+        session: &NewAuthSession,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         let session = session.clone();
-        self.writer
-            .write(move |connection| sessions::insert(connection, &session))
-            .await
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| sessions::insert(connection, &session),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<AuthSession, StoreError> {
@@ -447,10 +515,18 @@ impl Store for SqliteStore {
     async fn rotate_refresh_token(
         &self,
         rotation: &RefreshRotation,
+        on_reuse: AuditOf<AuthSession>,
     ) -> Result<RefreshOutcome, StoreError> {
         let rotation = rotation.clone();
         self.writer
-            .write(move |connection| sessions::rotate(connection, &rotation))
+            .write(move |connection| {
+                let outcome = sessions::rotate(connection, &rotation)?;
+                if let RefreshOutcome::ReuseDetected(id) = outcome {
+                    let revoked = sessions::get(connection, id)?;
+                    events::append_audits(connection, &on_reuse(&revoked))?;
+                }
+                Ok(outcome)
+            })
             .await
     }
 
@@ -460,20 +536,28 @@ impl Store for SqliteStore {
         id: SessionId,
         at: DateTime<Utc>,
         reason: SessionRevocation,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        self.writer
-            .write(move |connection| sessions::revoke(connection, owner, id, at, reason))
-            .await
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| sessions::revoke(connection, owner, id, at, reason),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn revoke_all_sessions(
         &self,
         owner: UserId,
         at: DateTime<Utc>,
+        audit: &[AuditRecord],
     ) -> Result<User, StoreError> {
-        self.writer
-            .write(move |connection| sessions::revoke_all(connection, owner, at))
-            .await
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| sessions::revoke_all(connection, owner, at),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
@@ -877,13 +961,15 @@ impl Store for SqliteStore {
         &self,
         channel: &NotificationChannel,
         max_per_owner: u32,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let channel = channel.clone();
-        self.writer
-            .write(move |connection| {
-                notifications::insert_channel(connection, &channel, max_per_owner)
-            })
-            .await
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| notifications::insert_channel(connection, &channel, max_per_owner),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn list_channels(&self, owner: UserId) -> Result<Vec<NotificationChannel>, StoreError> {
@@ -902,11 +988,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn update_channel(&self, channel: &NotificationChannel) -> Result<(), StoreError> {
+    async fn update_channel(
+        &self,
+        channel: &NotificationChannel,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         let channel = channel.clone();
-        self.writer
-            .write(move |connection| notifications::update_channel(connection, &channel))
-            .await
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| notifications::update_channel(connection, &channel),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn reserve_verification_mail(
@@ -927,19 +1020,32 @@ impl Store for SqliteStore {
         code_hash: &[u8],
         now: DateTime<Utc>,
         max_failures: u32,
+        audit: &[AuditRecord],
     ) -> Result<bool, StoreError> {
         let code_hash = code_hash.to_vec();
-        self.writer
-            .write(move |connection| {
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| {
                 verification::verify_channel(connection, owner, id, &code_hash, now, max_failures)
-            })
-            .await
+            },
+            // A wrong code is counted, not audited.
+            move |verified| if *verified { audit } else { Vec::new() },
+        )
+        .await
     }
 
-    async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<(), StoreError> {
-        self.writer
-            .write(move |connection| notifications::delete_channel(connection, owner, id))
-            .await
+    async fn delete_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| notifications::delete_channel(connection, owner, id),
+            move |_| audit,
+        )
+        .await
     }
 
     async fn find_notification_for_reminder(
@@ -1069,12 +1175,25 @@ impl Store for SqliteStore {
     async fn snooze_reminder(
         &self,
         snooze: &ReminderSnooze,
+        audit: AuditOf<ScheduledReminder>,
     ) -> Result<ScheduledReminder, StoreError> {
         let snooze = snooze.clone();
-        self.writer
-            .write(move |connection| reminders::snooze(connection, &snooze))
-            .await
+        self.write_audited(
+            move |connection| reminders::snooze(connection, &snooze),
+            move |snoozed| audit(snoozed),
+        )
+        .await
     }
+}
+
+/// Revokes (deletes) every API token of a user; returns how many.
+fn delete_api_tokens(connection: &Connection, owner: UserId) -> Result<u64, StoreError> {
+    let deleted = connection
+        .prepare_cached("DELETE FROM api_tokens WHERE user_id = ?1")
+        .store()?
+        .execute(params![owner.as_uuid()])
+        .store()?;
+    Ok(deleted as u64)
 }
 
 fn token_from_row(row: &rusqlite::Row<'_>) -> Result<ApiToken, StoreError> {

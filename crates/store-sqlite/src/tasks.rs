@@ -87,9 +87,7 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
     if let Some(position) = &changes.consumer_position {
         events::save_position(connection, position)?;
     }
-    for record in &changes.audit {
-        events::append_audit(connection, record)?;
-    }
+    events::append_audits(connection, &changes.audit)?;
     for write in &changes.notifications {
         crate::notifications::apply(connection, write)?;
     }

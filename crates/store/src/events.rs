@@ -59,6 +59,12 @@ pub struct AuditRecord {
     pub data: String,
 }
 
+/// Builds the audit rows of an account change from what the change found in its transaction,
+/// for rows that name what only the store knows (the session a refresh token belongs to, the
+/// reminder a snooze arms). The store writes the rows it returns in that same transaction.
+/// Shared (`Fn` behind an `Arc`) so a caller can offer it to several attempts.
+pub type AuditOf<T> = std::sync::Arc<dyn Fn(&T) -> Vec<AuditRecord> + Send + Sync>;
+
 /// Which audit records to read, for one user, in the order things happened (by
 /// `(occurred_at, event_id)`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

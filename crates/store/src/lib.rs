@@ -33,7 +33,7 @@ use tickler_domain::{
 pub use audit_chain::{AuditChainHead, ChainedAuditRecord};
 pub use error::{Conflict, StoreError};
 pub use events::{
-    AuditQuery, AuditRecord, ConsumerPosition, DeadLetter, DeadLetterQuery, LeaseRequest,
+    AuditOf, AuditQuery, AuditRecord, ConsumerPosition, DeadLetter, DeadLetterQuery, LeaseRequest,
     ProcessedEvent,
 };
 pub use feeds::{CalendarFeed, NewCalendarFeed};
@@ -46,7 +46,7 @@ pub use query::{Cursor, CursorValue, SortField, SortKey, TaskPage, TaskQuery};
 pub use records::{
     ApiToken, ChangeSet, Conversation, ConversationMessage, IdempotentResponse, ImportRecord,
     MessageRole, NewApiToken, OutboxMessage, OutboxPosition, OutboxRecord, RegistrationRule,
-    SeriesWrite, TagCount, TaskWrite, UserCredentials,
+    SeriesWrite, TagCount, TaskWrite, UserCredentials, UserUpdate,
 };
 pub use reminders::{
     FiredReminder, ReminderEventBuilder, ReminderFiring, ReminderQuery, ReminderSnooze,
@@ -60,6 +60,13 @@ pub use sessions::{
 ///
 /// Writes that return `Ok` are durable (committed and, unless the operator chose otherwise,
 /// flushed to disk). Implementations are cheap to share (`Arc<dyn Store>`).
+///
+/// Every account change (registration, profile and password, sessions, API tokens, calendar
+/// feeds, notification channels, snoozes, operator rights) takes its audit rows (`audit`, an
+/// [`AuditRecord`] slice or an [`AuditOf`] builder) and appends them, through the owner's hash
+/// chain as [`ChangeSet::audit`] does, in the change's own transaction: the change and its
+/// rows commit together or not at all. A change that fails (not found, a conflict) writes no
+/// row.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Succeeds when the database answers and its schema is fully migrated for this build.
@@ -73,6 +80,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user: &User,
         password_hash: &str,
         rule: RegistrationRule,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
 
     /// Returns whether any account exists (checked before the costly part of a first-user-only
@@ -86,13 +94,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_user(&self, id: UserId) -> Result<User, StoreError>;
 
     /// Saves a changed profile (name, time zone, `updated_at`, `credentials_version`) and, when
-    /// given, a new password hash.
-    async fn update_user(&self, user: &User, password_hash: Option<&str>)
-    -> Result<(), StoreError>;
+    /// given, a new password hash. A new password also revokes every API token and signs out
+    /// every session (as [`Store::revoke_all_sessions`]) in the same transaction: whoever knew
+    /// the old one may hold a credential made with it. Returns the account as it is now and
+    /// how many API tokens were revoked.
+    async fn update_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        audit: AuditOf<UserUpdate>,
+    ) -> Result<UserUpdate, StoreError>;
 
     /// Grants (`true`) or revokes (`false`) operator rights to the account with this e-mail;
     /// returns the account as it is now. `NotFound` if no account has the address.
-    async fn set_operator(&self, email: &Email, operator: bool) -> Result<User, StoreError>;
+    async fn set_operator(
+        &self,
+        email: &Email,
+        operator: bool,
+        audit: AuditOf<User>,
+    ) -> Result<User, StoreError>;
 
     /// Lists the accounts with operator rights, by e-mail.
     async fn list_operators(&self) -> Result<Vec<User>, StoreError>;
@@ -103,13 +123,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError>;
 
     /// Stores a new personal API token.
-    async fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError>;
+    async fn insert_api_token(
+        &self,
+        token: &NewApiToken,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Lists a user's API tokens, newest first.
     async fn list_api_tokens(&self, owner: UserId) -> Result<Vec<ApiToken>, StoreError>;
 
     /// Revokes (deletes) one of the user's API tokens.
-    async fn delete_api_token(&self, owner: UserId, id: ApiTokenId) -> Result<(), StoreError>;
+    async fn delete_api_token(
+        &self,
+        owner: UserId,
+        id: ApiTokenId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Revokes (deletes) every API token of the user; returns how many.
     async fn delete_api_tokens(&self, owner: UserId) -> Result<u64, StoreError>;
@@ -127,7 +156,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Stores a new calendar feed. `NotFound` if its owner does not exist;
     /// [`Conflict::AlreadyExists`] if its id or token hash is taken.
-    async fn insert_calendar_feed(&self, feed: &NewCalendarFeed) -> Result<(), StoreError>;
+    async fn insert_calendar_feed(
+        &self,
+        feed: &NewCalendarFeed,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Lists a user's calendar feeds, newest first.
     async fn list_calendar_feeds(&self, owner: UserId) -> Result<Vec<CalendarFeed>, StoreError>;
@@ -137,6 +170,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         owner: UserId,
         id: CalendarFeedId,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
 
     /// Finds the feed whose token has this keyed hash, with its owner.
@@ -149,7 +183,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Stores a new session with its first refresh token, and deletes its owner's sessions
     /// that expired before `session.created_at` (so they do not pile up).
-    async fn insert_session(&self, session: &NewAuthSession) -> Result<(), StoreError>;
+    async fn insert_session(
+        &self,
+        session: &NewAuthSession,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Reads a session (active or not).
     async fn get_session(&self, id: SessionId) -> Result<AuthSession, StoreError>;
@@ -162,10 +200,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<AuthSession>, StoreError>;
 
     /// Exchanges a refresh token for its successor, atomically (see [`RefreshOutcome`]): of
-    /// two concurrent refreshes with one token, exactly one rotates it.
+    /// two concurrent refreshes with one token, exactly one rotates it. When the outcome is
+    /// [`RefreshOutcome::ReuseDetected`], the rows `on_reuse` builds from the revoked session
+    /// are written in the transaction that revokes it.
     async fn rotate_refresh_token(
         &self,
         rotation: &RefreshRotation,
+        on_reuse: AuditOf<AuthSession>,
     ) -> Result<RefreshOutcome, StoreError>;
 
     /// Revokes one of the user's sessions at `at` (a revoked one keeps its first revocation).
@@ -176,6 +217,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: SessionId,
         at: DateTime<Utc>,
         reason: SessionRevocation,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
 
     /// Signs the user out everywhere in one transaction: revokes every active session and
@@ -185,6 +227,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         owner: UserId,
         at: DateTime<Utc>,
+        audit: &[AuditRecord],
     ) -> Result<User, StoreError>;
 
     /// Commits task writes, their outbox events and an idempotent response atomically.
@@ -418,6 +461,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         channel: &NotificationChannel,
         max_per_owner: u32,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
 
     /// Lists the user's channels, oldest first.
@@ -431,7 +475,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<NotificationChannel, StoreError>;
 
     /// Saves a changed channel of `channel.owner` (everything but its kind and creation time).
-    async fn update_channel(&self, channel: &NotificationChannel) -> Result<(), StoreError>;
+    async fn update_channel(
+        &self,
+        channel: &NotificationChannel,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Records a verification mail unless its owner or its address had as many as
     /// `limits` allow within their windows: then records nothing and returns when the oldest
@@ -447,7 +495,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// code, unexpired at `now`, and fewer than `max_failures` wrong codes were posted since
     /// it was mailed, the channel is verified at `now` and the code forgotten (`true`);
     /// otherwise a pending channel counts one more wrong code (`false`). `NotFound` for
-    /// another user's channel.
+    /// another user's channel. `audit` is written only when the channel is verified.
     async fn verify_channel(
         &self,
         owner: UserId,
@@ -455,11 +503,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         code_hash: &[u8],
         now: DateTime<Utc>,
         max_failures: u32,
+        audit: &[AuditRecord],
     ) -> Result<bool, StoreError>;
 
     /// Deletes one of the user's channels. Its deliveries stay (with their history); those
     /// still pending are cancelled when next claimed.
-    async fn delete_channel(&self, owner: UserId, id: ChannelId) -> Result<(), StoreError>;
+    async fn delete_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Finds the user's notification of a reminder, if one was created.
     async fn find_notification_for_reminder(
@@ -551,9 +605,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Snoozes one of the user's reminders: a pending one moves to `until` (same id), a fired
     /// or missed one gets a new pending reminder at `until` with id `new_id`. `NotFound` for
     /// another user's reminder, [`Conflict::ReminderClosed`] when the reminder was cancelled
-    /// or its task is done. Returns the reminder that will fire.
+    /// or its task is done. Returns the reminder that will fire; `audit` builds its rows from it.
     async fn snooze_reminder(
         &self,
         snooze: &ReminderSnooze,
+        audit: AuditOf<ScheduledReminder>,
     ) -> Result<ScheduledReminder, StoreError>;
 }

@@ -12,6 +12,15 @@ pub struct UserCredentials {
     pub password_hash: String,
 }
 
+/// What [`crate::Store::update_user`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserUpdate {
+    /// The account as it is now.
+    pub user: User,
+    /// How many API tokens a new password revoked (0 without one).
+    pub api_tokens_revoked: u64,
+}
+
 /// Which accounts may be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationRule {

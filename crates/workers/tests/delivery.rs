@@ -517,9 +517,12 @@ async fn a_crashed_workers_claims_come_back_after_the_lease_and_cancelled_channe
     )
     .await;
     notify(&store, &user, now()).await;
-    store.delete_channel(user.id, deleted.id).await.unwrap();
+    store
+        .delete_channel(user.id, deleted.id, &[])
+        .await
+        .unwrap();
     disabled.enabled = false;
-    store.update_channel(&disabled).await.unwrap();
+    store.update_channel(&disabled, &[]).await.unwrap();
     // A worker claims everything and dies before sending.
     let now = now();
     let claimed = store
@@ -688,12 +691,15 @@ async fn change_task(
                 .unwrap()
                 .unwrap();
             store
-                .snooze_reminder(&tickler_store::ReminderSnooze {
-                    owner: user.id,
-                    id: fired.id,
-                    until: now() + TimeDelta::minutes(10),
-                    new_id: uuid::Uuid::now_v7(),
-                })
+                .snooze_reminder(
+                    &tickler_store::ReminderSnooze {
+                        owner: user.id,
+                        id: fired.id,
+                        until: now() + TimeDelta::minutes(10),
+                        new_id: uuid::Uuid::now_v7(),
+                    },
+                    tickler_store::testing::no_audit(),
+                )
                 .await
                 .unwrap();
             return;

@@ -74,7 +74,7 @@ async fn a_due_reminder_becomes_an_in_app_notification_and_a_delivery_per_enable
     )
     .await;
     off.enabled = false;
-    store.update_channel(&off).await.unwrap();
+    store.update_channel(&off, &[]).await.unwrap();
 
     let (_, payload) = reminder_event(user.id, "0193a000-0000-7000-8000-000000000001", instant(0));
     assert_eq!(
@@ -121,7 +121,7 @@ async fn with_in_app_turned_off_the_notification_stays_out_of_the_list() {
     let user = register(store.as_ref(), "ada@example.org").await;
     let (mut in_app, _) = channel(&store, &user, ChannelKind::InApp, "").await;
     in_app.enabled = false;
-    store.update_channel(&in_app).await.unwrap();
+    store.update_channel(&in_app, &[]).await.unwrap();
     let (webhook, _) = channel(
         &store,
         &user,

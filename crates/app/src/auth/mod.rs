@@ -10,6 +10,7 @@ pub mod throttle;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
@@ -19,7 +20,7 @@ use tickler_domain::{ApiTokenId, Email, FieldError, TimeZone, User, UserId, Vali
 use tickler_protocol::auth::{
     CreateApiTokenRequest, LoginRequest, RegisterRequest, UpdateMeRequest,
 };
-use tickler_store::{ApiToken, NewApiToken, RegistrationRule, StoreError};
+use tickler_store::{ApiToken, AuditOf, NewApiToken, RegistrationRule, StoreError, UserUpdate};
 
 pub use self::scopes::{Scope, Scopes};
 use crate::audit::{ChangedBy, account_change};
@@ -247,19 +248,18 @@ impl App {
             credentials_version: 0,
             operator: false,
         };
+        let audit = self
+            .account_change(ChangedBy::Request, account_change::REGISTERED)
+            .record(
+                user.id,
+                None,
+                serde_json::json!({ "timezone": user.timezone.name() }),
+            );
         self.store
-            .insert_user(&user, &password_hash, rule)
+            .insert_user(&user, &password_hash, rule, &[audit])
             .await
             .map_err(AppError::from)?;
         tracing::info!(user_id = %user.id, "account registered");
-        self.record_account_change(
-            user.id,
-            ChangedBy::Request,
-            account_change::REGISTERED,
-            None,
-            serde_json::json!({ "timezone": user.timezone.name() }),
-        )
-        .await;
         self.start_session(user).await
     }
 
@@ -437,38 +437,45 @@ impl App {
         user.name = name;
         user.timezone = timezone;
         user.updated_at = self.now();
-        self.store
-            .update_user(&user, password_hash.as_deref())
+        // Whoever knew the old password may hold a credential made with it: the store revokes
+        // every API token and every session (refresh token) with the new one.
+        let password_changed = password_hash.is_some().then(|| {
+            self.account_change(ChangedBy::Actor(actor), account_change::PASSWORD_CHANGED)
+        });
+        let profile_changed = (!changed_fields.is_empty()).then(|| {
+            self.account_change(ChangedBy::Actor(actor), account_change::PROFILE_CHANGED)
+                .record(
+                    user.id,
+                    None,
+                    serde_json::json!({ "changed_fields": changed_fields }),
+                )
+        });
+        let audit: AuditOf<UserUpdate> = Arc::new(move |update: &UserUpdate| {
+            let password = password_changed.as_ref().map(|change| {
+                change.record(
+                    update.user.id,
+                    None,
+                    serde_json::json!({
+                        "api_tokens_revoked": update.api_tokens_revoked,
+                        "sessions_revoked": true,
+                    }),
+                )
+            });
+            password
+                .into_iter()
+                .chain(profile_changed.clone())
+                .collect()
+        });
+        let update = self
+            .store
+            .update_user(&user, password_hash.as_deref(), audit)
             .await?;
         self.auth.forget_user(user.id);
         if password_hash.is_some() {
-            // Whoever knew the old password may hold a credential made with it: every API
-            // token and every session (refresh token) ends with it.
-            let revoked = self.store.delete_api_tokens(user.id).await?;
-            user = self.store.revoke_all_sessions(user.id, self.now()).await?;
-            self.auth.forget_user(user.id);
             self.auth.active_sessions.forget_all();
-            tracing::info!(user_id = %user.id, api_tokens = revoked, "password changed: every api token and session revoked");
-            self.record_account_change(
-                user.id,
-                ChangedBy::Actor(actor),
-                account_change::PASSWORD_CHANGED,
-                None,
-                serde_json::json!({ "api_tokens_revoked": revoked, "sessions_revoked": true }),
-            )
-            .await;
+            tracing::info!(user_id = %user.id, api_tokens = update.api_tokens_revoked, "password changed: every api token and session revoked");
         }
-        if !changed_fields.is_empty() {
-            self.record_account_change(
-                user.id,
-                ChangedBy::Actor(actor),
-                account_change::PROFILE_CHANGED,
-                None,
-                serde_json::json!({ "changed_fields": changed_fields }),
-            )
-            .await;
-        }
-        Ok(user)
+        Ok(update.user)
     }
 
     /// Creates a personal API token; the returned secret is never retrievable again.
@@ -510,27 +517,29 @@ impl App {
                 .map(|days| now + TimeDelta::days(i64::from(days))),
             scopes: scopes.names(),
         };
+        let audit = self
+            .account_change(ChangedBy::Actor(actor), account_change::TOKEN_CREATED)
+            .record(
+                actor.user.id,
+                None,
+                serde_json::json!({
+                    "token_id": token.id.to_string(),
+                    "name": token.name,
+                    "prefix": token.prefix,
+                    "scopes": token.scopes,
+                    "expires_at": token.expires_at,
+                }),
+            );
         self.store
-            .insert_api_token(&NewApiToken {
-                token: token.clone(),
-                secret_hash: self.auth.token_hasher.hash(&generated.secret),
-            })
+            .insert_api_token(
+                &NewApiToken {
+                    token: token.clone(),
+                    secret_hash: self.auth.token_hasher.hash(&generated.secret),
+                },
+                &[audit],
+            )
             .await?;
         tracing::info!(user_id = %actor.user.id, token_id = %token.id, "api token created");
-        self.record_account_change(
-            actor.user.id,
-            ChangedBy::Actor(actor),
-            account_change::TOKEN_CREATED,
-            None,
-            serde_json::json!({
-                "token_id": token.id.to_string(),
-                "name": token.name,
-                "prefix": token.prefix,
-                "scopes": token.scopes,
-                "expires_at": token.expires_at,
-            }),
-        )
-        .await;
         Ok((generated.secret, token))
     }
 
@@ -541,21 +550,20 @@ impl App {
 
     /// Revokes one of the caller's API tokens.
     pub async fn revoke_api_token(&self, actor: &Actor, id: ApiTokenId) -> AppResult<()> {
+        let audit = self
+            .account_change(ChangedBy::Actor(actor), account_change::TOKEN_REVOKED)
+            .record(
+                actor.user.id,
+                None,
+                serde_json::json!({ "token_id": id.to_string() }),
+            );
         self.store
-            .delete_api_token(actor.user.id, id)
+            .delete_api_token(actor.user.id, id, &[audit])
             .await
             .map_err(|error| match error {
                 StoreError::NotFound => AppError::ApiTokenNotFound,
                 other => other.into(),
             })?;
-        self.record_account_change(
-            actor.user.id,
-            ChangedBy::Actor(actor),
-            account_change::TOKEN_REVOKED,
-            None,
-            serde_json::json!({ "token_id": id.to_string() }),
-        )
-        .await;
         Ok(())
     }
 }

@@ -18,6 +18,7 @@
 //!   another session.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -28,8 +29,8 @@ use parking_lot::RwLock;
 use sha2::Sha256;
 use tickler_domain::{User, UserId};
 use tickler_store::{
-    AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId, SessionRevocation,
-    StoreError,
+    AuditOf, AuthSession, NewAuthSession, RefreshOutcome, RefreshRotation, SessionId,
+    SessionRevocation, StoreError,
 };
 
 use super::Session;
@@ -151,24 +152,26 @@ impl App {
             revoked_at: None,
             revoked_reason: None,
         };
+        let audit = self
+            .account_change(ChangedBy::Request, account_change::SESSION_STARTED)
+            .record(
+                user.id,
+                None,
+                serde_json::json!({ "session_id": session.id.to_string() }),
+            );
         self.store
-            .insert_session(&NewAuthSession {
-                session: session.clone(),
-                refresh_hash: self.auth.session_keys.refresh_hasher.hash(&refresh_token),
-            })
+            .insert_session(
+                &NewAuthSession {
+                    session: session.clone(),
+                    refresh_hash: self.auth.session_keys.refresh_hasher.hash(&refresh_token),
+                },
+                &[audit],
+            )
             .await
             .map_err(|error| match error {
                 StoreError::NotFound => AppError::Unauthenticated("the account no longer exists"),
                 other => other.into(),
             })?;
-        self.record_account_change(
-            user.id,
-            ChangedBy::Request,
-            account_change::SESSION_STARTED,
-            None,
-            serde_json::json!({ "session_id": session.id.to_string() }),
-        )
-        .await;
         self.session_tokens(user, session.id, refresh_token)
     }
 
@@ -180,18 +183,29 @@ impl App {
         let now = self.now();
         let successor = random_secret(REFRESH_TOKEN_PREFIX)?;
         let keys = &self.auth.session_keys;
+        let reused = self.account_change(ChangedBy::Request, account_change::REFRESH_TOKEN_REUSED);
+        let on_reuse: AuditOf<AuthSession> = Arc::new(move |revoked: &AuthSession| {
+            vec![reused.record(
+                revoked.owner,
+                None,
+                serde_json::json!({ "session_id": revoked.id.to_string(), "session_revoked": true }),
+            )]
+        });
         let mut outcome = RefreshOutcome::Unknown;
         for presented_hash in keys.refresh_hashes(refresh_token) {
             outcome = self
                 .store
-                .rotate_refresh_token(&RefreshRotation {
-                    presented_hash,
-                    successor_hash: keys.refresh_hasher.hash(&successor),
-                    now,
-                    expires_at: now + self.refresh_ttl(),
-                    reuse_grace: TimeDelta::from_std(self.auth.settings.refresh_reuse_grace)
-                        .unwrap_or(TimeDelta::seconds(10)),
-                })
+                .rotate_refresh_token(
+                    &RefreshRotation {
+                        presented_hash,
+                        successor_hash: keys.refresh_hasher.hash(&successor),
+                        now,
+                        expires_at: now + self.refresh_ttl(),
+                        reuse_grace: TimeDelta::from_std(self.auth.settings.refresh_reuse_grace)
+                            .unwrap_or(TimeDelta::seconds(10)),
+                    },
+                    on_reuse.clone(),
+                )
                 .await?;
             if !matches!(outcome, RefreshOutcome::Unknown) {
                 break;
@@ -208,16 +222,6 @@ impl App {
             RefreshOutcome::ReuseDetected(session) => {
                 self.auth.active_sessions.forget(session);
                 tracing::warn!(session_id = %session, "refresh token reuse: session revoked");
-                if let Ok(revoked) = self.store.get_session(session).await {
-                    self.record_account_change(
-                        revoked.owner,
-                        ChangedBy::Request,
-                        account_change::REFRESH_TOKEN_REUSED,
-                        None,
-                        serde_json::json!({ "session_id": session.to_string(), "session_revoked": true }),
-                    )
-                    .await;
-                }
                 Err(AppError::RefreshTokenReused)
             }
         }
@@ -257,8 +261,21 @@ impl App {
     /// Signs the user out of one of their sessions: its refresh token and its access tokens
     /// stop working.
     pub async fn end_session(&self, owner: UserId, session: SessionId) -> AppResult<()> {
+        let audit = self
+            .account_change(ChangedBy::Request, account_change::SESSION_ENDED)
+            .record(
+                owner,
+                None,
+                serde_json::json!({ "session_id": session.to_string() }),
+            );
         self.store
-            .revoke_session(owner, session, self.now(), SessionRevocation::Logout)
+            .revoke_session(
+                owner,
+                session,
+                self.now(),
+                SessionRevocation::Logout,
+                &[audit],
+            )
             .await
             .map_err(|error| match error {
                 StoreError::NotFound => AppError::SessionNotFound,
@@ -266,22 +283,20 @@ impl App {
             })?;
         self.auth.active_sessions.forget(session);
         tracing::info!(user_id = %owner, session_id = %session, "signed out");
-        self.record_account_change(
-            owner,
-            ChangedBy::Request,
-            account_change::SESSION_ENDED,
-            None,
-            serde_json::json!({ "session_id": session.to_string() }),
-        )
-        .await;
         Ok(())
     }
 
     /// Signs the caller out everywhere: every session is revoked and every access token issued
     /// so far stops working (personal API tokens are not affected; revoke them one by one).
     pub async fn sign_out_everywhere(&self, actor: &Actor) -> AppResult<()> {
+        let audit = self
+            .account_change(
+                ChangedBy::Actor(actor),
+                account_change::SIGNED_OUT_EVERYWHERE,
+            )
+            .record(actor.user.id, None, serde_json::json!({}));
         self.store
-            .revoke_all_sessions(actor.user.id, self.now())
+            .revoke_all_sessions(actor.user.id, self.now(), &[audit])
             .await
             .map_err(|error| match error {
                 StoreError::NotFound => AppError::Unauthenticated("the account no longer exists"),
@@ -290,14 +305,6 @@ impl App {
         self.auth.forget_user(actor.user.id);
         self.auth.active_sessions.forget_all();
         tracing::info!(user_id = %actor.user.id, "signed out everywhere");
-        self.record_account_change(
-            actor.user.id,
-            ChangedBy::Actor(actor),
-            account_change::SIGNED_OUT_EVERYWHERE,
-            None,
-            serde_json::json!({}),
-        )
-        .await;
         Ok(())
     }
 

@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use tickler_domain::{ChannelId, ChannelKind, Email, FieldError, NotificationId, User, UserId};
 use tickler_protocol::notification::{CreateChannelRequest, UpdateChannelRequest};
 use tickler_store::{
-    Conflict, DeliveryHistory, Notification, NotificationChannel, NotificationQuery, StoreError,
+    AuditRecord, Conflict, DeliveryHistory, Notification, NotificationChannel, NotificationQuery,
+    StoreError,
 };
 
 use crate::audit::{ChangedBy, account_change};
@@ -199,8 +200,9 @@ impl App {
             ChannelKind::InApp => u32::MAX,
             _ => self.notifications.max_channels_per_user,
         };
+        let audit = self.channel_change(actor, account_change::CHANNEL_CREATED, &channel, &[]);
         self.store
-            .insert_channel(&channel, limit)
+            .insert_channel(&channel, limit, &[audit])
             .await
             .map_err(|error| match error {
                 StoreError::Conflict(Conflict::LimitReached) => AppError::ChannelLimitReached {
@@ -213,8 +215,6 @@ impl App {
         if kind == ChannelKind::Email {
             self.mail_code(&channel, code.unwrap_or_default());
         }
-        self.record_channel_change(actor, account_change::CHANNEL_CREATED, &channel, &[])
-            .await;
         Ok((channel, secret))
     }
 
@@ -335,19 +335,25 @@ impl App {
             }
         }
         channel.updated_at = now;
+        let audit = [self.channel_change(
+            actor,
+            account_change::CHANNEL_UPDATED,
+            &channel,
+            &changed_fields,
+        )];
         if stored {
             self.store
-                .update_channel(&channel)
+                .update_channel(&channel, &audit)
                 .await
                 .map_err(channel_not_found)?;
         } else {
             channel.created_at = channel.updated_at;
-            match self.store.insert_channel(&channel, u32::MAX).await {
+            match self.store.insert_channel(&channel, u32::MAX, &audit).await {
                 Ok(()) => {}
                 // Stored concurrently: change that one.
                 Err(StoreError::Conflict(Conflict::AlreadyExists)) => {
                     self.store
-                        .update_channel(&channel)
+                        .update_channel(&channel, &audit)
                         .await
                         .map_err(channel_not_found)?;
                 }
@@ -357,13 +363,6 @@ impl App {
         if new_address {
             self.mail_code(&channel, code.unwrap_or_default());
         }
-        self.record_channel_change(
-            actor,
-            account_change::CHANNEL_UPDATED,
-            &channel,
-            &changed_fields,
-        )
-        .await;
         Ok(channel)
     }
 
@@ -371,12 +370,11 @@ impl App {
     pub async fn delete_channel(&self, actor: &Actor, id: &str) -> AppResult<()> {
         let (channel, stored) = self.find_channel(actor, id).await?;
         if stored {
+            let audit = self.channel_change(actor, account_change::CHANNEL_DELETED, &channel, &[]);
             self.store
-                .delete_channel(actor.user.id, channel.id)
+                .delete_channel(actor.user.id, channel.id, &[audit])
                 .await
                 .map_err(channel_not_found)?;
-            self.record_channel_change(actor, account_change::CHANNEL_DELETED, &channel, &[])
-                .await;
         }
         Ok(())
     }
@@ -402,13 +400,13 @@ impl App {
                 .map(|overlap| now + overlap);
         channel.secret = Some(self.sealer.seal(channel.id, &secret)?);
         channel.updated_at = now;
+        let audit =
+            self.channel_change(actor, account_change::CHANNEL_SECRET_ROTATED, &channel, &[]);
         self.store
-            .update_channel(&channel)
+            .update_channel(&channel, &[audit])
             .await
             .map_err(channel_not_found)?;
         tracing::info!(user_id = %actor.user.id, channel_id = %channel.id, "webhook secret rotated");
-        self.record_channel_change(actor, account_change::CHANNEL_SECRET_ROTATED, &channel, &[])
-            .await;
         Ok((channel, secret))
     }
 
@@ -472,29 +470,27 @@ impl App {
 }
 
 impl App {
-    /// Records a channel change in the audit trail: the channel's id, kind and state, and
+    /// Returns the audit row of a channel change: the channel's id, kind and state, and
     /// which fields changed, never its URL (a webhook URL often carries a credential) nor
     /// its secret.
-    async fn record_channel_change(
+    pub(crate) fn channel_change(
         &self,
         actor: &Actor,
-        event_type: &str,
+        event_type: &'static str,
         channel: &NotificationChannel,
         changed_fields: &[&str],
-    ) {
-        self.record_account_change(
-            actor.user.id,
-            ChangedBy::Actor(actor),
-            event_type,
-            None,
-            serde_json::json!({
-                "channel_id": channel.id.to_string(),
-                "kind": channel.kind.as_str(),
-                "enabled": channel.enabled,
-                "changed_fields": changed_fields,
-            }),
-        )
-        .await;
+    ) -> AuditRecord {
+        self.account_change(ChangedBy::Actor(actor), event_type)
+            .record(
+                actor.user.id,
+                None,
+                serde_json::json!({
+                    "channel_id": channel.id.to_string(),
+                    "kind": channel.kind.as_str(),
+                    "enabled": channel.enabled,
+                    "changed_fields": changed_fields,
+                }),
+            )
     }
 }
 

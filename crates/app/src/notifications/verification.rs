@@ -16,6 +16,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tickler_domain::{ChannelId, ChannelKind};
 use tickler_store::{NotificationChannel, StoreError, VerificationLimits, VerificationMail};
 
+use crate::audit::account_change;
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -203,7 +204,7 @@ impl App {
         let code = self.new_code(actor, &mut channel, now).await?;
         channel.updated_at = now;
         self.store
-            .update_channel(&channel)
+            .update_channel(&channel, &[])
             .await
             .map_err(super::channel_not_found)?;
         self.mail_code(&channel, code);
@@ -228,9 +229,26 @@ impl App {
         let settings = self.notifications.verification;
         let now = self.now();
         let hash = self.code_hash(channel.id, &code);
+        let verified_channel = NotificationChannel {
+            verified_at: Some(now),
+            ..channel.clone()
+        };
+        let audit = self.channel_change(
+            actor,
+            account_change::CHANNEL_VERIFIED,
+            &verified_channel,
+            &["verified_at"],
+        );
         let verified = self
             .store
-            .verify_channel(actor.user.id, channel.id, &hash, now, settings.max_failures)
+            .verify_channel(
+                actor.user.id,
+                channel.id,
+                &hash,
+                now,
+                settings.max_failures,
+                &[audit],
+            )
             .await
             .map_err(|error| match error {
                 StoreError::NotFound => AppError::ChannelNotFound,

@@ -7,8 +7,28 @@ use super::TestBackend;
 use super::fixtures::*;
 use crate::{CalendarFeed, Conflict, NewCalendarFeed, Store, StoreError};
 
-/// Stores a feed of `owner` named `name`, created at `instant(seconds)`, with token hash
-/// `[n; 32]`.
+/// Returns a feed (not stored yet) of `owner` named `name`, created at `instant(seconds)`, with
+/// token hash `[n; 32]`.
+pub(super) fn new_feed(
+    owner: UserId,
+    name: &str,
+    filter: Option<&str>,
+    seconds: i64,
+    n: u8,
+) -> NewCalendarFeed {
+    NewCalendarFeed {
+        feed: CalendarFeed {
+            id: CalendarFeedId::from_uuid(Uuid::now_v7()),
+            owner,
+            name: name.to_owned(),
+            filter: filter.map(str::to_owned),
+            created_at: instant(seconds),
+        },
+        token_hash: vec![n; 32],
+    }
+}
+
+/// Stores [`new_feed`].
 async fn add_feed(
     store: &dyn Store,
     owner: UserId,
@@ -17,21 +37,9 @@ async fn add_feed(
     seconds: i64,
     n: u8,
 ) -> CalendarFeed {
-    let feed = CalendarFeed {
-        id: CalendarFeedId::from_uuid(Uuid::now_v7()),
-        owner,
-        name: name.to_owned(),
-        filter: filter.map(str::to_owned),
-        created_at: instant(seconds),
-    };
-    store
-        .insert_calendar_feed(&NewCalendarFeed {
-            feed: feed.clone(),
-            token_hash: vec![n; 32],
-        })
-        .await
-        .unwrap();
-    feed
+    let new = new_feed(owner, name, filter, seconds, n);
+    store.insert_calendar_feed(&new, &[]).await.unwrap();
+    new.feed
 }
 
 /// A feed is found by its token hash, with its owner, and listed newest first for its owner
@@ -73,15 +81,18 @@ pub async fn revoking_a_calendar_feed_is_scoped_to_its_owner(backend: &dyn TestB
     let feed = add_feed(&*store, ada.id, "Work", None, 10, 1).await;
 
     assert!(matches!(
-        store.delete_calendar_feed(grace.id, feed.id).await,
+        store.delete_calendar_feed(grace.id, feed.id, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(store.find_calendar_feed(&[1; 32]).await.unwrap().is_some());
-    store.delete_calendar_feed(ada.id, feed.id).await.unwrap();
+    store
+        .delete_calendar_feed(ada.id, feed.id, &[])
+        .await
+        .unwrap();
     assert!(store.find_calendar_feed(&[1; 32]).await.unwrap().is_none());
     assert!(store.list_calendar_feeds(ada.id).await.unwrap().is_empty());
     assert!(matches!(
-        store.delete_calendar_feed(ada.id, feed.id).await,
+        store.delete_calendar_feed(ada.id, feed.id, &[]).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -103,7 +114,7 @@ pub async fn a_reused_feed_token_hash_conflicts_and_an_unknown_owner_is_not_foun
         },
         token_hash: vec![1; 32],
     };
-    let error = store.insert_calendar_feed(&twin).await.unwrap_err();
+    let error = store.insert_calendar_feed(&twin, &[]).await.unwrap_err();
     assert!(
         matches!(error, StoreError::Conflict(Conflict::AlreadyExists)),
         "{error:?}"
@@ -115,7 +126,7 @@ pub async fn a_reused_feed_token_hash_conflicts_and_an_unknown_owner_is_not_foun
         },
         token_hash: vec![2; 32],
     };
-    let error = store.insert_calendar_feed(&orphan).await.unwrap_err();
+    let error = store.insert_calendar_feed(&orphan, &[]).await.unwrap_err();
     assert!(matches!(error, StoreError::NotFound), "{error:?}");
     assert_eq!(store.list_calendar_feeds(ada.id).await.unwrap().len(), 1);
 }

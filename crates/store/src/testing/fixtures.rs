@@ -9,7 +9,7 @@ use tickler_domain::{
 };
 use uuid::Uuid;
 
-use crate::{ChangeSet, OutboxMessage, Store, TaskQuery, TaskWrite};
+use crate::{AuditOf, ChangeSet, OutboxMessage, Store, TaskQuery, TaskWrite};
 
 /// Returns a fixed instant plus `seconds` (tests never read the clock).
 pub fn instant(seconds: i64) -> DateTime<Utc> {
@@ -30,11 +30,16 @@ pub fn new_user(email: &str) -> User {
     }
 }
 
+/// Builds no audit rows, for account changes a case makes without them.
+pub fn no_audit<T>() -> AuditOf<T> {
+    std::sync::Arc::new(|_: &T| Vec::new())
+}
+
 /// Registers a new account with an open registration rule.
 pub async fn register(store: &dyn Store, email: &str) -> User {
     let user = new_user(email);
     store
-        .insert_user(&user, "$argon2id$hash", crate::RegistrationRule::Open)
+        .insert_user(&user, "$argon2id$hash", crate::RegistrationRule::Open, &[])
         .await
         .unwrap();
     user

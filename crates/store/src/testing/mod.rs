@@ -14,6 +14,7 @@
 // Test code: a failed expectation must panic with a message, which is what these do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account_audit;
 mod audit_chain;
 mod backbone;
 mod conversations;
@@ -37,6 +38,7 @@ use async_trait::async_trait;
 
 use crate::Store;
 
+pub use account_audit::*;
 pub use audit_chain::*;
 pub use backbone::*;
 pub use conversations::*;
@@ -173,6 +175,9 @@ macro_rules! conformance_tests {
             a_reused_feed_token_hash_conflicts_and_an_unknown_owner_is_not_found,
             a_live_ticket_is_redeemed_once_before_it_expires,
             racing_redemptions_of_a_live_ticket_let_one_win,
+            every_account_change_commits_with_its_audit_rows,
+            a_failed_account_change_writes_no_audit_row,
+            an_audit_row_that_cannot_be_written_undoes_its_change,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {

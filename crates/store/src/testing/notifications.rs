@@ -16,7 +16,7 @@ use crate::{
     NotificationWrite, Store, StoreError,
 };
 
-fn channel(owner: UserId, kind: ChannelKind, seconds: i64) -> NotificationChannel {
+pub(super) fn channel(owner: UserId, kind: ChannelKind, seconds: i64) -> NotificationChannel {
     NotificationChannel {
         id: ChannelId::from_uuid(Uuid::now_v7()),
         owner,
@@ -120,7 +120,7 @@ pub async fn channels_round_trip_and_are_scoped_to_their_owner(backend: &dyn Tes
     let in_app = channel(ada.id, ChannelKind::InApp, 2);
     let graces = channel(grace.id, ChannelKind::Webhook, 3);
     for channel in [&webhook, &email, &in_app, &graces] {
-        store.insert_channel(channel, 20).await.unwrap();
+        store.insert_channel(channel, 20, &[]).await.unwrap();
     }
     assert_eq!(
         store.list_channels(ada.id).await.unwrap(),
@@ -142,7 +142,7 @@ pub async fn channels_round_trip_and_are_scoped_to_their_owner(backend: &dyn Tes
     changed.previous_secret = Some(vec![9]);
     changed.previous_secret_until = Some(instant(100));
     changed.updated_at = instant(50);
-    store.update_channel(&changed).await.unwrap();
+    store.update_channel(&changed, &[]).await.unwrap();
     assert_eq!(
         store.get_channel(ada.id, webhook.id).await.unwrap(),
         changed
@@ -152,14 +152,14 @@ pub async fn channels_round_trip_and_are_scoped_to_their_owner(backend: &dyn Tes
         ..changed.clone()
     };
     assert!(matches!(
-        store.update_channel(&intrusion).await,
+        store.update_channel(&intrusion, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_channel(grace.id, webhook.id).await,
+        store.delete_channel(grace.id, webhook.id, &[]).await,
         Err(StoreError::NotFound)
     ));
-    store.delete_channel(ada.id, webhook.id).await.unwrap();
+    store.delete_channel(ada.id, webhook.id, &[]).await.unwrap();
     assert!(matches!(
         store.get_channel(ada.id, webhook.id).await,
         Err(StoreError::NotFound)
@@ -175,24 +175,24 @@ pub async fn a_second_in_app_channel_and_channels_beyond_the_limit_are_refused(
     let store = backend.open().await;
     let ada = register(&*store, "ada@example.org").await;
     store
-        .insert_channel(&channel(ada.id, ChannelKind::InApp, 0), 3)
+        .insert_channel(&channel(ada.id, ChannelKind::InApp, 0), 3, &[])
         .await
         .unwrap();
     assert!(matches!(
         store
-            .insert_channel(&channel(ada.id, ChannelKind::InApp, 1), 3)
+            .insert_channel(&channel(ada.id, ChannelKind::InApp, 1), 3, &[])
             .await,
         Err(StoreError::Conflict(Conflict::AlreadyExists))
     ));
     for seconds in [2, 3] {
         store
-            .insert_channel(&channel(ada.id, ChannelKind::Webhook, seconds), 3)
+            .insert_channel(&channel(ada.id, ChannelKind::Webhook, seconds), 3, &[])
             .await
             .unwrap();
     }
     assert!(matches!(
         store
-            .insert_channel(&channel(ada.id, ChannelKind::Email, 4), 3)
+            .insert_channel(&channel(ada.id, ChannelKind::Email, 4), 3, &[])
             .await,
         Err(StoreError::Conflict(Conflict::LimitReached))
     ));
@@ -200,7 +200,7 @@ pub async fn a_second_in_app_channel_and_channels_beyond_the_limit_are_refused(
     let stranger = UserId::from_uuid(Uuid::now_v7());
     assert!(matches!(
         store
-            .insert_channel(&channel(stranger, ChannelKind::Webhook, 5), 3)
+            .insert_channel(&channel(stranger, ChannelKind::Webhook, 5), 3, &[])
             .await,
         Err(StoreError::NotFound)
     ));
@@ -212,7 +212,7 @@ pub async fn a_reminder_notifies_its_user_once(backend: &dyn TestBackend) {
     let store = backend.open().await;
     let ada = register(&*store, "ada@example.org").await;
     let webhook = channel(ada.id, ChannelKind::Webhook, 0);
-    store.insert_channel(&webhook, 20).await.unwrap();
+    store.insert_channel(&webhook, 20, &[]).await.unwrap();
     let in_app = channel(ada.id, ChannelKind::InApp, 0);
     let first = notification(ada.id, "reminder-1", 10, true);
     let delivered = Delivery {
@@ -387,7 +387,7 @@ pub async fn due_deliveries_are_claimed_once_until_their_lease_expires(backend: 
     let busy = channel(ada.id, ChannelKind::Webhook, 0);
     let quiet = channel(ada.id, ChannelKind::Webhook, 0);
     for channel in [&busy, &quiet] {
-        store.insert_channel(channel, 20).await.unwrap();
+        store.insert_channel(channel, 20, &[]).await.unwrap();
     }
     let item = notification(ada.id, "r", 0, false);
     let other = notification(ada.id, "s", 0, false);
@@ -499,7 +499,7 @@ pub async fn a_finished_attempt_is_recorded_with_everything_it_causes(backend: &
     let store = backend.open().await;
     let ada = register(&*store, "ada@example.org").await;
     let webhook = channel(ada.id, ChannelKind::Webhook, 0);
-    store.insert_channel(&webhook, 20).await.unwrap();
+    store.insert_channel(&webhook, 20, &[]).await.unwrap();
     let item = notification(ada.id, "r", 0, false);
     let delivery = pending(&item, &webhook, 0);
     create(&*store, &item, vec![delivery.clone()], vec![])
@@ -618,7 +618,7 @@ pub async fn racing_claims_hand_each_delivery_to_one_claimant(backend: &dyn Test
     let mut channels = Vec::new();
     for n in 0..5 {
         let webhook = channel(ada.id, ChannelKind::Webhook, n);
-        store.insert_channel(&webhook, 20).await.unwrap();
+        store.insert_channel(&webhook, 20, &[]).await.unwrap();
         channels.push(webhook);
     }
     let mut expected = HashSet::new();
@@ -631,7 +631,10 @@ pub async fn racing_claims_hand_each_delivery_to_one_claimant(backend: &dyn Test
         expected.extend(deliveries.iter().map(|d| d.id));
         create(&*store, &item, deliveries, vec![]).await.unwrap();
     }
-    store.delete_channel(ada.id, channels[0].id).await.unwrap();
+    store
+        .delete_channel(ada.id, channels[0].id, &[])
+        .await
+        .unwrap();
     let claims = (0..4).map(|_| {
         let store = store.clone();
         async move {
@@ -736,19 +739,19 @@ pub async fn a_verification_code_is_single_use_expires_and_counts_wrong_guesses(
     email.verified_at = None;
     email.verification_code_hash = Some(b"right".to_vec());
     email.verification_expires_at = Some(instant(100));
-    store.insert_channel(&email, 10).await.unwrap();
+    store.insert_channel(&email, 10, &[]).await.unwrap();
     let verify = |code: &'static [u8], seconds: i64| {
         let store = store.clone();
         let (owner, id) = (ada.id, email.id);
         async move {
             store
-                .verify_channel(owner, id, code, instant(seconds), 3)
+                .verify_channel(owner, id, code, instant(seconds), 3, &[])
                 .await
         }
     };
     assert!(matches!(
         store
-            .verify_channel(grace.id, email.id, b"right", instant(2), 3)
+            .verify_channel(grace.id, email.id, b"right", instant(2), 3, &[])
             .await,
         Err(StoreError::NotFound)
     ));
@@ -779,18 +782,18 @@ pub async fn a_verification_code_is_single_use_expires_and_counts_wrong_guesses(
     other.verified_at = None;
     other.verification_code_hash = Some(b"right".to_vec());
     other.verification_expires_at = Some(instant(100));
-    store.insert_channel(&other, 10).await.unwrap();
+    store.insert_channel(&other, 10, &[]).await.unwrap();
     for _ in 0..3 {
         assert!(
             !store
-                .verify_channel(ada.id, other.id, b"wrong", instant(6), 3)
+                .verify_channel(ada.id, other.id, b"wrong", instant(6), 3, &[])
                 .await
                 .unwrap()
         );
     }
     assert!(
         !store
-            .verify_channel(ada.id, other.id, b"right", instant(7), 3)
+            .verify_channel(ada.id, other.id, b"right", instant(7), 3, &[])
             .await
             .unwrap()
     );

@@ -14,11 +14,12 @@ use tickler_domain::{Due, ReminderSpec, ReminderState, Task, TaskStatus};
 use uuid::Uuid;
 
 use super::TestBackend;
+use super::account_audit::{account_row, audit_types};
 use super::fixtures::{event, new_task, outbox_eventually, outbox_eventually_where, register};
 use super::notifications::futures_join_all;
 use crate::{
-    ChangeSet, Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze,
-    ScheduledReminder, Store, StoreError, TaskWrite,
+    AuditOf, AuditRecord, ChangeSet, Conflict, FiredReminder, ReminderFiring, ReminderQuery,
+    ReminderSnooze, ScheduledReminder, Store, StoreError, TaskWrite,
 };
 
 #[allow(clippy::disallowed_methods)] // due-ness is judged by the database's real clock
@@ -381,14 +382,25 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
     let pending = upcoming(&*store, ada.id).await;
     assert_eq!(pending.len(), 1);
 
+    // Each snooze writes the row built from the reminder that will fire.
+    let snoozed_row: AuditOf<ScheduledReminder> = Arc::new(|snoozed: &ScheduledReminder| {
+        vec![AuditRecord {
+            task_id: Some(snoozed.task_id),
+            data: format!("{{\"fires_as\":\"{}\"}}", snoozed.id),
+            ..account_row(snoozed.owner, "reminder_snoozed")
+        }]
+    });
     let until = now + TimeDelta::minutes(10);
     let moved = store
-        .snooze_reminder(&ReminderSnooze {
-            owner: ada.id,
-            id: pending[0].id,
-            until,
-            new_id: Uuid::now_v7(),
-        })
+        .snooze_reminder(
+            &ReminderSnooze {
+                owner: ada.id,
+                id: pending[0].id,
+                until,
+                new_id: Uuid::now_v7(),
+            },
+            snoozed_row.clone(),
+        )
         .await
         .unwrap();
     assert_eq!(moved.id, pending[0].id);
@@ -397,12 +409,15 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
 
     let new_id = Uuid::now_v7();
     let rearmed = store
-        .snooze_reminder(&ReminderSnooze {
-            owner: ada.id,
-            id: fired_id,
-            until: until + TimeDelta::minutes(1),
-            new_id,
-        })
+        .snooze_reminder(
+            &ReminderSnooze {
+                owner: ada.id,
+                id: fired_id,
+                until: until + TimeDelta::minutes(1),
+                new_id,
+            },
+            snoozed_row.clone(),
+        )
         .await
         .unwrap();
     assert_eq!(rearmed.id, new_id);
@@ -428,12 +443,15 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
     assert!(after_edit.iter().all(|r| r.snoozed));
 
     let not_yours = store
-        .snooze_reminder(&ReminderSnooze {
-            owner: grace.id,
-            id: fired_id,
-            until,
-            new_id: Uuid::now_v7(),
-        })
+        .snooze_reminder(
+            &ReminderSnooze {
+                owner: grace.id,
+                id: fired_id,
+                until,
+                new_id: Uuid::now_v7(),
+            },
+            snoozed_row.clone(),
+        )
         .await;
     assert!(matches!(not_yours, Err(StoreError::NotFound)));
     assert!(upcoming(&*store, grace.id).await.is_empty());
@@ -449,15 +467,34 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
         "snoozes cancelled too"
     );
     let closed = store
-        .snooze_reminder(&ReminderSnooze {
-            owner: ada.id,
-            id: fired_id,
-            until,
-            new_id: Uuid::now_v7(),
-        })
+        .snooze_reminder(
+            &ReminderSnooze {
+                owner: ada.id,
+                id: fired_id,
+                until,
+                new_id: Uuid::now_v7(),
+            },
+            snoozed_row.clone(),
+        )
         .await;
     assert!(matches!(
         closed,
         Err(StoreError::Conflict(Conflict::ReminderClosed))
     ));
+    // The two snoozes that happened wrote their rows; the refused ones none.
+    let rows: Vec<(String, Option<tickler_domain::TaskId>)> = store
+        .audit_chain(ada.id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|link| (link.record.data, link.record.task_id))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (format!("{{\"fires_as\":\"{}\"}}", moved.id), Some(task.id)),
+            (format!("{{\"fires_as\":\"{new_id}\"}}"), Some(task.id)),
+        ]
+    );
+    assert!(audit_types(&*store, grace.id).await.is_empty());
 }

@@ -13,33 +13,35 @@ use crate::{
 };
 
 /// A 32-byte hash standing for the keyed hash of refresh token number `n`.
-fn hash(n: u8) -> Vec<u8> {
+pub(super) fn hash(n: u8) -> Vec<u8> {
     vec![n; 32]
 }
 
-/// Stores a session of `owner` started at `instant(0)`, expiring after a day, with refresh
-/// token `first`.
-async fn start_session(store: &dyn Store, owner: tickler_domain::UserId, first: u8) -> AuthSession {
-    let session = AuthSession {
-        id: SessionId(Uuid::now_v7()),
-        owner,
-        created_at: instant(0),
-        refreshed_at: instant(0),
-        expires_at: instant(86_400),
-        revoked_at: None,
-        revoked_reason: None,
-    };
-    store
-        .insert_session(&NewAuthSession {
-            session: session.clone(),
-            refresh_hash: hash(first),
-        })
-        .await
-        .unwrap();
-    session
+/// Returns a session (not stored yet) of `owner` started at `instant(0)`, expiring after a
+/// day, with refresh token `first`.
+pub(super) fn new_session(owner: tickler_domain::UserId, first: u8) -> NewAuthSession {
+    NewAuthSession {
+        session: AuthSession {
+            id: SessionId(Uuid::now_v7()),
+            owner,
+            created_at: instant(0),
+            refreshed_at: instant(0),
+            expires_at: instant(86_400),
+            revoked_at: None,
+            revoked_reason: None,
+        },
+        refresh_hash: hash(first),
+    }
 }
 
-fn rotation(presented: u8, successor: u8, at_seconds: i64) -> RefreshRotation {
+/// Stores [`new_session`].
+async fn start_session(store: &dyn Store, owner: tickler_domain::UserId, first: u8) -> AuthSession {
+    let new = new_session(owner, first);
+    store.insert_session(&new, &[]).await.unwrap();
+    new.session
+}
+
+pub(super) fn rotation(presented: u8, successor: u8, at_seconds: i64) -> RefreshRotation {
     RefreshRotation {
         presented_hash: hash(presented),
         successor_hash: hash(successor),
@@ -65,7 +67,7 @@ pub async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_session(
     );
 
     let RefreshOutcome::Rotated(rotated, owner) = store
-        .rotate_refresh_token(&rotation(1, 2, 60))
+        .rotate_refresh_token(&rotation(1, 2, 60), no_audit())
         .await
         .unwrap()
     else {
@@ -80,7 +82,7 @@ pub async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_session(
     // Within the grace window the old token is merely superseded: nothing changes.
     assert_eq!(
         store
-            .rotate_refresh_token(&rotation(1, 3, 65))
+            .rotate_refresh_token(&rotation(1, 3, 65), no_audit())
             .await
             .unwrap(),
         RefreshOutcome::Superseded
@@ -94,7 +96,7 @@ pub async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_session(
     );
     assert!(matches!(
         store
-            .rotate_refresh_token(&rotation(2, 3, 120))
+            .rotate_refresh_token(&rotation(2, 3, 120), no_audit())
             .await
             .unwrap(),
         RefreshOutcome::Rotated(..)
@@ -103,7 +105,7 @@ pub async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_session(
     // After it, presenting a rotated token revokes the whole family.
     assert_eq!(
         store
-            .rotate_refresh_token(&rotation(1, 4, 200))
+            .rotate_refresh_token(&rotation(1, 4, 200), no_audit())
             .await
             .unwrap(),
         RefreshOutcome::ReuseDetected(session.id)
@@ -113,14 +115,14 @@ pub async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_session(
     assert_eq!(revoked.revoked_reason, Some(SessionRevocation::Reuse));
     assert_eq!(
         store
-            .rotate_refresh_token(&rotation(3, 5, 210))
+            .rotate_refresh_token(&rotation(3, 5, 210), no_audit())
             .await
             .unwrap(),
         RefreshOutcome::Inactive
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&rotation(9, 5, 210))
+            .rotate_refresh_token(&rotation(9, 5, 210), no_audit())
             .await
             .unwrap(),
         RefreshOutcome::Unknown
@@ -149,7 +151,7 @@ pub async fn an_expired_session_does_not_rotate(backend: &dyn TestBackend) {
     start_session(&*store, user.id, 1).await;
     assert_eq!(
         store
-            .rotate_refresh_token(&rotation(1, 2, 86_400))
+            .rotate_refresh_token(&rotation(1, 2, 86_400), no_audit())
             .await
             .unwrap(),
         RefreshOutcome::Inactive
@@ -165,7 +167,11 @@ pub async fn racing_refreshes_with_one_token_rotate_it_once(backend: &dyn TestBa
     let attempts: Vec<_> = (0..8u8)
         .map(|n| {
             let store = Arc::clone(&store);
-            tokio::spawn(async move { store.rotate_refresh_token(&rotation(1, 10 + n, 60)).await })
+            tokio::spawn(async move {
+                store
+                    .rotate_refresh_token(&rotation(1, 10 + n, 60), no_audit())
+                    .await
+            })
         })
         .collect();
     let mut rotated = 0;
@@ -194,16 +200,28 @@ pub async fn revoking_sessions_is_scoped_and_signing_out_everywhere_bumps_creden
 
     assert!(matches!(
         store
-            .revoke_session(grace.id, first.id, instant(10), SessionRevocation::Logout)
+            .revoke_session(
+                grace.id,
+                first.id,
+                instant(10),
+                SessionRevocation::Logout,
+                &[]
+            )
             .await,
         Err(StoreError::NotFound)
     ));
     store
-        .revoke_session(ada.id, first.id, instant(10), SessionRevocation::Logout)
+        .revoke_session(
+            ada.id,
+            first.id,
+            instant(10),
+            SessionRevocation::Logout,
+            &[],
+        )
         .await
         .unwrap();
     store
-        .revoke_session(ada.id, first.id, instant(20), SessionRevocation::Reuse)
+        .revoke_session(ada.id, first.id, instant(20), SessionRevocation::Reuse, &[])
         .await
         .unwrap();
     let logged_out = store.get_session(first.id).await.unwrap();
@@ -211,7 +229,7 @@ pub async fn revoking_sessions_is_scoped_and_signing_out_everywhere_bumps_creden
     assert_eq!(logged_out.revoked_reason, Some(SessionRevocation::Logout));
 
     let after = store
-        .revoke_all_sessions(ada.id, instant(30))
+        .revoke_all_sessions(ada.id, instant(30), &[])
         .await
         .unwrap();
     assert_eq!(after.credentials_version, ada.credentials_version + 1);
@@ -256,10 +274,13 @@ pub async fn a_new_session_prunes_its_owners_expired_sessions(backend: &dyn Test
         ..old.clone()
     };
     store
-        .insert_session(&NewAuthSession {
-            session: later.clone(),
-            refresh_hash: hash(2),
-        })
+        .insert_session(
+            &NewAuthSession {
+                session: later.clone(),
+                refresh_hash: hash(2),
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert!(matches!(

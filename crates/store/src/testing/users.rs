@@ -38,7 +38,7 @@ pub async fn registering_an_email_twice_conflicts_with_email_taken(backend: &dyn
     register(&*store, "ada@example.org").await;
     let again = new_user("ada@example.org");
     let error = store
-        .insert_user(&again, "$argon2id$other", RegistrationRule::Open)
+        .insert_user(&again, "$argon2id$other", RegistrationRule::Open, &[])
         .await
         .unwrap_err();
     assert!(
@@ -58,7 +58,7 @@ pub async fn registering_a_user_id_twice_conflicts_with_already_exists(backend: 
     let mut twin = new_user("grace@example.org");
     twin.id = user.id;
     let error = store
-        .insert_user(&twin, "$argon2id$other", RegistrationRule::Open)
+        .insert_user(&twin, "$argon2id$other", RegistrationRule::Open, &[])
         .await
         .unwrap_err();
     assert!(
@@ -74,12 +74,22 @@ pub async fn first_user_only_registration_is_refused_once_an_account_exists(
     let store = backend.open().await;
     let first = new_user("ada@example.org");
     store
-        .insert_user(&first, "$argon2id$hash", RegistrationRule::FirstUserOnly)
+        .insert_user(
+            &first,
+            "$argon2id$hash",
+            RegistrationRule::FirstUserOnly,
+            &[],
+        )
         .await
         .unwrap();
     let second = new_user("grace@example.org");
     let error = store
-        .insert_user(&second, "$argon2id$hash", RegistrationRule::FirstUserOnly)
+        .insert_user(
+            &second,
+            "$argon2id$hash",
+            RegistrationRule::FirstUserOnly,
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -88,7 +98,7 @@ pub async fn first_user_only_registration_is_refused_once_an_account_exists(
     );
     // The open rule still lets anyone in.
     store
-        .insert_user(&second, "$argon2id$hash", RegistrationRule::Open)
+        .insert_user(&second, "$argon2id$hash", RegistrationRule::Open, &[])
         .await
         .unwrap();
 }
@@ -102,7 +112,12 @@ pub async fn racing_first_registrations_let_exactly_one_win(backend: &dyn TestBa
             tokio::spawn(async move {
                 let user = new_user(&format!("user{n}@example.org"));
                 store
-                    .insert_user(&user, "$argon2id$hash", RegistrationRule::FirstUserOnly)
+                    .insert_user(
+                        &user,
+                        "$argon2id$hash",
+                        RegistrationRule::FirstUserOnly,
+                        &[],
+                    )
                     .await
             })
         })
@@ -118,7 +133,8 @@ pub async fn racing_first_registrations_let_exactly_one_win(backend: &dyn TestBa
     assert_eq!(won, 1);
 }
 
-/// A profile update is saved; the password hash changes only when one is given.
+/// A profile update is saved; the password hash changes only when one is given, and then
+/// every API token is revoked with it.
 pub async fn updating_a_user_changes_the_profile_and_optionally_the_password(
     backend: &dyn TestBackend,
 ) {
@@ -127,19 +143,28 @@ pub async fn updating_a_user_changes_the_profile_and_optionally_the_password(
     user.name = None;
     user.timezone = TimeZone::parse("Europe/Berlin").unwrap();
     user.updated_at = instant(60);
-    store.update_user(&user, None).await.unwrap();
+    store.update_user(&user, None, no_audit()).await.unwrap();
     assert_eq!(store.get_user(user.id).await.unwrap(), user);
     let credentials = store.find_credentials(&user.email).await.unwrap().unwrap();
     assert_eq!(credentials.password_hash, "$argon2id$hash");
 
-    user.credentials_version = 2;
+    // A new password also revokes every API token and signs out everywhere, which moves the
+    // credentials version once more.
     store
-        .update_user(&user, Some("$argon2id$new"))
+        .insert_api_token(&token(user.id, "laptop", 0, 7), &[])
         .await
         .unwrap();
+    user.credentials_version = 2;
+    let update = store
+        .update_user(&user, Some("$argon2id$new"), no_audit())
+        .await
+        .unwrap();
+    assert_eq!(update.api_tokens_revoked, 1);
+    assert!(store.list_api_tokens(user.id).await.unwrap().is_empty());
     let credentials = store.find_credentials(&user.email).await.unwrap().unwrap();
     assert_eq!(credentials.password_hash, "$argon2id$new");
-    assert_eq!(credentials.user.credentials_version, 2);
+    assert_eq!(credentials.user.credentials_version, 3);
+    assert_eq!(credentials.user, update.user);
 }
 
 /// Reading or updating an account that does not exist is `NotFound`.
@@ -151,12 +176,12 @@ pub async fn unknown_users_are_not_found(backend: &dyn TestBackend) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.update_user(&ghost, None).await,
+        store.update_user(&ghost, None, no_audit()).await,
         Err(StoreError::NotFound)
     ));
 }
 
-fn token(owner: UserId, name: &str, created_seconds: i64, secret: u8) -> NewApiToken {
+pub(super) fn token(owner: UserId, name: &str, created_seconds: i64, secret: u8) -> NewApiToken {
     NewApiToken {
         token: ApiToken {
             id: ApiTokenId::from_uuid(Uuid::now_v7()),
@@ -177,7 +202,7 @@ pub async fn api_tokens_are_found_by_secret_hash_with_their_owner(backend: &dyn 
     let store = backend.open().await;
     let user = register(&*store, "ada@example.org").await;
     let new = token(user.id, "laptop", 0, 7);
-    store.insert_api_token(&new).await.unwrap();
+    store.insert_api_token(&new, &[]).await.unwrap();
     let (found, owner) = store
         .find_api_token(&[7; 32])
         .await
@@ -197,12 +222,12 @@ pub async fn api_tokens_are_listed_newest_first_and_only_for_their_owner(
     let grace = register(&*store, "grace@example.org").await;
     for (name, created, secret) in [("old", 0, 1), ("new", 20, 2), ("middle", 10, 3)] {
         store
-            .insert_api_token(&token(ada.id, name, created, secret))
+            .insert_api_token(&token(ada.id, name, created, secret), &[])
             .await
             .unwrap();
     }
     store
-        .insert_api_token(&token(grace.id, "graces", 5, 4))
+        .insert_api_token(&token(grace.id, "graces", 5, 4), &[])
         .await
         .unwrap();
     let names: Vec<String> = store
@@ -222,17 +247,20 @@ pub async fn deleting_an_api_token_is_scoped_to_its_owner(backend: &dyn TestBack
     let ada = register(&*store, "ada@example.org").await;
     let mallory = register(&*store, "mallory@example.org").await;
     let new = token(ada.id, "laptop", 0, 7);
-    store.insert_api_token(&new).await.unwrap();
+    store.insert_api_token(&new, &[]).await.unwrap();
     assert!(matches!(
-        store.delete_api_token(mallory.id, new.token.id).await,
+        store.delete_api_token(mallory.id, new.token.id, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(store.find_api_token(&[7; 32]).await.unwrap().is_some());
-    store.delete_api_token(ada.id, new.token.id).await.unwrap();
+    store
+        .delete_api_token(ada.id, new.token.id, &[])
+        .await
+        .unwrap();
     assert!(store.find_api_token(&[7; 32]).await.unwrap().is_none());
     assert!(store.list_api_tokens(ada.id).await.unwrap().is_empty());
     assert!(matches!(
-        store.delete_api_token(ada.id, new.token.id).await,
+        store.delete_api_token(ada.id, new.token.id, &[]).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -242,7 +270,7 @@ pub async fn touching_an_api_token_records_its_last_use(backend: &dyn TestBacken
     let store = backend.open().await;
     let ada = register(&*store, "ada@example.org").await;
     let new = token(ada.id, "laptop", 0, 7);
-    store.insert_api_token(&new).await.unwrap();
+    store.insert_api_token(&new, &[]).await.unwrap();
     store
         .touch_api_token(new.token.id, instant(90))
         .await
@@ -256,11 +284,11 @@ pub async fn a_reused_token_secret_hash_conflicts(backend: &dyn TestBackend) {
     let store = backend.open().await;
     let ada = register(&*store, "ada@example.org").await;
     store
-        .insert_api_token(&token(ada.id, "one", 0, 7))
+        .insert_api_token(&token(ada.id, "one", 0, 7), &[])
         .await
         .unwrap();
     let error = store
-        .insert_api_token(&token(ada.id, "two", 1, 7))
+        .insert_api_token(&token(ada.id, "two", 1, 7), &[])
         .await
         .unwrap_err();
     assert!(
@@ -278,7 +306,10 @@ pub async fn operator_rights_are_granted_and_revoked_by_email(backend: &dyn Test
     let ops = register(&*store, "ops@example.org").await;
     assert!(!ops.operator);
     assert!(store.list_operators().await.unwrap().is_empty());
-    let granted = store.set_operator(&ops.email, true).await.unwrap();
+    let granted = store
+        .set_operator(&ops.email, true, no_audit())
+        .await
+        .unwrap();
     assert!(granted.operator);
     assert_eq!(granted.id, ops.id);
     assert!(store.get_user(ops.id).await.unwrap().operator);
@@ -290,15 +321,18 @@ pub async fn operator_rights_are_granted_and_revoked_by_email(backend: &dyn Test
     // A profile change keeps the rights (they are not the user's to write).
     let mut renamed = store.get_user(ops.id).await.unwrap();
     renamed.name = Some("Ops".into());
-    store.update_user(&renamed, None).await.unwrap();
+    store.update_user(&renamed, None, no_audit()).await.unwrap();
     assert!(store.get_user(ops.id).await.unwrap().operator);
 
-    let revoked = store.set_operator(&ops.email, false).await.unwrap();
+    let revoked = store
+        .set_operator(&ops.email, false, no_audit())
+        .await
+        .unwrap();
     assert!(!revoked.operator);
     assert!(store.list_operators().await.unwrap().is_empty());
     let nobody = Email::parse("nobody@example.org").unwrap();
     assert!(matches!(
-        store.set_operator(&nobody, true).await,
+        store.set_operator(&nobody, true, no_audit()).await,
         Err(StoreError::NotFound)
     ));
 }

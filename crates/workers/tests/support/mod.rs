@@ -146,7 +146,7 @@ pub async fn channel(
         verification_expires_at: None,
         verification_failures: 0,
     };
-    store.insert_channel(&channel, 1_000).await.unwrap();
+    store.insert_channel(&channel, 1_000, &[]).await.unwrap();
     (channel, secret)
 }
 

@@ -419,5 +419,8 @@ pub async fn preverified_email_channel(app: &TestApp, user: &TestUser, address: 
         verification_expires_at: None,
         verification_failures: 0,
     };
-    app.store().insert_channel(&channel, 100).await.unwrap();
+    app.store()
+        .insert_channel(&channel, 100, &[])
+        .await
+        .unwrap();
 }

@@ -132,6 +132,22 @@ async fn an_email_channel_gets_nothing_but_its_code_until_the_owner_posts_it(bac
     assert_eq!(response.status(), StatusCode::OK);
     let verified: Value = response.json().await.unwrap();
     assert_eq!(verified["verification"], "verified");
+    // The verification is in the audit trail once: the wrong code and mallory's try wrote
+    // nothing.
+    let trail: Value = app
+        .get(&ada, "/api/v1/audit?limit=500")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<&Value> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["type"] == "tickler.channel.verified")
+        .collect();
+    assert_eq!(rows.len(), 1, "{trail}");
+    assert_eq!(rows[0]["data"]["channel_id"], channel["id"]);
     // The code is spent.
     let body = problem(
         verify(&app, &ada, &channel, &code).await,
