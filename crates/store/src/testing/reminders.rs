@@ -406,6 +406,34 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
     assert_eq!(moved.id, pending[0].id);
     assert_eq!(moved.fire_at, until);
     assert!(moved.snoozed && moved.state == ReminderState::Pending);
+    // A row that cannot be written (its event id is taken) undoes the snooze with it.
+    let taken = account_row(ada.id, "taken");
+    store
+        .commit(ChangeSet {
+            audit: vec![taken.clone()],
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    let clash: AuditOf<ScheduledReminder> =
+        Arc::new(move |_: &ScheduledReminder| vec![taken.clone()]);
+    let refused = store
+        .snooze_reminder(
+            &ReminderSnooze {
+                owner: ada.id,
+                id: moved.id,
+                until: until + TimeDelta::minutes(5),
+                new_id: Uuid::now_v7(),
+            },
+            clash,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(Conflict::AlreadyExists))),
+        "{refused:?}"
+    );
+    let unchanged = store.get_reminder(ada.id, moved.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.fire_at, until);
 
     let new_id = Uuid::now_v7();
     let rearmed = store
@@ -487,6 +515,7 @@ pub async fn snoozing_moves_or_rearms_a_reminder(backend: &dyn TestBackend) {
         .await
         .unwrap()
         .into_iter()
+        .filter(|link| link.record.event_type == "reminder_snoozed")
         .map(|link| (link.record.data, link.record.task_id))
         .collect();
     assert_eq!(
