@@ -236,7 +236,7 @@ pub(crate) async fn finish(pool: &PgPool, outcome: &DeliveryOutcome) -> Result<(
         .store()?;
     }
     for event in &outcome.events {
-        crate::tasks::append_event(&mut transaction, event).await?;
+        crate::outbox::append_event(&mut transaction, event).await?;
     }
     if let Some(letter) = &outcome.dead_letter {
         crate::events::insert_dead_letter(&mut *transaction, letter).await?;

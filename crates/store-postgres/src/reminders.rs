@@ -145,7 +145,7 @@ pub(crate) async fn fire(
     fired.sort_by_key(|fired| (fired.reminder.fire_at, fired.reminder.id));
     for reminder in &fired {
         let event = (firing.build_event)(reminder)?;
-        crate::tasks::append_event(&mut transaction, &event).await?;
+        crate::outbox::append_event(&mut transaction, &event).await?;
     }
     transaction.commit().await.store()?;
     Ok(fired)

@@ -4,11 +4,11 @@ use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::{Tag, Task, TaskId, UserId};
 use tickler_store::backend::keyset::title_sort_key;
 use tickler_store::backend::row::{TaskColumns, headers_to_json};
-use tickler_store::{ChangeSet, Conflict, OutboxMessage, StoreError, TagCount, TaskWrite};
+use tickler_store::{ChangeSet, Conflict, StoreError, TagCount, TaskWrite};
 
 use crate::error::ResultExt;
-use crate::events;
 use crate::rows::{self, TASK_COLUMNS, task_columns};
+use crate::{events, outbox};
 
 /// Applies a change set inside the caller's transaction.
 pub(crate) async fn apply(
@@ -42,7 +42,7 @@ pub(crate) async fn apply(
         }
     }
     for event in &changes.events {
-        append_event(connection, event).await?;
+        outbox::append_event(connection, event).await?;
     }
     if let Some(response) = &changes.idempotency {
         sqlx::query(
@@ -199,27 +199,6 @@ async fn missing_or_stale(connection: &mut PgConnection, id: TaskId, owner: User
         Ok(None) => StoreError::NotFound,
         Err(error) => crate::error::convert(error),
     }
-}
-
-/// Appends an event to the outbox.
-pub(crate) async fn append_event(
-    connection: &mut PgConnection,
-    event: &OutboxMessage,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(*event.id.as_uuid())
-    .bind(event.event_type.clone())
-    .bind(event.subject.clone())
-    .bind(*event.owner.as_uuid())
-    .bind(event.occurred_at)
-    .bind(event.payload.clone())
-    .execute(&mut *connection)
-    .await
-    .store()?;
-    Ok(())
 }
 
 /// Reads one of the user's tasks.

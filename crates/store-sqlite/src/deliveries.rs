@@ -256,7 +256,7 @@ pub(crate) fn finish(connection: &Connection, outcome: &DeliveryOutcome) -> Resu
             .store()?;
     }
     for event in &outcome.events {
-        crate::tasks::append_event(connection, event)?;
+        crate::outbox::append_event(connection, event)?;
     }
     if let Some(letter) = &outcome.dead_letter {
         crate::events::insert_dead_letter(connection, letter)?;

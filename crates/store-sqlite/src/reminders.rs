@@ -186,7 +186,7 @@ pub(crate) fn fire(
             due_at: due_at.map(instant).transpose()?,
         };
         let event = (firing.build_event)(&fired)?;
-        crate::tasks::append_event(connection, &event)?;
+        crate::outbox::append_event(connection, &event)?;
         out.push(fired);
     }
     Ok(out)

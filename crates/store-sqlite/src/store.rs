@@ -36,8 +36,8 @@ use crate::reader::ReadPool;
 use crate::reminders;
 use crate::writer::{Writer, WriterStats};
 use crate::{
-    conversations, deliveries, events, feeds, list, migrate, notifications, outbox, sessions,
-    tasks, verification,
+    conversations, deliveries, events, feeds, list, migrate, notifications, outbox, search,
+    sessions, tasks, verification,
 };
 
 /// tickler's data in one SQLite file. Cheap to share behind an `Arc`; dropping the last
@@ -56,9 +56,9 @@ impl SqliteStore {
             let writer = connection::open(&config, Role::Writer)?;
             let checkpointer = connection::open(&config, Role::Checkpointer)?;
             let readers = ReadPool::open(&config)?;
-            writer.execute_batch(tasks::PENDING_SEARCH_TABLE).store()?;
+            writer.execute_batch(search::PENDING_SEARCH_TABLE).store()?;
             Ok(Self {
-                writer: Writer::start(writer, checkpointer, tasks::flush_search)?,
+                writer: Writer::start(writer, checkpointer, search::flush_search)?,
                 readers: Arc::new(readers),
             })
         })

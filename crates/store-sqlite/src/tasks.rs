@@ -4,33 +4,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tickler_domain::{Tag, Task, TaskId, UserId};
 use tickler_store::backend::keyset::title_sort_key;
 use tickler_store::backend::row::{TaskColumns, headers_to_json};
-use tickler_store::{ChangeSet, Conflict, OutboxMessage, StoreError, TagCount, TaskWrite};
+use tickler_store::{ChangeSet, Conflict, StoreError, TagCount, TaskWrite};
 use uuid::Uuid;
 
 use crate::codec::{self, TASK_COLUMNS, micros, string_list};
 use crate::error::ResultExt;
-use crate::events;
-
-/// Bits of a task's rowid that number it among its owner's tasks.
-const TASK_NUMBER_BITS: u32 = 32;
-
-/// Returns the internal number of a user, if the user exists.
-pub(crate) fn user_seq(connection: &Connection, user: &Uuid) -> Result<Option<i64>, StoreError> {
-    connection
-        .prepare_cached("SELECT seq FROM users WHERE id = ?1")
-        .store()?
-        .query_row([user], |row| row.get(0))
-        .optional()
-        .store()
-}
-
-/// Returns the rowid range `[low, high)` that holds a user's tasks.
-pub(crate) fn task_range(owner_seq: i64) -> (i64, i64) {
-    (
-        owner_seq << TASK_NUMBER_BITS,
-        (owner_seq + 1) << TASK_NUMBER_BITS,
-    )
-}
+use crate::numbering::{task_range, user_seq};
+use crate::search::queue_search;
+use crate::{events, outbox};
 
 /// Applies a change set; on error the caller's savepoint undoes whatever was applied.
 pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), StoreError> {
@@ -63,7 +44,7 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
         }
     }
     for event in &changes.events {
-        append_event(connection, event)?;
+        outbox::append_event(connection, event)?;
     }
     if let Some(response) = &changes.idempotency {
         connection
@@ -239,70 +220,6 @@ fn delete(
     }
 }
 
-/// Queues a change of the full-text index (`None`: remove the task), applied once per
-/// transaction by [`flush_search`]; `indexed` says whether the index may hold the task.
-fn queue_search(
-    connection: &Connection,
-    seq: i64,
-    columns: Option<&TaskColumns>,
-    indexed: bool,
-) -> Result<(), StoreError> {
-    connection
-        .prepare_cached(
-            "INSERT INTO temp.pending_search (seq, indexed, title, tags, description)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (seq) DO UPDATE SET
-                 title = excluded.title, tags = excluded.tags, description = excluded.description",
-        )
-        .store()?
-        .execute(params![
-            seq,
-            indexed,
-            columns.map(|c| c.title.as_str()),
-            columns.map(|c| string_list(&c.tags)),
-            columns.map(|c| c.description.as_str()),
-        ])
-        .store()?;
-    Ok(())
-}
-
-/// The queue of full-text changes, on the writer's connection only.
-pub(crate) const PENDING_SEARCH_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS pending_search (
-    seq INTEGER PRIMARY KEY,
-    indexed INTEGER NOT NULL,
-    title TEXT,
-    tags TEXT,
-    description TEXT
-)";
-
-/// Applies the queued full-text changes of the transaction, just before it commits: FTS5
-/// writes its pending changes to disk at every savepoint, so updating it inside each
-/// command's savepoint would write (and later merge) one small segment per command.
-pub(crate) fn flush_search(connection: &Connection) -> Result<(), StoreError> {
-    let pending: bool = connection
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM temp.pending_search)")
-        .store()?
-        .query_row([], |row| row.get(0))
-        .store()?;
-    if !pending {
-        return Ok(());
-    }
-    for sql in [
-        "DELETE FROM tasks_search
-         WHERE rowid IN (SELECT seq FROM temp.pending_search WHERE indexed)",
-        "INSERT INTO tasks_search (rowid, title, tags, description)
-         SELECT seq, title, tags, description FROM temp.pending_search WHERE title IS NOT NULL",
-        "DELETE FROM temp.pending_search",
-    ] {
-        connection
-            .prepare_cached(sql)
-            .store()?
-            .execute([])
-            .store()?;
-    }
-    Ok(())
-}
-
 /// Tells why a versioned write matched no row.
 fn missing_or_stale(connection: &Connection, id: &Uuid, owner: i64) -> StoreError {
     let version = connection
@@ -317,29 +234,6 @@ fn missing_or_stale(connection: &Connection, id: &Uuid, owner: i64) -> StoreErro
         Ok(None) => StoreError::NotFound,
         Err(error) => crate::error::convert(error),
     }
-}
-
-/// Appends an event to the outbox.
-pub(crate) fn append_event(
-    connection: &Connection,
-    event: &OutboxMessage,
-) -> Result<(), StoreError> {
-    connection
-        .prepare_cached(
-            "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .store()?
-        .execute(params![
-            event.id.as_uuid(),
-            event.event_type,
-            event.subject,
-            event.owner.as_uuid(),
-            micros(event.occurred_at),
-            event.payload,
-        ])
-        .store()?;
-    Ok(())
 }
 
 /// Reads one of the user's tasks.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use tickler_domain::{EventId, TaskId, UserId};
 
-use crate::records::OutboxPosition;
+use crate::outbox::OutboxPosition;
 
 /// Largest page of the audit trail a read returns: above the API's largest page (500), so a
 /// use case can read one record more to learn whether another page follows.

@@ -14,6 +14,7 @@ mod error;
 pub mod events;
 pub mod feeds;
 pub mod notifications;
+pub mod outbox;
 pub mod query;
 pub mod records;
 pub mod reminders;
@@ -42,11 +43,11 @@ pub use notifications::{
     Notification, NotificationChannel, NotificationQuery, NotificationWrite, VerificationLimits,
     VerificationMail,
 };
+pub use outbox::{OutboxMessage, OutboxPosition, OutboxRecord};
 pub use query::{Cursor, CursorValue, SortField, SortKey, TaskPage, TaskQuery};
 pub use records::{
     ApiToken, ChangeSet, Conversation, ConversationMessage, IdempotentResponse, ImportRecord,
-    MessageRole, NewApiToken, OutboxMessage, OutboxPosition, OutboxRecord, RegistrationRule,
-    SeriesWrite, TagCount, TaskWrite, UserCredentials,
+    MessageRole, NewApiToken, RegistrationRule, SeriesWrite, TagCount, TaskWrite, UserCredentials,
 };
 pub use reminders::{
     FiredReminder, ReminderEventBuilder, ReminderFiring, ReminderQuery, ReminderSnooze,

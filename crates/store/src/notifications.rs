@@ -12,7 +12,7 @@ use tickler_domain::{
 };
 
 use crate::events::DeadLetter;
-use crate::records::OutboxMessage;
+use crate::outbox::OutboxMessage;
 
 /// Largest page of notifications a read returns (one more than the API's largest page, so a
 /// use case can learn whether another page follows).

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use tickler_domain::{ReminderState, TaskId, UserId};
 
 use crate::StoreError;
-use crate::records::OutboxMessage;
+use crate::outbox::OutboxMessage;
 
 /// Most reminders one firing hands out.
 pub const MAX_FIRING_BATCH: u32 = 1_000;
