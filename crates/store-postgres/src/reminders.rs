@@ -3,17 +3,19 @@
 //! them in the same statement, so each reminder fires in exactly one transaction. "Now" is the
 //! server's clock (`now()`, the transaction's start), never a replica's.
 
+use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::schedule::{SNOOZE_SPEC, planned_reminders, specified_reminder_ids};
 use tickler_domain::{ReminderState, Task, TaskId, TaskStatus, UserId};
 use tickler_store::{
-    Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
-    StoreError,
+    Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ReminderStore,
+    ScheduledReminder, StoreError,
 };
 use uuid::Uuid;
 
 use crate::error::ResultExt;
+use crate::store::PostgresStore;
 
 /// The columns every reminder query selects, in the order [`reminder`] reads them.
 const REMINDER_COLUMNS: &str = "r.id, r.user_id, r.task_id, r.spec, r.fire_at, r.state, \
@@ -261,4 +263,42 @@ pub(crate) async fn snooze(
         .ok_or(StoreError::NotFound)?;
     transaction.commit().await.store()?;
     Ok(snoozed)
+}
+
+#[async_trait]
+impl ReminderStore for PostgresStore {
+    async fn next_reminder_due_in(&self) -> Result<Option<std::time::Duration>, StoreError> {
+        let micros = next_due_in(&self.pool).await?;
+        Ok(micros.map(|micros| std::time::Duration::from_micros(micros.max(0).unsigned_abs())))
+    }
+
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError> {
+        fire(&self.pool, firing).await
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError> {
+        list(&self.pool, owner, query).await
+    }
+
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        find(&self.pool, owner, id).await
+    }
+
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+    ) -> Result<ScheduledReminder, StoreError> {
+        self::snooze(&self.pool, snooze).await
+    }
 }

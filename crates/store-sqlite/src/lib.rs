@@ -9,6 +9,7 @@
 //! Owns the SQLite schema (`migrations/*.sql`) and all SQL against it. Depends on the storage
 //! contract and the domain only; no driver type appears in its public API.
 
+mod accounts;
 pub mod backup;
 mod codec;
 mod config;

@@ -6,17 +6,19 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tickler_domain::schedule::{SNOOZE_SPEC, planned_reminders, specified_reminder_ids};
 use tickler_domain::{ReminderState, Task, TaskId, TaskStatus, UserId};
 use tickler_store::{
-    Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
-    StoreError,
+    Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ReminderStore,
+    ScheduledReminder, StoreError,
 };
 use uuid::Uuid;
 
 use crate::codec::{instant, micros};
 use crate::error::ResultExt;
+use crate::store::SqliteStore;
 
 /// SQLite's current time in microseconds since the epoch.
 const DATABASE_NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
@@ -285,4 +287,58 @@ pub(crate) fn snooze(
         snooze.new_id
     };
     get(connection, snooze.owner, id)?.ok_or(StoreError::NotFound)
+}
+
+#[async_trait]
+impl ReminderStore for SqliteStore {
+    async fn next_reminder_due_in(&self) -> Result<Option<std::time::Duration>, StoreError> {
+        let micros = self.readers.read_now(next_due_in).await?;
+        Ok(micros.map(|micros| std::time::Duration::from_micros(micros.max(0).unsigned_abs())))
+    }
+
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError> {
+        // An idle queue is a read; only a firing that can succeed takes the writer.
+        match self.next_reminder_due_in().await? {
+            Some(wait) if wait.is_zero() => {}
+            _ => return Ok(Vec::new()),
+        }
+        let firing = firing.clone();
+        self.writer
+            .write(move |connection| fire(connection, &firing))
+            .await
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError> {
+        let query = *query;
+        self.readers
+            .read(move |connection| list(connection, owner, &query))
+            .await
+    }
+
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        self.readers
+            .read(move |connection| get(connection, owner, id))
+            .await
+    }
+
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+    ) -> Result<ScheduledReminder, StoreError> {
+        let snooze = snooze.clone();
+        self.writer
+            .write(move |connection| self::snooze(connection, &snooze))
+            .await
+    }
 }

@@ -1,17 +1,23 @@
 //! Task writes inside the writer's transaction, and reads of single tasks and tags.
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use tickler_domain::{Tag, Task, TaskId, UserId};
 use tickler_store::backend::keyset::title_sort_key;
-use tickler_store::backend::row::{TaskColumns, headers_to_json};
-use tickler_store::{ChangeSet, Conflict, StoreError, TagCount, TaskWrite};
+use tickler_store::backend::row::{TaskColumns, headers_from_json, headers_to_json, status_code};
+use tickler_store::{
+    ChangeSet, Conflict, IdempotentResponse, StoreError, TagCount, TaskPage, TaskQuery, TaskStore,
+    TaskWrite,
+};
 use uuid::Uuid;
 
 use crate::codec::{self, TASK_COLUMNS, micros, string_list};
 use crate::error::ResultExt;
 use crate::numbering::{task_range, user_seq};
 use crate::search::queue_search;
-use crate::{events, outbox};
+use crate::store::SqliteStore;
+use crate::{events, list, outbox};
 
 /// Applies a change set; on error the caller's savepoint undoes whatever was applied.
 pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), StoreError> {
@@ -335,4 +341,173 @@ pub(crate) fn tag_counts(
         })
         .store()?;
     rows.collect::<Result<Vec<_>, _>>().store()
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError> {
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT u.id FROM tasks t JOIN users u ON u.seq = t.owner WHERE t.id = ?1",
+                    )
+                    .store()?;
+                let mut rows = statement.query([id.as_uuid()]).store()?;
+                match rows.next().store()? {
+                    Some(row) => Ok(Some(UserId::from_uuid(codec::value(row, 0)?))),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        let span = tracing::info_span!(
+            "commit",
+            events = changes.events.len(),
+            "otel.name" = "store commit"
+        );
+        tracing::Instrument::instrument(
+            self.writer
+                .write(move |connection| apply(connection, &changes)),
+            span,
+        )
+        .await
+    }
+
+    async fn get_task(&self, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
+        self.readers
+            .read_now(|connection| get(connection, owner, id))
+            .await
+    }
+
+    async fn list_tasks(&self, owner: UserId, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| list::list(connection, owner, &query))
+            .await
+    }
+
+    async fn tasks_with_tag(&self, owner: UserId, tag: &Tag) -> Result<Vec<Task>, StoreError> {
+        let tag = tag.clone();
+        self.readers
+            .read(move |connection| with_tag(connection, owner, &tag))
+            .await
+    }
+
+    async fn tasks_in_id_range(
+        &self,
+        owner: UserId,
+        first: TaskId,
+        last: TaskId,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        self.readers
+            .read_now(|connection| in_id_range(connection, owner, first, last, limit))
+            .await
+    }
+
+    async fn tag_counts(
+        &self,
+        owner: UserId,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TagCount>, StoreError> {
+        self.readers
+            .read_now(|connection| tag_counts(connection, owner, prefix, limit))
+            .await
+    }
+
+    async fn imported_tasks(
+        &self,
+        owner: UserId,
+        source: &str,
+        source_ids: &[String],
+    ) -> Result<Vec<(String, TaskId)>, StoreError> {
+        let source = source.to_owned();
+        let source_ids = source_ids.to_vec();
+        self.readers
+            .read_now(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT task_id FROM import_ledger
+                         WHERE user_id = ?1 AND source = ?2 AND source_id = ?3",
+                    )
+                    .store()?;
+                let mut found = Vec::new();
+                for source_id in source_ids {
+                    let task: Option<uuid::Uuid> = statement
+                        .query_row(params![owner.as_uuid(), source, source_id], |row| {
+                            row.get(0)
+                        })
+                        .map(Some)
+                        .or_else(|error| match error {
+                            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                            other => Err(other),
+                        })
+                        .store()?;
+                    if let Some(task) = task {
+                        found.push((source_id, TaskId::from_uuid(task)));
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn find_idempotent_response(
+        &self,
+        owner: UserId,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError> {
+        self.readers
+            .read_now(|connection| find_idempotent(connection, owner, key))
+            .await
+    }
+
+    async fn purge_idempotent_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let deleted = connection
+                    .prepare_cached("DELETE FROM idempotent_responses WHERE created_at < ?1")
+                    .store()?
+                    .execute([micros(before)])
+                    .store()?;
+                Ok(deleted as u64)
+            })
+            .await
+    }
+
+    async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError> {
+        self.readers
+            .read(move |connection| crate::series::list(connection, owner, series))
+            .await
+    }
+}
+
+fn find_idempotent(
+    connection: &Connection,
+    owner: UserId,
+    key: &str,
+) -> Result<Option<IdempotentResponse>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT request_hash, status, headers, body, created_at
+             FROM idempotent_responses WHERE user_id = ?1 AND key = ?2",
+        )
+        .store()?;
+    let mut rows = statement.query(params![owner.as_uuid(), key]).store()?;
+    let Some(row) = rows.next().store()? else {
+        return Ok(None);
+    };
+    Ok(Some(IdempotentResponse {
+        owner,
+        key: key.to_owned(),
+        request_hash: codec::value(row, 0)?,
+        status: status_code(codec::value(row, 1)?)?,
+        headers: headers_from_json(&codec::value::<String>(row, 2)?)?,
+        body: codec::value(row, 3)?,
+        created_at: codec::instant_column(row, 4)?,
+    }))
 }

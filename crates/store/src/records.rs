@@ -100,7 +100,7 @@ pub enum TaskWrite {
 
 /// Everything one use case writes, committed atomically: task rows, the outbox events that
 /// describe the change and, for a request with an `Idempotency-Key`, its response. Either all
-/// of it is durable when [`crate::Store::commit`] returns `Ok`, or none of it.
+/// of it is durable when [`crate::TaskStore::commit`] returns `Ok`, or none of it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeSet {
     /// Task writes, applied in order.

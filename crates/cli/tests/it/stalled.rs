@@ -135,7 +135,9 @@ mod serial {
             .unwrap();
             let (change, _) =
                 reminder_change(me["id"].as_str().unwrap(), "stalled", SystemClock.now());
-            tickler_store::Store::commit(&store, change).await.unwrap();
+            tickler_store::TaskStore::commit(&store, change)
+                .await
+                .unwrap();
             store.close().await;
             token
         }
