@@ -13,9 +13,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tickler_domain::{Due, ReminderSpec, ReminderState, Task, TaskStatus};
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::fixtures::{event, new_task, outbox_eventually, outbox_eventually_where, register};
-use super::notifications::futures_join_all;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::{
+    event, futures_join_all, new_task, outbox_eventually, outbox_eventually_where, register,
+};
 use crate::{
     ChangeSet, Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze,
     ScheduledReminder, Store, StoreError, TaskWrite,
@@ -328,7 +329,7 @@ pub async fn racing_firings_fire_each_reminder_once(backend: &dyn TestBackend) {
             &specs,
         ));
     }
-    super::fixtures::insert(&*store, &tasks).await;
+    crate::testing::fixtures::insert(&*store, &tasks).await;
     let firings = (0..4).map(|_| {
         let store = store.clone();
         async move {

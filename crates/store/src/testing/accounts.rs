@@ -1,0 +1,9 @@
+//! Cases of [`crate::AccountStore`]: users, API tokens, sign-in sessions and calendar feeds.
+
+mod feeds;
+mod sessions;
+mod users;
+
+pub use feeds::*;
+pub use sessions::*;
+pub use users::*;
