@@ -169,6 +169,34 @@ def sign_in(page: Page, email):
     expect(page.get_by_role("searchbox", name="Search tasks")).to_be_visible()
 
 
+def move_focus_to(page: Page, title):
+    """Moves the keyboard focus to the row titled `title` with j and k only.
+
+    Each step reads where the focus is now, so a list re-rendered by a late live update between
+    two key presses costs a step instead of failing the walk.
+    """
+    deadline = time.monotonic() + 15
+    while True:
+        titles = [
+            name.removeprefix("Complete: ")
+            for name in page.get_by_role("checkbox", name=re.compile("^Complete: ")).evaluate_all(
+                "boxes => boxes.map((box) => box.getAttribute('aria-label'))"
+            )
+        ]
+        focused = page.evaluate("document.activeElement && document.activeElement.textContent")
+        if focused == title:
+            return
+        assert time.monotonic() < deadline, (
+            f"j/k never focused {title!r}: rows {titles}, focus on "
+            + repr(page.evaluate("document.activeElement && document.activeElement.outerHTML"))
+        )
+        if title in titles:
+            below = focused not in titles or titles.index(focused) < titles.index(title)
+            page.keyboard.press("j" if below else "k")
+        else:
+            page.wait_for_timeout(50)  # the list is being replaced: look again
+
+
 def task_item(page: Page, title):
     return page.get_by_role("listitem").filter(has=page.get_by_role("checkbox", name=f"Complete: {title}", exact=True))
 
@@ -301,12 +329,7 @@ def scenario_tasks(browser: Browser, base):
     # Keyboard only: move to a task with j, complete it with x, undo with the toast.
     page.goto("/all")
     expect(task_item(page, "Buy milk")).to_be_visible()
-    page.locator("body").press("j")
-    for _ in range(10):
-        if page.evaluate("document.activeElement && document.activeElement.textContent") == "Buy milk":
-            break
-        page.keyboard.press("j")
-    assert page.evaluate("document.activeElement.textContent") == "Buy milk"
+    move_focus_to(page, "Buy milk")
     page.keyboard.press("x")
     expect(page.get_by_role("checkbox", name="Complete: Buy milk")).to_be_checked()
     api.eventually(lambda: api.task_titled("Buy milk")["status"] == "done", "Buy milk done")

@@ -217,6 +217,7 @@ export function renderTasks(main, { view, params, zone, navigate, openTask }) {
   let tasks = [];
   let nextCursor = null;
   let loading = null;
+  let loads = 0; // reloads started; an answer to an earlier one is stale
   const handlers = {
     zone,
     open: openTask,
@@ -309,10 +310,20 @@ export function renderTasks(main, { view, params, zone, navigate, openTask }) {
     }
     const request = viewQuery(view, params, zone());
     if (append && nextCursor) request.cursor = nextCursor;
+    const generation = append ? loads : ++loads;
     const run = (async () => {
       try {
         const page = await api('GET', `/api/v1/tasks${query(request)}`);
-        tasks = append ? tasks.concat(page.items) : page.items;
+        // Answers can arrive out of order: one to a list asked for before a newer one is
+        // dropped, and a task this page shows at an older version than the screen already
+        // has (an answer to an action, a live event) keeps the newer one.
+        if (generation !== loads) return;
+        const known = new Map(tasks.map((task) => [task.id, task]));
+        const items = page.items.map((item) => {
+          const mine = known.get(item.id);
+          return mine && mine.version > item.version ? mine : item;
+        });
+        tasks = append ? tasks.concat(items) : items;
         nextCursor = page.next_cursor;
         more.hidden = !nextCursor;
         render();
@@ -330,7 +341,7 @@ export function renderTasks(main, { view, params, zone, navigate, openTask }) {
     on('tasks-changed', (detail) => { if (detail && detail.local) render(); else reload(); }),
     on('task', (task) => {
       const index = tasks.findIndex((item) => item.id === task.id);
-      if (index >= 0) {
+      if (index >= 0 && !(tasks[index].version > task.version)) {
         tasks[index] = task;
         render();
       }

@@ -107,8 +107,13 @@ mod serial {
         }
 
         /// Registers a user with a webhook channel to `receiver` and fires a reminder of
-        /// theirs into the outbox; returns the user's token.
-        async fn fire(&self, process: &ServerProcess, receiver: &WebhookReceiver) -> String {
+        /// theirs into the outbox; returns the user's token and an instant taken before the
+        /// reminder was committed, so before any worker could claim its delivery.
+        async fn fire(
+            &self,
+            process: &ServerProcess,
+            receiver: &WebhookReceiver,
+        ) -> (String, Instant) {
             let token = register(&process.base, "ada@example.org").await;
             let client = reqwest::Client::new();
             let me: Value = client
@@ -135,11 +140,12 @@ mod serial {
             .unwrap();
             let (change, _) =
                 reminder_change(me["id"].as_str().unwrap(), "stalled", SystemClock.now());
+            let fired_at = Instant::now();
             tickler_store::TaskStore::commit(&store, change)
                 .await
                 .unwrap();
             store.close().await;
-            token
+            (token, fired_at)
         }
     }
 
@@ -195,17 +201,21 @@ mod serial {
         };
         let receiver = WebhookReceiver::start(|_, nth| if nth == 0 { 0 } else { 200 }).await;
         let first = setup.start("first", None);
-        let token = setup.fire(&first, &receiver).await;
+        let (token, fired_at) = setup.fire(&first, &receiver).await;
         received_at_least(&receiver, 1).await;
         signal(&first, Signal::STOP);
         let stopped_at = Instant::now();
         let second = setup.start("second", None);
         let received = received_at_least(&receiver, 2).await;
         let takeover = stopped_at.elapsed();
+        // The lease runs from the claim, which came after the reminder was committed and
+        // before the first send (so before the stop): only the time since the commit bounds
+        // the takeover from below.
+        let since_fired = fired_at.elapsed();
         let delivery = delivered(&second.base, &token).await;
         assert!(
-            takeover >= Duration::from_secs(LEASE_SECONDS),
-            "taken over only after the lease: {takeover:?}"
+            since_fired >= Duration::from_secs(LEASE_SECONDS),
+            "taken over only after the lease: {since_fired:?} after the reminder was committed"
         );
         signal(&first, Signal::CONT);
         setup.await_log("first", FENCED).await;
@@ -242,7 +252,7 @@ mod serial {
         };
         let receiver = WebhookReceiver::start(|_, _| 200).await;
         let first = setup.start("first", Some("before_delivery_send@1:stop"));
-        let token = setup.fire(&first, &receiver).await;
+        let (token, _) = setup.fire(&first, &receiver).await;
         eventually(30, || async { is_stopped(&first).then_some(()) }).await;
         let stopped_at = Instant::now();
         let second = setup.start("second", None);
