@@ -123,3 +123,126 @@ pub fn http_problem(status: StatusCode, code: &str, detail: impl Into<String>) -
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tickler_domain::FieldError;
+
+    use super::*;
+
+    /// An error of each kind. The match is exhaustive, so a new kind must be added here (and
+    /// given its status below) before this compiles.
+    fn sample(kind: ErrorKind) -> AppError {
+        match kind {
+            ErrorKind::NotFound => AppError::TaskNotFound,
+            ErrorKind::Conflict => AppError::EmailTaken,
+            ErrorKind::PreconditionFailed => AppError::VersionMismatch {
+                expected: 1,
+                current: 2,
+            },
+            ErrorKind::Invalid => {
+                AppError::from(FieldError::new("title", "required", "a title is required"))
+            }
+            ErrorKind::BadRequest => AppError::InvalidCursor("not issued here"),
+            ErrorKind::Unauthenticated => AppError::Unauthenticated("send a token"),
+            ErrorKind::Forbidden => AppError::InsufficientScope("write"),
+            ErrorKind::TooManyRequests => AppError::TooManyAttempts {
+                retry_after_seconds: 42,
+            },
+            ErrorKind::Unavailable => AppError::Overloaded {
+                retry_after_seconds: 2,
+            },
+            ErrorKind::Internal => AppError::Internal("row 7 has a corrupt due date".into()),
+        }
+    }
+
+    /// Every kind, with the status and code it is answered with.
+    const KINDS: [(ErrorKind, u16, &str); 10] = [
+        (ErrorKind::NotFound, 404, "task_not_found"),
+        (ErrorKind::Conflict, 409, "email_taken"),
+        (ErrorKind::PreconditionFailed, 412, "version_mismatch"),
+        (ErrorKind::Invalid, 422, "validation_failed"),
+        (ErrorKind::BadRequest, 400, "invalid_cursor"),
+        (ErrorKind::Unauthenticated, 401, "unauthenticated"),
+        (ErrorKind::Forbidden, 403, "insufficient_scope"),
+        (ErrorKind::TooManyRequests, 429, "too_many_attempts"),
+        (ErrorKind::Unavailable, 503, "server_busy"),
+        (ErrorKind::Internal, 500, "internal_error"),
+    ];
+
+    #[tokio::test]
+    async fn every_error_kind_is_answered_with_its_status_as_a_problem_document() {
+        for (kind, status, code) in KINDS {
+            let error = sample(kind);
+            assert_eq!(error.kind(), kind);
+            let detail = error.public_message();
+            let response = ApiError(error).into_response();
+            assert_eq!(response.status().as_u16(), status, "{kind:?}");
+            assert_eq!(status_of(kind).as_u16(), status, "{kind:?}");
+            let headers = response.headers().clone();
+            assert_eq!(headers[header::CONTENT_TYPE], PROBLEM_JSON, "{kind:?}");
+            assert_eq!(
+                headers.contains_key(header::WWW_AUTHENTICATE),
+                status == 401,
+                "{kind:?}"
+            );
+            assert_eq!(
+                headers
+                    .get(header::RETRY_AFTER)
+                    .map(|value| value.to_str().unwrap()),
+                match kind {
+                    ErrorKind::TooManyRequests => Some("42"),
+                    ErrorKind::Unavailable => Some("2"),
+                    _ => None,
+                },
+                "{kind:?}"
+            );
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let problem: Problem = serde_json::from_slice(&body).unwrap();
+            assert_eq!(problem.status, status, "{kind:?}");
+            assert_eq!(problem.code, code);
+            assert_eq!(problem.problem_type, format!("/problems/{code}"));
+            assert_eq!(
+                Some(problem.title.as_str()),
+                StatusCode::from_u16(status).unwrap().canonical_reason()
+            );
+            assert_eq!(problem.detail.as_deref(), Some(detail.as_str()));
+            // Only a validation failure lists fields.
+            let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+            let expected: &[&str] = if kind == ErrorKind::Invalid {
+                &["title"]
+            } else {
+                &[]
+            };
+            assert_eq!(fields, expected, "{kind:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_error_shows_a_generic_detail_not_its_cause() {
+        for error in [
+            AppError::Internal("row 7 has a corrupt due date".into()),
+            AppError::Unavailable("database at 10.0.0.5 refused the connection".into()),
+        ] {
+            let response = ApiError(error).into_response();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            assert!(!text.contains("row 7"), "{text}");
+            assert!(!text.contains("10.0.0.5"), "{text}");
+            let problem: Problem = serde_json::from_str(&text).unwrap();
+            assert!(
+                matches!(
+                    problem.detail.as_deref(),
+                    Some("an internal error occurred" | "the service is temporarily unavailable")
+                ),
+                "{problem:?}"
+            );
+        }
+    }
+}

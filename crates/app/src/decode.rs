@@ -9,8 +9,8 @@ use crate::error::AppError;
 /// Decodes a JSON body: a syntax error is [`AppError::MalformedJson`], a value that does not
 /// fit the type a validation error on the field at fault.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
         if inner.is_syntax() || inner.is_eof() || inner.is_io() {
             return AppError::MalformedJson(inner.to_string());
@@ -21,7 +21,13 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             return AppError::MalformedJson(syntax.to_string());
         }
         field_error(error.path().to_string(), &inner.to_string())
-    })
+    })?;
+    // A body is one JSON document: anything after it but whitespace (`{...} x`, a second
+    // document) makes it malformed, as `serde_json::from_slice` would say.
+    deserializer
+        .end()
+        .map_err(|trailing| AppError::MalformedJson(trailing.to_string()))?;
+    Ok(value)
 }
 
 /// Decodes a JSON body that must be an object (every request body of the API is).
@@ -97,6 +103,26 @@ mod tests {
             from_slice::<Body>(b"not json"),
             Err(AppError::MalformedJson(_))
         ));
+    }
+
+    #[test]
+    fn anything_after_the_document_but_whitespace_is_malformed_json() {
+        for body in [
+            &b"{\"title\": \"t\"} trailing"[..],
+            b"{\"title\": \"t\"}{\"title\": \"u\"}",
+            b"{\"title\": \"t\"},",
+        ] {
+            assert!(
+                matches!(from_slice::<Body>(body), Err(AppError::MalformedJson(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            assert!(matches!(
+                object_from_slice::<Body>(body),
+                Err(AppError::MalformedJson(_))
+            ));
+        }
+        assert!(from_slice::<Body>(b" {\"title\": \"t\"} \r\n\t").is_ok());
     }
 
     #[test]

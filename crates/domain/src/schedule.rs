@@ -4,7 +4,8 @@
 //! the task is open. Their ids are derived from what they are (task, spec, fire time), so
 //! computing the schedule again after an unrelated edit yields the same ids and a store can
 //! replace a task's pending reminders by "keep the same ids, drop the others, add the new",
-//! without ever re-arming one that already fired.
+//! without ever re-arming one that already fired. What a task write does to the stored rows
+//! is [`plan_reminders`]; what the scheduler does to a due one is [`firing`].
 
 use std::fmt;
 
@@ -14,6 +15,10 @@ use uuid::Uuid;
 use crate::ids::TaskId;
 use crate::reminder::ReminderSpec;
 use crate::task::{Task, TaskStatus};
+
+mod plan;
+
+pub use plan::{ReminderPlan, StoredReminder, plan_reminders};
 
 /// The `spec` of a reminder created by snoozing one that already fired.
 pub const SNOOZE_SPEC: &str = "snooze";
@@ -149,7 +154,7 @@ fn mix(mut value: u64) -> u64 {
 }
 
 /// Decides what a reminder found due at `now` becomes: fired when it is at most `horizon`
-/// late, missed beyond (both backends apply this rule in SQL, by the database's clock).
+/// late, missed beyond.
 pub fn fired_or_missed(
     fire_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -162,6 +167,24 @@ pub fn fired_or_missed(
     }
 }
 
+/// What the scheduler writes on a due reminder it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Firing {
+    /// Fired or missed ([`fired_or_missed`]).
+    pub state: ReminderState,
+    /// How late it was taken, in whole milliseconds.
+    pub lateness_ms: i64,
+}
+
+/// Returns what a reminder due at `fire_at` becomes when the scheduler takes it at `now` (the
+/// database's clock, read in the firing transaction) with the catch-up horizon `horizon`.
+pub fn firing(fire_at: DateTime<Utc>, now: DateTime<Utc>, horizon: chrono::TimeDelta) -> Firing {
+    Firing {
+        state: fired_or_missed(fire_at, now, horizon),
+        lateness_ms: (now - fire_at).num_milliseconds(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;
@@ -170,7 +193,8 @@ mod tests {
     use crate::task::{Due, TaskFields, Title};
     use crate::{Priority, RecurrenceMode, Tags, TimeZone, UserId};
 
-    fn task(due: Option<DateTime<Utc>>, reminders: &[&str], status: TaskStatus) -> Task {
+    /// A task due at `due` with the reminder specs `reminders`, written 2026-11-01.
+    pub(super) fn task(due: Option<DateTime<Utc>>, reminders: &[&str], status: TaskStatus) -> Task {
         let at = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         Task {
             id: TaskId::from_uuid(Uuid::from_u128(7)),
@@ -264,5 +288,32 @@ mod tests {
             fired_or_missed(at, at + chrono::TimeDelta::hours(25), horizon),
             ReminderState::Missed
         );
+    }
+
+    #[test]
+    fn a_reminder_exactly_at_the_horizon_fires_and_lateness_counts_whole_milliseconds() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
+        let horizon = chrono::TimeDelta::hours(24);
+        assert_eq!(
+            firing(at, at + horizon, horizon),
+            Firing {
+                state: ReminderState::Fired,
+                lateness_ms: 24 * 3600 * 1000
+            }
+        );
+        let just_beyond = at + horizon + chrono::TimeDelta::microseconds(1);
+        assert_eq!(
+            firing(at, just_beyond, horizon).state,
+            ReminderState::Missed
+        );
+        let on_time = firing(at, at + chrono::TimeDelta::microseconds(1_999), horizon);
+        assert_eq!(
+            on_time,
+            Firing {
+                state: ReminderState::Fired,
+                lateness_ms: 1
+            }
+        );
+        assert_eq!(firing(at, at, horizon).lateness_ms, 0);
     }
 }

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
-use tickler_domain::schedule::{SNOOZE_SPEC, planned_reminders, specified_reminder_ids};
+use tickler_domain::schedule::{self, SNOOZE_SPEC, StoredReminder, plan_reminders};
 use tickler_domain::{ReminderState, Task, TaskId, TaskStatus, UserId};
 use tickler_store::{
     Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ReminderStore,
@@ -21,16 +21,20 @@ use crate::store::PostgresStore;
 const REMINDER_COLUMNS: &str = "r.id, r.user_id, r.task_id, r.spec, r.fire_at, r.state, \
      r.snoozed, r.fired_at, r.lateness_ms, r.snoozed_into";
 
+/// Reads a stored reminder state.
+fn state(text: &str) -> Result<ReminderState, StoreError> {
+    ReminderState::parse(text)
+        .ok_or_else(|| StoreError::Internal(format!("stored reminder state {text:?}")))
+}
+
 fn reminder(row: &PgRow) -> Result<ScheduledReminder, StoreError> {
-    let state: String = row.try_get(5).store()?;
     Ok(ScheduledReminder {
         id: row.try_get(0).store()?,
         owner: UserId::from_uuid(row.try_get(1).store()?),
         task_id: TaskId::from_uuid(row.try_get(2).store()?),
         spec: row.try_get(3).store()?,
         fire_at: row.try_get(4).store()?,
-        state: ReminderState::parse(&state)
-            .ok_or_else(|| StoreError::Internal(format!("stored reminder state {state:?}")))?,
+        state: state(row.try_get(5).store()?)?,
         snoozed: row.try_get(6).store()?,
         fired_at: row.try_get(7).store()?,
         lateness_ms: row.try_get(8).store()?,
@@ -38,45 +42,70 @@ fn reminder(row: &PgRow) -> Result<ScheduledReminder, StoreError> {
     })
 }
 
-/// Replaces the task's pending reminders with those planned for it as written (see the
-/// SQLite backend's `plan`, which follows the same rules).
+/// Brings the task's reminder rows in step with the task as written: reads them and writes
+/// [`plan_reminders`] of the task (the re-plan policy lives in the domain).
+///
+/// The rows are read without a lock: the task's row, written just before in this
+/// transaction, holds off other writes of the task and snoozes of its reminders until the
+/// commit. Only the scheduler may still fire a pending row meanwhile; each write is guarded
+/// by the state the plan expects, so a row fired in between is left alone.
 pub(crate) async fn plan(connection: &mut PgConnection, task: &Task) -> Result<(), StoreError> {
     let task_id = *task.id.as_uuid();
-    if task.fields.status == TaskStatus::Done {
-        sqlx::query(
-            "UPDATE scheduled_reminders SET state = 'cancelled'
-             WHERE task_id = $1 AND state = 'pending'",
-        )
+    let rows = sqlx::query("SELECT id, state, snoozed FROM scheduled_reminders WHERE task_id = $1")
         .bind(task_id)
-        .execute(&mut *connection)
+        .fetch_all(&mut *connection)
         .await
         .store()?;
+    let existing = rows
+        .iter()
+        .map(|row| {
+            Ok(StoredReminder {
+                id: row.try_get(0).store()?,
+                state: state(row.try_get(1).store()?)?,
+                snoozed: row.try_get(2).store()?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let plan = plan_reminders(task, &existing);
+    let guarded = [
+        (
+            &plan.delete,
+            "DELETE FROM scheduled_reminders
+             WHERE id = ANY($1) AND state = 'pending' AND NOT snoozed",
+        ),
+        (
+            &plan.cancel,
+            "UPDATE scheduled_reminders SET state = 'cancelled'
+             WHERE id = ANY($1) AND state = 'pending'",
+        ),
+        (
+            &plan.rearm,
+            "UPDATE scheduled_reminders SET state = 'pending'
+             WHERE id = ANY($1) AND state = 'cancelled'",
+        ),
+    ];
+    for (ids, sql) in guarded {
+        if ids.is_empty() {
+            continue;
+        }
+        sqlx::query(sql)
+            .bind(ids)
+            .execute(&mut *connection)
+            .await
+            .store()?;
+    }
+    if plan.insert.is_empty() {
         return Ok(());
     }
-    let planned = planned_reminders(task, task.updated_at);
-    let keep: Vec<Uuid> = specified_reminder_ids(task);
-    sqlx::query(
-        "DELETE FROM scheduled_reminders
-         WHERE task_id = $1 AND state = 'pending' AND NOT snoozed AND NOT (id = ANY($2))",
-    )
-    .bind(task_id)
-    .bind(&keep)
-    .execute(&mut *connection)
-    .await
-    .store()?;
-    if planned.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = planned.iter().map(|r| r.id).collect();
-    let specs: Vec<String> = planned.iter().map(|r| r.spec.clone()).collect();
+    let ids: Vec<Uuid> = plan.insert.iter().map(|r| r.id).collect();
+    let specs: Vec<String> = plan.insert.iter().map(|r| r.spec.clone()).collect();
     let fire_times: Vec<chrono::DateTime<chrono::Utc>> =
-        planned.iter().map(|r| r.fire_at).collect();
+        plan.insert.iter().map(|r| r.fire_at).collect();
     sqlx::query(
         "INSERT INTO scheduled_reminders (id, user_id, task_id, spec, fire_at, state)
          SELECT id, $2, $3, spec, fire_at, 'pending'
          FROM unnest($1::uuid[], $4::text[], $5::timestamptz[]) AS p (id, spec, fire_at)
-         ON CONFLICT (id) DO UPDATE SET state = 'pending'
-         WHERE scheduled_reminders.state = 'cancelled'",
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(ids)
     .bind(*task.owner.as_uuid())
@@ -101,7 +130,9 @@ pub(crate) async fn next_due_in(pool: &PgPool) -> Result<Option<i64>, StoreError
     .store()
 }
 
-/// Fires due reminders and appends their events, in one transaction.
+/// Fires due reminders and appends their events, in one transaction: claims the due rows
+/// with their tasks and writes what [`schedule::firing`] (in the domain) makes of each, by
+/// the server's clock.
 pub(crate) async fn fire(
     pool: &PgPool,
     firing: &ReminderFiring,
@@ -109,44 +140,63 @@ pub(crate) async fn fire(
     let limit = firing
         .limit
         .clamp(1, tickler_store::reminders::MAX_FIRING_BATCH);
-    let horizon_ms = i64::try_from(firing.missed_after.as_millis()).unwrap_or(i64::MAX);
+    let horizon =
+        chrono::TimeDelta::from_std(firing.missed_after).unwrap_or(chrono::TimeDelta::MAX);
     let mut transaction = pool.begin().await.store()?;
+    // `now()` is the transaction's start: the same instant on every row, written below as
+    // their `fired_at`. Reminders go with their task (foreign key, on delete
+    // cascade), so the join loses none.
     let sql = format!(
-        "WITH due AS (
-             SELECT id FROM scheduled_reminders
-             WHERE state = 'pending' AND fire_at <= now()
-             ORDER BY fire_at, id LIMIT $1
-             FOR UPDATE SKIP LOCKED
-         )
-         UPDATE scheduled_reminders r SET
-             state = CASE WHEN now() - r.fire_at > $2 * interval '1 millisecond'
-                 THEN 'missed' ELSE 'fired' END,
-             fired_at = now(),
-             lateness_ms = (extract(epoch FROM now() - r.fire_at) * 1000)::bigint
-         FROM due, tasks t
-         WHERE r.id = due.id AND t.id = r.task_id
-         RETURNING {REMINDER_COLUMNS}, t.title, t.due_at"
+        "SELECT {REMINDER_COLUMNS}, t.title, t.due_at, now()
+         FROM scheduled_reminders r JOIN tasks t ON t.id = r.task_id
+         WHERE r.state = 'pending' AND r.fire_at <= now()
+         ORDER BY r.fire_at, r.id LIMIT $1
+         FOR UPDATE OF r SKIP LOCKED"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(i64::from(limit))
-        .bind(horizon_ms)
         .fetch_all(&mut *transaction)
         .await
         .store()?;
-    if rows.is_empty() {
+    let Some(first) = rows.first() else {
         return Ok(Vec::new());
-    }
+    };
+    let now: chrono::DateTime<chrono::Utc> = first.try_get(12).store()?;
     let mut fired = Vec::with_capacity(rows.len());
+    let mut lateness = Vec::with_capacity(rows.len());
     for row in &rows {
+        let mut reminder = reminder(row)?;
+        let outcome = schedule::firing(reminder.fire_at, now, horizon);
+        lateness.push(outcome.lateness_ms);
+        reminder.state = outcome.state;
+        reminder.fired_at = Some(now);
+        reminder.lateness_ms = Some(outcome.lateness_ms);
         fired.push(FiredReminder {
-            reminder: reminder(row)?,
+            reminder,
             task_title: row.try_get(10).store()?,
             due_at: row.try_get(11).store()?,
         });
     }
-    fired.sort_by_key(|fired| (fired.reminder.fire_at, fired.reminder.id));
-    for reminder in &fired {
-        let event = (firing.build_event)(reminder)?;
+    let ids: Vec<Uuid> = fired.iter().map(|taken| taken.reminder.id).collect();
+    let states: Vec<&str> = fired
+        .iter()
+        .map(|taken| taken.reminder.state.as_str())
+        .collect();
+    sqlx::query(
+        "UPDATE scheduled_reminders r
+         SET state = p.state, fired_at = $3, lateness_ms = p.lateness_ms
+         FROM unnest($1::uuid[], $2::text[], $4::bigint[]) AS p (id, state, lateness_ms)
+         WHERE r.id = p.id",
+    )
+    .bind(ids)
+    .bind(states)
+    .bind(now)
+    .bind(lateness)
+    .execute(&mut *transaction)
+    .await
+    .store()?;
+    for taken in &fired {
+        let event = (firing.build_event)(taken)?;
         crate::outbox::append_event(&mut transaction, &event).await?;
     }
     transaction.commit().await.store()?;

@@ -4,11 +4,9 @@
 //! "Now" is SQLite's clock (`julianday('now')`, millisecond precision), read inside the
 //! statement that decides what is due.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use tickler_domain::schedule::{SNOOZE_SPEC, planned_reminders, specified_reminder_ids};
+use tickler_domain::schedule::{self, SNOOZE_SPEC, StoredReminder, plan_reminders};
 use tickler_domain::{ReminderState, Task, TaskId, TaskStatus, UserId};
 use tickler_store::{
     Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ReminderStore,
@@ -24,19 +22,23 @@ use crate::store::SqliteStore;
 const DATABASE_NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
 
 /// The columns every reminder query selects, in the order [`reminder_from_row`] reads them.
-const REMINDER_COLUMNS: &str =
-    "id, user_id, task_id, spec, fire_at, state, snoozed, fired_at, lateness_ms, snoozed_into";
+const REMINDER_COLUMNS: &str = "r.id, r.user_id, r.task_id, r.spec, r.fire_at, r.state, \
+     r.snoozed, r.fired_at, r.lateness_ms, r.snoozed_into";
+
+/// Reads a stored reminder state.
+fn state(text: &str) -> Result<ReminderState, StoreError> {
+    ReminderState::parse(text)
+        .ok_or_else(|| StoreError::Internal(format!("stored reminder state {text:?}")))
+}
 
 fn reminder_from_row(row: &Row<'_>) -> Result<ScheduledReminder, StoreError> {
-    let state: String = row.get(5).store()?;
     Ok(ScheduledReminder {
         id: row.get(0).store()?,
         owner: UserId::from_uuid(row.get(1).store()?),
         task_id: TaskId::from_uuid(row.get(2).store()?),
         spec: row.get(3).store()?,
         fire_at: instant(row.get(4).store()?)?,
-        state: ReminderState::parse(&state)
-            .ok_or_else(|| StoreError::Internal(format!("stored reminder state {state:?}")))?,
+        state: state(&row.get::<_, String>(5).store()?)?,
         snoozed: row.get(6).store()?,
         fired_at: row
             .get::<_, Option<i64>>(7)
@@ -48,49 +50,59 @@ fn reminder_from_row(row: &Row<'_>) -> Result<ScheduledReminder, StoreError> {
     })
 }
 
-/// Replaces the task's pending reminders with those planned for it as written: keeps the
-/// pending ones the task still specifies (same ids, overdue ones too), removes the others (but
-/// not snoozed ones), adds the new ones and re-arms cancelled ones planned again (a reopened
-/// task). A done task's pending reminders are cancelled.
+/// Brings the task's reminder rows in step with the task as written: reads them and writes
+/// [`plan_reminders`] of the task (the re-plan policy lives in the domain). Each write is
+/// guarded by the state the plan expects, as on PostgreSQL.
 pub(crate) fn plan(connection: &Connection, task: &Task) -> Result<(), StoreError> {
     let task_id = task.id.as_uuid();
-    if task.fields.status == TaskStatus::Done {
-        connection
-            .prepare_cached(
-                "UPDATE scheduled_reminders SET state = 'cancelled'
-                 WHERE task_id = ?1 AND state = 'pending'",
-            )
-            .store()?
-            .execute([task_id])
+    let existing: Vec<StoredReminder> = {
+        let mut statement = connection
+            .prepare_cached("SELECT id, state, snoozed FROM scheduled_reminders WHERE task_id = ?1")
             .store()?;
-        return Ok(());
+        let mut rows = statement.query([task_id]).store()?;
+        let mut existing = Vec::new();
+        while let Some(row) = rows.next().store()? {
+            existing.push(StoredReminder {
+                id: row.get(0).store()?,
+                state: state(&row.get::<_, String>(1).store()?)?,
+                snoozed: row.get(2).store()?,
+            });
+        }
+        existing
+    };
+    let plan = plan_reminders(task, &existing);
+    let guarded = [
+        (
+            &plan.delete,
+            "DELETE FROM scheduled_reminders
+             WHERE id = ?1 AND state = 'pending' AND NOT snoozed",
+        ),
+        (
+            &plan.cancel,
+            "UPDATE scheduled_reminders SET state = 'cancelled'
+             WHERE id = ?1 AND state = 'pending'",
+        ),
+        (
+            &plan.rearm,
+            "UPDATE scheduled_reminders SET state = 'pending'
+             WHERE id = ?1 AND state = 'cancelled'",
+        ),
+    ];
+    for (ids, sql) in guarded {
+        for id in ids {
+            connection
+                .prepare_cached(sql)
+                .store()?
+                .execute([id])
+                .store()?;
+        }
     }
-    let planned = planned_reminders(task, task.updated_at);
-    let keep: HashSet<Uuid> = specified_reminder_ids(task).into_iter().collect();
-    let pending: Vec<Uuid> = connection
-        .prepare_cached(
-            "SELECT id FROM scheduled_reminders
-             WHERE task_id = ?1 AND state = 'pending' AND NOT snoozed",
-        )
-        .store()?
-        .query_map([task_id], |row| row.get(0))
-        .store()?
-        .collect::<Result<_, _>>()
-        .store()?;
-    for id in pending.iter().filter(|id| !keep.contains(id)) {
-        connection
-            .prepare_cached("DELETE FROM scheduled_reminders WHERE id = ?1")
-            .store()?
-            .execute([id])
-            .store()?;
-    }
-    for reminder in &planned {
+    for reminder in &plan.insert {
         connection
             .prepare_cached(
                 "INSERT INTO scheduled_reminders (id, user_id, task_id, spec, fire_at, state)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'pending')
-                 ON CONFLICT (id) DO UPDATE SET state = 'pending'
-                 WHERE state = 'cancelled'",
+                 ON CONFLICT (id) DO NOTHING",
             )
             .store()?
             .execute(params![
@@ -128,7 +140,8 @@ pub(crate) fn next_due_in(connection: &Connection) -> Result<Option<i64>, StoreE
         .store()
 }
 
-/// Fires due reminders and appends their events, inside the writer's transaction.
+/// Fires due reminders and appends their events, inside the writer's transaction: reads the
+/// due rows with their tasks and writes what [`schedule::firing`] (in the domain) makes of each.
 pub(crate) fn fire(
     connection: &Connection,
     firing: &ReminderFiring,
@@ -136,62 +149,64 @@ pub(crate) fn fire(
     let limit = firing
         .limit
         .clamp(1, tickler_store::reminders::MAX_FIRING_BATCH);
-    let horizon_micros = i64::try_from(firing.missed_after.as_micros()).unwrap_or(i64::MAX);
-    let now: i64 = connection
+    let horizon =
+        chrono::TimeDelta::from_std(firing.missed_after).unwrap_or(chrono::TimeDelta::MAX);
+    let now_micros: i64 = connection
         .prepare_cached(&format!("SELECT {DATABASE_NOW}"))
         .store()?
         .query_row([], |row| row.get(0))
         .store()?;
+    let now = instant(now_micros)?;
+    // Reminders go with their task (foreign key, on delete cascade), so the join loses none.
     let sql = format!(
-        "UPDATE scheduled_reminders SET
-             state = CASE WHEN ?1 - fire_at > ?2 THEN 'missed' ELSE 'fired' END,
-             fired_at = ?1,
-             lateness_ms = (?1 - fire_at) / 1000
-         WHERE id IN (
-             SELECT id FROM scheduled_reminders
-             WHERE state = 'pending' AND fire_at <= ?1
-             ORDER BY fire_at, id LIMIT ?3)
-         RETURNING {REMINDER_COLUMNS}"
+        "SELECT {REMINDER_COLUMNS}, t.title, t.due_at
+         FROM scheduled_reminders r JOIN tasks t ON t.id = r.task_id
+         WHERE r.state = 'pending' AND r.fire_at <= ?1
+         ORDER BY r.fire_at, r.id LIMIT ?2"
     );
-    let fired: Vec<ScheduledReminder> = {
+    let due: Vec<FiredReminder> = {
         let mut statement = connection.prepare_cached(&sql).store()?;
         let mut rows = statement
-            .query(params![now, horizon_micros, i64::from(limit)])
+            .query(params![now_micros, i64::from(limit)])
             .store()?;
-        let mut fired = Vec::new();
+        let mut due = Vec::new();
         while let Some(row) = rows.next().store()? {
-            fired.push(reminder_from_row(row)?);
+            due.push(FiredReminder {
+                reminder: reminder_from_row(row)?,
+                task_title: row.get(10).store()?,
+                due_at: row
+                    .get::<_, Option<i64>>(11)
+                    .store()?
+                    .map(instant)
+                    .transpose()?,
+            });
         }
-        fired
+        due
     };
-    let mut fired = fired;
-    // RETURNING gives no order; events go out earliest first.
-    fired.sort_by_key(|reminder| (reminder.fire_at, reminder.id));
-    let mut out = Vec::with_capacity(fired.len());
-    for reminder in fired {
-        let task: Option<(String, Option<i64>)> = connection
-            .prepare_cached("SELECT title, due_at FROM tasks WHERE id = ?1")
+    let mut fired = Vec::with_capacity(due.len());
+    for mut taken in due {
+        let outcome = schedule::firing(taken.reminder.fire_at, now, horizon);
+        connection
+            .prepare_cached(
+                "UPDATE scheduled_reminders SET state = ?2, fired_at = ?3, lateness_ms = ?4
+                 WHERE id = ?1",
+            )
             .store()?
-            .query_row([reminder.task_id.as_uuid()], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
+            .execute(params![
+                taken.reminder.id,
+                outcome.state.as_str(),
+                now_micros,
+                outcome.lateness_ms,
+            ])
             .store()?;
-        let Some((task_title, due_at)) = task else {
-            // Its task is gone (reminders are removed in the transaction that deletes the
-            // task, so this does not happen); nothing to remind of.
-            continue;
-        };
-        let fired = FiredReminder {
-            reminder,
-            task_title,
-            due_at: due_at.map(instant).transpose()?,
-        };
-        let event = (firing.build_event)(&fired)?;
+        taken.reminder.state = outcome.state;
+        taken.reminder.fired_at = Some(now);
+        taken.reminder.lateness_ms = Some(outcome.lateness_ms);
+        let event = (firing.build_event)(&taken)?;
         crate::outbox::append_event(connection, &event)?;
-        out.push(fired);
+        fired.push(taken);
     }
-    Ok(out)
+    Ok(fired)
 }
 
 /// Lists a user's reminders.
@@ -202,13 +217,13 @@ pub(crate) fn list(
 ) -> Result<Vec<ScheduledReminder>, StoreError> {
     let sql = if query.upcoming_only {
         format!(
-            "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders
-             WHERE user_id = ?1 AND state = 'pending' ORDER BY fire_at, id LIMIT ?2"
+            "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders r
+             WHERE r.user_id = ?1 AND r.state = 'pending' ORDER BY r.fire_at, r.id LIMIT ?2"
         )
     } else {
         format!(
-            "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders
-             WHERE user_id = ?1 ORDER BY fire_at DESC, id DESC LIMIT ?2"
+            "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders r
+             WHERE r.user_id = ?1 ORDER BY r.fire_at DESC, r.id DESC LIMIT ?2"
         )
     };
     let mut statement = connection.prepare_cached(&sql).store()?;
@@ -228,7 +243,7 @@ pub(crate) fn get(
     id: Uuid,
 ) -> Result<Option<ScheduledReminder>, StoreError> {
     let sql = format!(
-        "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders WHERE id = ?1 AND user_id = ?2"
+        "SELECT {REMINDER_COLUMNS} FROM scheduled_reminders r WHERE r.id = ?1 AND r.user_id = ?2"
     );
     let mut statement = connection.prepare_cached(&sql).store()?;
     let mut rows = statement.query(params![id, owner.as_uuid()]).store()?;

@@ -53,8 +53,10 @@ pub struct NewApiToken {
     pub secret_hash: Vec<u8>,
 }
 
-/// The response a request with an `Idempotency-Key` produced, stored in the transaction of its
-/// effect so that a retry returns it instead of acting twice.
+/// What a use case answered to a request with an `Idempotency-Key` (today: the task a create
+/// made), stored in the transaction of its effect so that a retry is answered the same way
+/// instead of acting twice. Each front door derives its own answer from [`Self::body`] (the
+/// api its status, `Location` and `ETag`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotentResponse {
     /// Whose request.
@@ -63,11 +65,13 @@ pub struct IdempotentResponse {
     pub key: String,
     /// A hash of the request (method, path, body) that a retry must match.
     pub request_hash: String,
-    /// The HTTP status.
+    /// Not used: `0` in records written now. Records written by earlier versions, which kept
+    /// the HTTP answer, hold its status here (201); it is read back and ignored.
     pub status: u16,
-    /// The response headers worth replaying (`Location`, `ETag`).
+    /// Not used: empty in records written now. Records written by earlier versions hold the
+    /// headers they replayed (`Location`, `ETag`); they are read back and ignored.
     pub headers: Vec<(String, String)>,
-    /// The response body.
+    /// What the use case answered: the created task's `TaskBody` as JSON.
     pub body: String,
     /// When it was recorded; records older than the retention window may be purged.
     pub created_at: DateTime<Utc>,
@@ -107,7 +111,7 @@ pub struct ChangeSet {
     pub tasks: Vec<TaskWrite>,
     /// Outbox events, appended in order after the writes.
     pub events: Vec<OutboxMessage>,
-    /// The response to remember for an idempotent request;
+    /// What the use case answered, remembered under the request's idempotency key;
     /// [`crate::Conflict::IdempotencyKeyUsed`] if the key exists.
     pub idempotency: Option<IdempotentResponse>,
     /// For a consumer's effect: the event it handles, recorded so a redelivery has no second

@@ -2,10 +2,12 @@
 //! scheduler.
 //!
 //! Backends keep the rows in step with the tasks themselves: every task write of a
-//! [`crate::ChangeSet`] replaces the task's pending reminders with
-//! [`tickler_domain::schedule::planned_reminders`] of the task as written (as of its
-//! `updated_at`), in the same transaction; completing a task cancels them and deleting it
-//! removes them. A reminder can therefore never be stale relative to its task.
+//! [`crate::ChangeSet`] reads the task's reminder rows and writes
+//! [`tickler_domain::schedule::plan_reminders`] of the task as written (as of its
+//! `updated_at`), in the same transaction: the pending reminders become those planned for it
+//! (completing a task cancels them), and deleting a task removes them. A reminder can
+//! therefore never be stale relative to its task. Firing reads the due rows and writes
+//! [`tickler_domain::schedule::firing`] of each, by the database's clock.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,7 +17,7 @@
 //! failures retry with backoff and jitter, and events that keep failing become dead letters.
 //!
 //! The `notifier` role is a consumer ([`consumers::NotifierConsumer`]: fired reminders become
-//! notifications and pending deliveries) and a worker ([`delivery::DeliveryWorker`]: sends
+//! notifications and pending deliveries, as `tickler_app::notifications::fan_out` decides) and a worker ([`delivery::DeliveryWorker`]: sends
 //! the deliveries by webhook and e-mail, with retries, backoff and dead letters).
 //!
 //! The `reminders` role is the [`reminders::ReminderScheduler`]: it fires scheduled reminders

@@ -222,11 +222,25 @@ mod tests {
         assert!(!hashing.verify("wrong horse".into(), phc).await.unwrap());
     }
 
-    #[tokio::test]
-    async fn a_hash_waits_for_a_permit_briefly_then_is_refused_as_overloaded() {
-        let hashing = PasswordHashing::new(1, Duration::from_millis(50));
+    #[tokio::test(start_paused = true)]
+    async fn a_hash_waits_for_a_permit_for_the_queue_wait_then_is_refused_as_overloaded() {
+        let queue_wait = Duration::from_millis(50);
+        let hashing = PasswordHashing::new(1, queue_wait);
         let held = hashing.permit().await.unwrap();
-        let refused = hashing.hash("x".into()).await.unwrap_err();
+        let started = tokio::time::Instant::now();
+        let waiting = tokio::spawn({
+            let hashing = hashing.clone();
+            async move { hashing.hash("x".into()).await }
+        });
+        // Lets the request start waiting (and arm its timer) at the paused instant.
+        tokio::task::yield_now().await;
+        tokio::time::advance(queue_wait - Duration::from_millis(1)).await;
+        assert!(!waiting.is_finished(), "refused before the queue wait");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let refused = waiting.await.unwrap().unwrap_err();
+        // Refused at the queue wait, not later: a longer wait would have moved the paused
+        // clock on to its own timer.
+        assert_eq!(started.elapsed(), queue_wait);
         assert!(matches!(
             refused,
             AppError::Overloaded {

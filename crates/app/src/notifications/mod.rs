@@ -1,11 +1,13 @@
-//! Notification use cases: a user's channels (in-app, webhook, e-mail), the in-app list, and
-//! the delivery history of each notification. The notifier role (`tickler-workers`) creates
-//! notifications and sends them; this module is what people do with them.
+//! Notification use cases: a user's channels (in-app, webhook, e-mail), the in-app list, the
+//! delivery history of each notification, and the fan-out of a fired reminder into a
+//! notification and its deliveries ([`fan_out`], which the notifier role of `tickler-workers`
+//! runs for each `tickler.reminder.due` before its delivery worker sends them).
 //!
 //! In-app notifications are on unless the user turns them off: a user who never configured
 //! the in-app channel has a default one, with a stable id derived from theirs
 //! ([`in_app_channel_id`]), which is stored the first time it is changed.
 
+pub mod fan_out;
 pub mod policy;
 pub mod signing;
 mod verification;
@@ -24,6 +26,7 @@ use crate::audit::{ChangedBy, account_change};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
+pub use fan_out::{DueReminder, delivery_event, notify_reminder};
 pub use policy::AllowList;
 pub use signing::{SecretSealer, WebhookSecret};
 pub use verification::{VerificationMailer, VerificationSettings, verification_state};

@@ -189,6 +189,12 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The typed client (`tickler-client`) acting as `user`, through the secrets scan's relay
+    /// like every other request.
+    pub fn client_of(&self, user: &TestUser) -> tickler_client::Client {
+        tickler_client::Client::new(&self.base, &user.token).unwrap()
+    }
+
     /// A request with the user's bearer token.
     pub fn request(&self, user: &TestUser, method: Method, path: &str) -> RequestBuilder {
         self.client
@@ -318,6 +324,25 @@ pub async fn problem(response: Response, status: StatusCode) -> Value {
     assert!(body["code"].is_string(), "problem without code: {body}");
     assert!(body["type"].is_string(), "problem without type: {body}");
     body
+}
+
+/// Returns the problem document of a refusal the typed client received, after checking that
+/// the request was refused with `status`.
+pub fn refused<T: std::fmt::Debug>(
+    result: Result<T, tickler_client::ClientError>,
+    status: StatusCode,
+) -> tickler_protocol::problem::Problem {
+    match result {
+        Err(tickler_client::ClientError::Problem {
+            status: actual,
+            problem,
+        }) => {
+            assert_eq!(actual, status.as_u16(), "{problem:?}");
+            assert_eq!(problem.status, actual, "{problem:?}");
+            *problem
+        }
+        other => panic!("expected a {status} problem, got {other:?}"),
+    }
 }
 
 /// Returns the fields named by a validation problem's errors.

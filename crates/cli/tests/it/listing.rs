@@ -197,18 +197,33 @@ async fn every_sort_key_orders_both_ways_with_tasks_without_due_dates_last(backe
     );
 }
 
+/// Pages through a listing (`query`, seven tasks a page) with the typed client, whose
+/// query encoding carries the cursor back as issued, and returns the ids in the order seen.
 async fn walk(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
+    let client = app.client_of(user);
+    let mut pairs: Vec<(&str, String)> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap();
+            (key, value.to_owned())
+        })
+        .collect();
+    pairs.push(("limit", "7".to_owned()));
     let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
     loop {
-        let mut full = format!("{query}&limit=7");
-        if let Some(cursor) = &cursor {
-            full.push_str(&format!("&cursor={cursor}"));
-        }
-        let page = list(app, user, &full).await;
-        seen.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        let page = client.query_tasks(&pairs).await.unwrap();
+        assert!(
+            page.items.len() <= 7,
+            "{query}: a page of {}",
+            page.items.len()
+        );
+        seen.extend(page.items.iter().map(|task| task.id.to_string()));
+        match page.next_cursor {
+            Some(next) => {
+                pairs.retain(|(key, _)| *key != "cursor");
+                pairs.push(("cursor", next));
+            }
             None => return seen,
         }
     }

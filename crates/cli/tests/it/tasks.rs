@@ -3,8 +3,10 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tickler_domain::{Priority, TaskStatus};
+use tickler_protocol::task::{DeleteScope, TaskRequest};
 
-use crate::helpers::{Backend, TestApp, problem};
+use crate::helpers::{Backend, TestApp, problem, refused};
 
 crate::on_both_backends!(
     creating_a_task_returns_201_with_location_etag_and_every_field,
@@ -107,46 +109,50 @@ async fn a_merge_patch_changes_only_what_it_names_and_null_resets_a_field(backen
         return;
     };
     let user = app.register("ada@example.org").await;
-    let created = app
-        .create_task(
-            &user,
-            json!({"title": "Draft", "priority": "urgent", "tags": ["a"], "description": "d"}),
-        )
-        .await;
-    let path = format!("/api/v1/tasks/{}", created["id"].as_str().unwrap());
-    let response = app
-        .patch(
-            &user,
-            &path,
-            &json!({"title": "Final", "priority": null, "tags": ["a", "b"]}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["etag"], "\"2\"");
-    let task: Value = response.json().await.unwrap();
-    assert_eq!(task["title"], "Final");
-    assert_eq!(task["priority"], "none");
-    assert_eq!(task["tags"], json!(["a", "b"]));
-    assert_eq!(task["description"], "d");
-    assert_eq!(task["created_at"], created["created_at"]);
-    assert_ne!(task["updated_at"], created["updated_at"]);
-
-    // A patch that changes nothing does not bump the version.
-    let task: Value = app
-        .patch(&user, &path, &json!({"title": "Final"}))
-        .await
-        .json()
+    let client = app.client_of(&user);
+    let created = client
+        .create_task(&TaskRequest {
+            title: Some("Draft".into()),
+            priority: Some(Priority::Urgent),
+            tags: Some(vec!["a".into()]),
+            description: Some("d".into()),
+            ..TaskRequest::default()
+        })
         .await
         .unwrap();
-    assert_eq!(task["version"], 2);
+    let id = created.id.to_string();
+    let task = client
+        .patch_task(
+            &id,
+            &json!({"title": "Final", "priority": null, "tags": ["a", "b"]}),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(task.version, 2);
+    assert_eq!(task.title, "Final");
+    assert_eq!(task.priority, Priority::None);
+    assert_eq!(task.tags, ["a", "b"]);
+    assert_eq!(task.description, "d");
+    assert_eq!(task.created_at, created.created_at);
+    assert_ne!(task.updated_at, created.updated_at);
 
-    // Plain application/json is accepted too.
+    // A patch that changes nothing does not bump the version.
+    let task = client
+        .patch_task(&id, &json!({"title": "Final"}), None)
+        .await
+        .unwrap();
+    assert_eq!(task.version, 2);
+
+    // Plain application/json is accepted too, and the answer's ETag is the new version.
     let response = app
-        .request(&user, Method::PATCH, &path)
+        .request(&user, Method::PATCH, &format!("/api/v1/tasks/{id}"))
         .json(&json!({"description": null}))
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["etag"], "\"3\"");
     let task: Value = response.json().await.unwrap();
     assert_eq!(task["description"], "");
 }
@@ -156,28 +162,26 @@ async fn a_stale_if_match_is_refused_with_412_and_a_current_one_succeeds(backend
         return;
     };
     let user = app.register("ada@example.org").await;
-    let created = app.create_task(&user, json!({"title": "t"})).await;
-    let path = format!("/api/v1/tasks/{}", created["id"].as_str().unwrap());
-    app.patch(&user, &path, &json!({"title": "t2"})).await;
-    let stale = app
-        .request(&user, Method::PATCH, &path)
-        .header("content-type", "application/merge-patch+json")
-        .header("if-match", "\"1\"")
-        .body(r#"{"title": "lost update"}"#)
-        .send()
+    let client = app.client_of(&user);
+    let created = client.create_task(&titled("t")).await.unwrap();
+    let id = created.id.to_string();
+    let path = format!("/api/v1/tasks/{id}");
+    client
+        .patch_task(&id, &json!({"title": "t2"}), None)
         .await
         .unwrap();
-    let body = problem(stale, StatusCode::PRECONDITION_FAILED).await;
-    assert_eq!(body["code"], "version_mismatch");
-    let current = app
-        .request(&user, Method::PATCH, &path)
-        .header("content-type", "application/merge-patch+json")
-        .header("if-match", "\"2\"")
-        .body(r#"{"title": "t3"}"#)
-        .send()
+    let stale = client
+        .patch_task(&id, &json!({"title": "lost update"}), Some(1))
+        .await;
+    assert_eq!(
+        refused(stale, StatusCode::PRECONDITION_FAILED).code,
+        "version_mismatch"
+    );
+    let current = client
+        .patch_task(&id, &json!({"title": "t3"}), Some(2))
         .await
         .unwrap();
-    assert_eq!(current.status(), StatusCode::OK);
+    assert_eq!(current.version, 3);
     for (method, suffix) in [(Method::POST, "/complete"), (Method::DELETE, "")] {
         let response = app
             .request(&user, method, &format!("{path}{suffix}"))
@@ -194,8 +198,9 @@ async fn a_stale_if_match_is_refused_with_412_and_a_current_one_succeeds(backend
         .await
         .unwrap();
     problem(garbage, StatusCode::PRECONDITION_FAILED).await;
-    let task: Value = app.get(&user, &path).await.json().await.unwrap();
-    assert_eq!(task["title"], "t3");
+    let task = client.get_task(&id).await.unwrap();
+    assert_eq!(task.title, "t3");
+    assert_eq!(task.version, 3);
 }
 
 async fn completing_and_reopening_move_the_status_and_completed_at(backend: Backend) {
@@ -203,8 +208,26 @@ async fn completing_and_reopening_move_the_status_and_completed_at(backend: Back
         return;
     };
     let user = app.register("ada@example.org").await;
-    let created = app.create_task(&user, json!({"title": "t"})).await;
-    let path = format!("/api/v1/tasks/{}", created["id"].as_str().unwrap());
+    let client = app.client_of(&user);
+    let id = client
+        .create_task(&titled("t"))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let done = client.complete_task(&id).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Done);
+    assert!(done.completed_at.is_some());
+    assert_eq!(done.version, 2);
+    // Completing again changes nothing.
+    let again = client.complete_task(&id).await.unwrap();
+    assert_eq!(again, done);
+    let reopened = client.reopen_task(&id).await.unwrap();
+    assert_eq!(reopened.status, TaskStatus::Todo);
+    assert_eq!(reopened.completed_at, None);
+    assert_eq!(reopened.version, 3);
+    // With a body, as the API documents them: the same.
+    let path = format!("/api/v1/tasks/{id}");
     let done: Value = app
         .post(&user, &format!("{path}/complete"), &json!({}))
         .await
@@ -212,25 +235,7 @@ async fn completing_and_reopening_move_the_status_and_completed_at(backend: Back
         .await
         .unwrap();
     assert_eq!(done["status"], "done");
-    assert!(done["completed_at"].is_string());
-    assert_eq!(done["version"], 2);
-    // Completing again changes nothing.
-    let again: Value = app
-        .post(&user, &format!("{path}/complete"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(again, done);
-    let reopened: Value = app
-        .post(&user, &format!("{path}/reopen"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(reopened["status"], "todo");
-    assert_eq!(reopened["completed_at"], Value::Null);
-    assert_eq!(reopened["version"], 3);
+    assert_eq!(done["version"], 4);
 }
 
 async fn setting_status_done_by_patch_completes_the_task(backend: Backend) {
@@ -238,18 +243,21 @@ async fn setting_status_done_by_patch_completes_the_task(backend: Backend) {
         return;
     };
     let user = app.register("ada@example.org").await;
-    let created = app
-        .create_task(&user, json!({"title": "t", "status": "in_progress"}))
-        .await;
-    let path = format!("/api/v1/tasks/{}", created["id"].as_str().unwrap());
-    let task: Value = app
-        .patch(&user, &path, &json!({"status": "done"}))
-        .await
-        .json()
+    let client = app.client_of(&user);
+    let created = client
+        .create_task(&TaskRequest {
+            status: Some(TaskStatus::InProgress),
+            ..titled("t")
+        })
         .await
         .unwrap();
-    assert_eq!(task["status"], "done");
-    assert!(task["completed_at"].is_string());
+    assert_eq!(created.status, TaskStatus::InProgress);
+    let task = client
+        .patch_task(&created.id.to_string(), &json!({"status": "done"}), None)
+        .await
+        .unwrap();
+    assert_eq!(task.status, TaskStatus::Done);
+    assert!(task.completed_at.is_some());
 }
 
 async fn deleting_a_task_makes_it_gone(backend: Backend) {
@@ -257,21 +265,35 @@ async fn deleting_a_task_makes_it_gone(backend: Backend) {
         return;
     };
     let user = app.register("ada@example.org").await;
-    let created = app
-        .create_task(&user, json!({"title": "t", "tags": ["x"]}))
-        .await;
-    let path = format!("/api/v1/tasks/{}", created["id"].as_str().unwrap());
-    assert_eq!(
-        app.delete(&user, &path).await.status(),
-        StatusCode::NO_CONTENT
+    let client = app.client_of(&user);
+    let created = client
+        .create_task(&TaskRequest {
+            tags: Some(vec!["x".into()]),
+            ..titled("t")
+        })
+        .await
+        .unwrap();
+    let id = created.id.to_string();
+    client.delete_task(&id, DeleteScope::This).await.unwrap();
+    let gone = refused(client.get_task(&id).await, StatusCode::NOT_FOUND);
+    assert_eq!(gone.code, "task_not_found");
+    refused(
+        client.delete_task(&id, DeleteScope::This).await,
+        StatusCode::NOT_FOUND,
     );
-    let body = problem(app.get(&user, &path).await, StatusCode::NOT_FOUND).await;
-    assert_eq!(body["code"], "task_not_found");
-    problem(app.delete(&user, &path).await, StatusCode::NOT_FOUND).await;
-    let page: Value = app.get(&user, "/api/v1/tasks").await.json().await.unwrap();
-    assert_eq!(page["items"], json!([]));
+    let page = client.list_tasks().await.unwrap();
+    assert_eq!(page.items, []);
+    assert_eq!(page.next_cursor, None);
     let tags: Value = app.get(&user, "/api/v1/tags").await.json().await.unwrap();
     assert_eq!(tags, json!([]));
+}
+
+/// A creation naming only the title.
+fn titled(title: &str) -> TaskRequest {
+    TaskRequest {
+        title: Some(title.into()),
+        ..TaskRequest::default()
+    }
 }
 
 async fn a_retry_with_the_same_idempotency_key_creates_one_task(backend: Backend) {

@@ -1,7 +1,7 @@
-//! The notifier consumer: turns each `tickler.reminder.due` into a notification for the task's
-//! owner — in-app (delivered at once, unless the user turned in-app off) and one pending
-//! delivery per enabled webhook and verified e-mail channel, which the delivery worker then
-//! sends.
+//! The notifier consumer: hands each `tickler.reminder.due` to the fan-out use case
+//! (`tickler_app::notifications::fan_out`), which decides the notification for the task's
+//! owner and its deliveries, and returns its change set for the framework to commit with the
+//! processed-event marker; the delivery worker then sends the pending deliveries.
 //!
 //! A reminder notifies once: an event handled twice meets its processed marker, and a second
 //! event for the same reminder (a scheduler that fired it twice) finds the notification and
@@ -16,15 +16,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickler_app::EventSettings;
-use tickler_app::notifications::in_app_channel_id;
-use tickler_domain::{ChannelId, ChannelKind, DeliveryId, DeliveryStatus, NotificationId};
+use tickler_app::notifications::{DueReminder, notify_reminder};
+use tickler_domain::{ChannelId, NotificationId};
 use tickler_protocol::event::{NotificationEventData, ReminderEventData};
-use tickler_store::{
-    ChangeSet, ClaimedDelivery, Delivery, DeliveryAttempt, Notification, NotificationWrite, Store,
-};
+use tickler_store::{ChangeSet, NotificationWrite, Store};
 
 use crate::consumer::{Consumer, HandleError};
-use crate::delivery::outcome::{DELIVERY_CONSUMER, notification_event};
+use crate::delivery::outcome::DELIVERY_CONSUMER;
 use crate::event::ReceivedEvent;
 use crate::topic::Topic;
 
@@ -42,18 +40,6 @@ impl NotifierConsumer {
     /// Builds the consumer; `events` sets the envelope of the in-app deliveries' events.
     pub fn new(store: Arc<dyn Store>, events: EventSettings) -> Self {
         Self { store, events }
-    }
-}
-
-/// Returns the text of a reminder's notification.
-fn notification_text(data: &ReminderEventData) -> String {
-    match data.due_at {
-        Some(due) => format!(
-            "Reminder: \"{}\" is due {}.",
-            data.task_title,
-            due.format("%Y-%m-%d %H:%M UTC")
-        ),
-        None => format!("Reminder: \"{}\".", data.task_title),
     }
 }
 
@@ -78,103 +64,14 @@ impl Consumer for NotifierConsumer {
     ) -> Result<ChangeSet, HandleError> {
         let data: ReminderEventData = serde_json::from_value(event.data.clone())
             .map_err(|error| HandleError::Permanent(format!("unreadable reminder: {error}")))?;
-        let owner = event.user;
-        if self
-            .store
-            .find_notification_for_reminder(owner, &data.reminder_id)
-            .await?
-            .is_some()
-        {
-            // This reminder fired before (under another event id): nothing new to say.
-            return Ok(ChangeSet::default());
-        }
-        let channels = self.store.list_channels(owner).await?;
-        let in_app = channels
-            .iter()
-            .find(|channel| channel.kind == ChannelKind::InApp);
-        let in_app_on = in_app.is_none_or(|channel| channel.enabled);
-        let notification = Notification {
-            id: NotificationId::from_uuid(uuid::Uuid::now_v7()),
-            owner,
-            reminder_id: data.reminder_id.clone(),
+        let due = DueReminder {
             event_id: event.id,
-            task_id: data.task_id,
-            title: data.task_title.clone(),
-            body: notification_text(&data),
-            due_at: data.due_at,
-            fire_at: data.fire_at,
-            fired_at: data.fired_at,
-            in_app: in_app_on,
-            created_at: now,
-            read_at: None,
-            // This handling's span: each delivery of the notification continues the trace.
-            traceparent: tickler_app::trace::current(),
+            owner: event.user,
+            data: &data,
         };
-        let pending = |channel: ChannelId, kind: ChannelKind| Delivery {
-            id: DeliveryId::from_uuid(uuid::Uuid::now_v7()),
-            notification_id: notification.id,
-            owner,
-            channel_id: channel,
-            channel_kind: kind,
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            next_attempt_at: Some(now),
-            last_status_code: None,
-            last_error: None,
-            created_at: now,
-            updated_at: now,
-            delivered_at: None,
-        };
-        let mut deliveries = Vec::new();
-        let mut attempts = Vec::new();
-        let mut events = Vec::new();
-        if in_app_on {
-            let channel = in_app.map_or_else(|| in_app_channel_id(owner), |channel| channel.id);
-            let delivered = Delivery {
-                status: DeliveryStatus::Delivered,
-                attempts: 1,
-                next_attempt_at: None,
-                delivered_at: Some(now),
-                ..pending(channel, ChannelKind::InApp)
-            };
-            attempts.push(DeliveryAttempt {
-                delivery_id: delivered.id,
-                attempt: 1,
-                attempted_at: now,
-                duration_ms: 0,
-                status_code: None,
-                error: None,
-                succeeded: true,
-            });
-            let claimed = ClaimedDelivery {
-                delivery: delivered.clone(),
-                notification: notification.clone(),
-                channel: None,
-            };
-            events.push(
-                notification_event(&self.events, &claimed, &delivered, "delivered", now)
-                    .map_err(|error| HandleError::Transient(error.to_string()))?,
-            );
-            deliveries.push(delivered);
-        }
-        deliveries.extend(
-            channels
-                .iter()
-                // A pending e-mail channel gets nothing until its owner verified the address.
-                .filter(|channel| {
-                    channel.accepts_notifications() && channel.kind != ChannelKind::InApp
-                })
-                .map(|channel| pending(channel.id, channel.kind)),
-        );
-        Ok(ChangeSet {
-            notifications: vec![NotificationWrite::Create {
-                notification,
-                deliveries,
-                attempts,
-            }],
-            events,
-            ..ChangeSet::default()
-        })
+        notify_reminder(self.store.as_ref(), &self.events, due, now)
+            .await
+            .map_err(|error| HandleError::Transient(error.to_string()))
     }
 }
 

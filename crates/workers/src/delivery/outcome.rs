@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tickler_app::{AppResult, EventSettings, system_event};
+use tickler_app::notifications::delivery_event;
+use tickler_app::{AppResult, EventSettings};
 use tickler_domain::{DeliveryStatus, RetrySchedule};
-use tickler_protocol::event::NotificationEventData;
 use tickler_store::{
     ClaimedDelivery, DeadLetter, Delivery, DeliveryAttempt, DeliveryOutcome, OutboxMessage,
 };
@@ -201,40 +201,8 @@ impl OutcomePolicy {
         what: &str,
         now: DateTime<Utc>,
     ) -> AppResult<OutboxMessage> {
-        notification_event(&self.events, claimed, delivery, what, now)
+        delivery_event(&self.events, &claimed.notification, delivery, what, now)
     }
-}
-
-/// Builds `tickler.notification.<what>` (`delivered` or `failed`) for a delivery.
-pub fn notification_event(
-    events: &EventSettings,
-    claimed: &ClaimedDelivery,
-    delivery: &Delivery,
-    what: &str,
-    now: DateTime<Utc>,
-) -> AppResult<OutboxMessage> {
-    let notification = &claimed.notification;
-    let data = NotificationEventData {
-        notification_id: notification.id.to_string(),
-        reminder_id: notification.reminder_id.clone(),
-        task_id: notification.task_id,
-        channel_id: delivery.channel_id.to_string(),
-        channel_kind: delivery.channel_kind.as_str().to_owned(),
-        attempts: delivery.attempts,
-        status_code: delivery.last_status_code,
-        error: (delivery.status != DeliveryStatus::Delivered)
-            .then(|| delivery.last_error.clone())
-            .flatten(),
-    };
-    system_event(
-        events,
-        &format!("notification.{what}"),
-        &notification.task_id.to_string(),
-        notification.owner,
-        "notification.v1.json",
-        now,
-        data,
-    )
 }
 
 #[cfg(test)]
