@@ -376,12 +376,15 @@ async fn attempt(
     claimed_at: Instant,
 ) -> (Finished, Option<bool>) {
     tickler_app::fault::crash_point(tickler_app::fault::FaultPoint::BeforeDeliverySend);
+    let kind = claimed.delivery.channel_kind.as_str();
     // A quarter of the lease is left for the attempt itself: a worker resuming just as the
     // lease ends must not race the one that claims the delivery next.
-    if claimed_at.elapsed() >= shared.settings.lease - shared.settings.lease / 4 {
-        tracing::warn!(delivery_id = %claimed.delivery.id, "the claim on a delivery expired before its attempt; leaving it to the next claim");
+    let claim_age = claimed_at.elapsed();
+    if claim_age >= shared.settings.lease - shared.settings.lease / 4 {
+        tracing::warn!(delivery_id = %claimed.delivery.id, channel = kind, claim_age_ms = claim_age.as_millis(), "the claim on a delivery expired before its attempt; leaving it to the next claim");
         return (Finished::Lost, None);
     }
+    tracing::debug!(delivery_id = %claimed.delivery.id, channel = kind, claim_age_ms = claim_age.as_millis(), "attempting a delivery");
     let started = shared.clock.now();
     let timer = Instant::now();
     // The delivery continues the trace of the reminder's handling by the notifier.
@@ -403,7 +406,6 @@ async fn attempt(
         AttemptResult::Cancelled { .. } => None,
         _ => Some(false),
     };
-    let kind = claimed.delivery.channel_kind.as_str();
     let outcome = match shared
         .policy
         .outcome(&claimed, token, result, started, took, random_unit())
@@ -417,7 +419,7 @@ async fn attempt(
     metrics::histogram!("tickler_notification_attempt_seconds", "channel" => kind)
         .record(took.as_secs_f64());
     let status = outcome.delivery.status;
-    let finished = match finish(shared, &outcome).await {
+    let finished = match finish(shared, &outcome, claimed_at).await {
         Finished::Status(status) => {
             metrics::counter!(
                 "tickler_notification_deliveries_total",
@@ -445,7 +447,7 @@ async fn attempt(
 
 /// Records an outcome, retrying while the database is unavailable (for about a minute; after
 /// that the lease expires and the delivery is attempted again).
-async fn finish(shared: &Shared, outcome: &DeliveryOutcome) -> Finished {
+async fn finish(shared: &Shared, outcome: &DeliveryOutcome, claimed_at: Instant) -> Finished {
     let mut delay = Duration::from_millis(100);
     for _ in 0..10 {
         match shared.store.finish_delivery(outcome).await {
@@ -456,7 +458,7 @@ async fn finish(shared: &Shared, outcome: &DeliveryOutcome) -> Finished {
                 return Finished::Status(outcome.delivery.status);
             }
             Err(StoreError::Conflict(Conflict::ClaimLost)) => {
-                tracing::warn!(delivery_id = %outcome.delivery.id, "the claim on a delivery expired before its outcome was recorded");
+                tracing::warn!(delivery_id = %outcome.delivery.id, channel = outcome.delivery.channel_kind.as_str(), claim_age_ms = claimed_at.elapsed().as_millis(), "the claim on a delivery expired before its outcome was recorded");
                 return Finished::Lost;
             }
             Err(StoreError::Unavailable(reason)) => {
