@@ -25,9 +25,9 @@
 /// A place where the failure tests crash the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultPoint {
-    /// After `Store::commit` of a use case returned, before anything woke the relay.
+    /// After `TaskStore::commit` of a use case returned, before anything woke the relay.
     AfterCommitBeforePublish,
-    /// After the broker acknowledged a relay batch, before `Store::mark_published`.
+    /// After the broker acknowledged a relay batch, before `EventStore::mark_published`.
     AfterPublishBeforeMark,
     /// After the delivery worker claimed a delivery, before it checks and sends it.
     BeforeDeliverySend,

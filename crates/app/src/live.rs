@@ -44,7 +44,7 @@ pub struct LiveRead {
     /// continues after it.
     pub last: Option<OutboxPosition>,
     /// Nothing was read, but records after the position have committed and wait behind an
-    /// older transaction still running (see [`tickler_store::Store::outbox_held_back`]): they
+    /// older transaction still running (see [`tickler_store::EventStore::outbox_held_back`]): they
     /// become readable when it ends, with no further wake-up.
     pub held_back: bool,
 }

@@ -1,12 +1,16 @@
 //! Conversations with the chat assistant and their messages (`migrations/0003`).
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use tickler_domain::{ConversationId, UserId};
-use tickler_store::{Conversation, ConversationMessage, MessageRole, StoreError};
+use tickler_store::{
+    Conversation, ConversationMessage, ConversationStore, MessageRole, StoreError,
+};
 
 use crate::error::ResultExt;
+use crate::store::PostgresStore;
 
 const SELECT_CONVERSATION: &str =
     "SELECT id, user_id, title, state, created_at, updated_at FROM conversations";
@@ -157,4 +161,47 @@ pub(crate) async fn recent_messages(
         .collect::<Result<Vec<_>, StoreError>>()?;
     messages.reverse();
     Ok(messages)
+}
+
+#[async_trait]
+impl ConversationStore for PostgresStore {
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        insert(&self.pool, conversation).await
+    }
+
+    async fn get_conversation(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        get(&self.pool, owner, id).await
+    }
+
+    async fn list_conversations(
+        &self,
+        owner: UserId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        list(&self.pool, owner, limit).await
+    }
+
+    async fn append_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        messages: &[ConversationMessage],
+        state: Option<&str>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        append(&self.pool, owner, id, messages, state, updated_at).await
+    }
+
+    async fn recent_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<ConversationMessage>, StoreError> {
+        recent_messages(&self.pool, owner, id, limit).await
+    }
 }

@@ -8,7 +8,7 @@
 //! over cannot overwrite the new holder's outcome.
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::{ChannelId, DeliveryId, NotificationId, UserId};
 use tickler_store::{
     ClaimedDelivery, Conflict, Delivery, DeliveryAttempt, DeliveryClaim, DeliveryHistory,
@@ -17,7 +17,7 @@ use tickler_store::{
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::notifications::{
+use crate::rows::{
     CHANNEL_COLUMNS, NOTIFICATION_COLUMN_COUNT, NOTIFICATION_COLUMNS, channel, integer, kind,
     notification, status, unsigned,
 };
@@ -68,13 +68,13 @@ fn attempt(row: &PgRow) -> Result<DeliveryAttempt, StoreError> {
     })
 }
 
-/// Reads the deliveries of one of the owner's notifications, with their attempts.
+/// Reads the deliveries of one of the owner's notifications (the caller checked that the
+/// notification is the owner's), with their attempts.
 pub(crate) async fn history(
     pool: &PgPool,
     owner: UserId,
     notification: NotificationId,
 ) -> Result<Vec<DeliveryHistory>, StoreError> {
-    crate::notifications::get_notification(pool, owner, notification).await?;
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries d
          WHERE d.notification_id = $1 AND d.user_id = $2 ORDER BY d.created_at, d.id"
@@ -220,7 +220,7 @@ pub(crate) async fn finish(pool: &PgPool, outcome: &DeliveryOutcome) -> Result<(
         return Err(StoreError::Conflict(Conflict::ClaimLost));
     }
     if let Some(attempt) = &outcome.attempt {
-        crate::notifications::insert_attempt(&mut transaction, attempt).await?;
+        insert_attempt(&mut transaction, attempt).await?;
     }
     if let Some(reason) = &outcome.disable_channel {
         sqlx::query(
@@ -236,10 +236,33 @@ pub(crate) async fn finish(pool: &PgPool, outcome: &DeliveryOutcome) -> Result<(
         .store()?;
     }
     for event in &outcome.events {
-        crate::tasks::append_event(&mut transaction, event).await?;
+        crate::outbox::append_event(&mut transaction, event).await?;
     }
     if let Some(letter) = &outcome.dead_letter {
         crate::events::insert_dead_letter(&mut *transaction, letter).await?;
     }
     transaction.commit().await.store()
+}
+
+/// Records an attempt.
+pub(crate) async fn insert_attempt(
+    connection: &mut PgConnection,
+    attempt: &DeliveryAttempt,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, duration_ms,
+             status_code, error, succeeded)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(*attempt.delivery_id.as_uuid())
+    .bind(integer(attempt.attempt)?)
+    .bind(attempt.attempted_at)
+    .bind(integer(attempt.duration_ms.min(i32::MAX as u32))?)
+    .bind(attempt.status_code.map(i32::from))
+    .bind(attempt.error.clone())
+    .bind(attempt.succeeded)
+    .execute(&mut *connection)
+    .await
+    .store()?;
+    Ok(())
 }

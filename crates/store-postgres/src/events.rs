@@ -1,19 +1,23 @@
 //! The event backbone's bookkeeping: processed-event markers, consumer positions and audit
 //! records (written inside a change set's transaction), dead letters and leases.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Row, Transaction};
 use tickler_domain::{EventId, TaskId, UserId};
 use tickler_store::audit_chain;
 use tickler_store::{
     AuditChainHead, AuditQuery, AuditRecord, ChainedAuditRecord, Conflict, ConsumerPosition,
-    DeadLetter, DeadLetterQuery, LeaseRequest, OutboxPosition, ProcessedEvent, StoreError,
+    DeadLetter, DeadLetterQuery, EventStore, LeaseRequest, OutboxPosition, OutboxRecord,
+    ProcessedEvent, StoreError,
 };
 use uuid::Uuid;
 
 use crate::error::ResultExt;
 use crate::list::{Parameter, Statement};
+use crate::outbox;
+use crate::store::PostgresStore;
 
 /// Records that a consumer handled an event; [`Conflict::AlreadyProcessed`] if it already did.
 /// A concurrent transaction recording the same pair makes this one wait for its outcome.
@@ -478,4 +482,169 @@ pub(crate) async fn release_lease(
         .await
         .store()?;
     Ok(())
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn insert_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        owner: UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM live_tickets WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .store()?;
+        sqlx::query(
+            "INSERT INTO live_tickets (ticket_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(ticket_hash)
+        .bind(*owner.as_uuid())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .store()?;
+        Ok(())
+    }
+
+    async fn redeem_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError> {
+        // DELETE ... RETURNING spends the ticket atomically: of racing redeemers one gets the row.
+        let row: Option<(uuid::Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "DELETE FROM live_tickets WHERE ticket_hash = $1 RETURNING user_id, expires_at",
+        )
+        .bind(ticket_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .store()?;
+        Ok(row
+            .filter(|(_, expires_at)| *expires_at > now)
+            .map(|(owner, _)| UserId::from_uuid(owner)))
+    }
+
+    async fn outbox_after(
+        &self,
+        position: OutboxPosition,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        outbox::after(&self.pool, position, limit).await
+    }
+
+    async fn outbox_held_back(&self, position: OutboxPosition) -> Result<bool, StoreError> {
+        outbox::held_back(&self.pool, position).await
+    }
+
+    async fn outbox_unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
+        outbox::unpublished(&self.pool, limit).await
+    }
+
+    async fn mark_published(&self, sequences: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        if sequences.is_empty() {
+            return Ok(());
+        }
+        outbox::mark_published(&self.pool, sequences, at).await
+    }
+
+    async fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        outbox::backlog(&self.pool).await
+    }
+
+    async fn outbox_head(&self) -> Result<OutboxPosition, StoreError> {
+        outbox::head(&self.pool).await
+    }
+
+    async fn purge_outbox(
+        &self,
+        before: DateTime<Utc>,
+        require_published: bool,
+    ) -> Result<u64, StoreError> {
+        outbox::purge(&self.pool, before, require_published).await
+    }
+
+    async fn consumer_position(&self, consumer: &str) -> Result<OutboxPosition, StoreError> {
+        position(&self.pool, consumer).await
+    }
+
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError> {
+        positions(&self.pool).await
+    }
+
+    async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
+        save_position(&self.pool, position).await
+    }
+
+    async fn list_audit(
+        &self,
+        owner: UserId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        list_audit(&self.pool, owner, query).await
+    }
+
+    async fn audit_owners(&self) -> Result<Vec<UserId>, StoreError> {
+        audit_owners(&self.pool).await
+    }
+
+    async fn audit_chain_head(&self, owner: UserId) -> Result<Option<AuditChainHead>, StoreError> {
+        chain_head(&self.pool, owner).await
+    }
+
+    async fn audit_unchained(&self, owner: UserId) -> Result<Vec<AuditRecord>, StoreError> {
+        unchained_audit(&self.pool, owner).await
+    }
+
+    async fn audit_chain(
+        &self,
+        owner: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedAuditRecord>, StoreError> {
+        audit_chain_page(&self.pool, owner, after, limit).await
+    }
+
+    async fn insert_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError> {
+        insert_dead_letter(&self.pool, letter).await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        query: &DeadLetterQuery,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        list_dead_letters(&self.pool, query).await
+    }
+
+    async fn get_dead_letter(&self, id: uuid::Uuid) -> Result<DeadLetter, StoreError> {
+        get_dead_letter(&self.pool, id).await
+    }
+
+    async fn mark_dead_letter_replayed(
+        &self,
+        id: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        mark_dead_letter_replayed(&self.pool, id, at).await
+    }
+
+    async fn acquire_lease(&self, request: &LeaseRequest) -> Result<bool, StoreError> {
+        acquire_lease(&self.pool, request).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        release_lease(&self.pool, name, holder).await
+    }
+}
+
+/// Appends an account change's audit rows in the change's transaction, then commits both.
+pub(crate) async fn commit_audited(
+    mut transaction: Transaction<'_, Postgres>,
+    audit: &[AuditRecord],
+) -> Result<(), StoreError> {
+    append_audit(&mut transaction, audit).await?;
+    transaction.commit().await.store()
 }

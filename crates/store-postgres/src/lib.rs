@@ -31,6 +31,7 @@
 //! Owns all SQL against PostgreSQL. Depends on the storage contract and the domain only; no
 //! sqlx type appears in its public API.
 
+mod accounts;
 mod config;
 mod conversations;
 mod deliveries;

@@ -1,101 +1,24 @@
 //! Notification channels and notifications (`migrations/0005`); the delivery queue is in
 //! `deliveries`.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
-use tickler_domain::{
-    ChannelId, ChannelKind, DeliveryStatus, EventId, NotificationId, TaskId, UserId,
-};
+use sqlx::{PgConnection, PgPool};
+use tickler_domain::{ChannelId, NotificationId, UserId};
 use tickler_store::{
-    Conflict, Delivery, DeliveryAttempt, Notification, NotificationChannel, NotificationQuery,
-    NotificationWrite, StoreError,
+    AuditRecord, ClaimedDelivery, Conflict, Delivery, DeliveryClaim, DeliveryHistory,
+    DeliveryOutcome, Notification, NotificationChannel, NotificationQuery, NotificationStore,
+    NotificationWrite, StoreError, VerificationLimits, VerificationMail,
 };
 
+use crate::deliveries::{self, insert_attempt};
 use crate::error::ResultExt;
+use crate::events::commit_audited;
 use crate::list::{Parameter, Statement};
-
-/// The channel columns, in the order [`channel`] reads them.
-pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.address, c.secret, \
-     c.previous_secret, c.previous_secret_until, c.enabled, c.disabled_reason, c.created_at, \
-     c.updated_at, c.verified_at, c.verification_code_hash, c.verification_expires_at, \
-     c.verification_failures";
-
-/// The notification columns, in the order [`notification`] reads them.
-pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
-     n.task_id, n.title, n.body, n.due_at, n.fire_at, n.fired_at, n.in_app, n.created_at, \
-     n.read_at, n.traceparent";
-
-/// How many columns [`NOTIFICATION_COLUMNS`] has.
-pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 14;
-
-/// Reads a channel selected with [`CHANNEL_COLUMNS`] from column `first`.
-pub(crate) fn channel(row: &PgRow, first: usize) -> Result<NotificationChannel, StoreError> {
-    Ok(NotificationChannel {
-        id: ChannelId::from_uuid(row.try_get(first).store()?),
-        owner: UserId::from_uuid(row.try_get(first + 1).store()?),
-        kind: kind(row.try_get(first + 2).store()?)?,
-        url: row.try_get(first + 3).store()?,
-        address: row.try_get(first + 4).store()?,
-        secret: row.try_get(first + 5).store()?,
-        previous_secret: row.try_get(first + 6).store()?,
-        previous_secret_until: row.try_get(first + 7).store()?,
-        enabled: row.try_get(first + 8).store()?,
-        disabled_reason: row.try_get(first + 9).store()?,
-        created_at: row.try_get(first + 10).store()?,
-        updated_at: row.try_get(first + 11).store()?,
-        verified_at: row.try_get(first + 12).store()?,
-        verification_code_hash: row.try_get(first + 13).store()?,
-        verification_expires_at: row.try_get(first + 14).store()?,
-        verification_failures: u32::try_from(row.try_get::<i32, _>(first + 15).store()?)
-            .unwrap_or(0),
-    })
-}
-
-/// Reads a notification selected with [`NOTIFICATION_COLUMNS`] from column `first`.
-pub(crate) fn notification(row: &PgRow, first: usize) -> Result<Notification, StoreError> {
-    Ok(Notification {
-        id: NotificationId::from_uuid(row.try_get(first).store()?),
-        owner: UserId::from_uuid(row.try_get(first + 1).store()?),
-        reminder_id: row.try_get(first + 2).store()?,
-        event_id: EventId::from_uuid(row.try_get(first + 3).store()?),
-        task_id: TaskId::from_uuid(row.try_get(first + 4).store()?),
-        title: row.try_get(first + 5).store()?,
-        body: row.try_get(first + 6).store()?,
-        due_at: row.try_get(first + 7).store()?,
-        fire_at: row.try_get(first + 8).store()?,
-        fired_at: row.try_get(first + 9).store()?,
-        in_app: row.try_get(first + 10).store()?,
-        created_at: row.try_get(first + 11).store()?,
-        read_at: row.try_get(first + 12).store()?,
-        traceparent: row.try_get(first + 13).store()?,
-    })
-}
-
-/// Parses a stored channel kind.
-pub(crate) fn kind(text: &str) -> Result<ChannelKind, StoreError> {
-    ChannelKind::parse(text)
-        .ok_or_else(|| StoreError::Internal(format!("unknown channel kind {text:?}")))
-}
-
-/// Parses a stored delivery status.
-pub(crate) fn status(text: &str) -> Result<DeliveryStatus, StoreError> {
-    DeliveryStatus::parse(text)
-        .ok_or_else(|| StoreError::Internal(format!("unknown delivery status {text:?}")))
-}
-
-/// Converts a count or code to the integer column type.
-pub(crate) fn integer(value: impl TryInto<i32>) -> Result<i32, StoreError> {
-    value
-        .try_into()
-        .map_err(|_| StoreError::Internal("a number is out of range for its column".into()))
-}
-
-/// Converts an integer column to the record's unsigned type.
-pub(crate) fn unsigned<T: TryFrom<i32>>(value: i32) -> Result<T, StoreError> {
-    T::try_from(value)
-        .map_err(|_| StoreError::Internal(format!("stored number {value} is out of range")))
-}
+use crate::rows::{CHANNEL_COLUMNS, NOTIFICATION_COLUMNS, channel, integer, notification};
+use crate::store::PostgresStore;
+use crate::verification;
 
 /// Reads the row of `sql` (which takes an id as `$1` and its owner as `$2`), or `NotFound`.
 async fn owned_row(
@@ -443,25 +366,128 @@ async fn insert_delivery(
     Ok(())
 }
 
-/// Records an attempt.
-pub(crate) async fn insert_attempt(
-    connection: &mut PgConnection,
-    attempt: &DeliveryAttempt,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, duration_ms,
-             status_code, error, succeeded)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(*attempt.delivery_id.as_uuid())
-    .bind(integer(attempt.attempt)?)
-    .bind(attempt.attempted_at)
-    .bind(integer(attempt.duration_ms.min(i32::MAX as u32))?)
-    .bind(attempt.status_code.map(i32::from))
-    .bind(attempt.error.clone())
-    .bind(attempt.succeeded)
-    .execute(&mut *connection)
-    .await
-    .store()?;
-    Ok(())
+#[async_trait]
+impl NotificationStore for PostgresStore {
+    async fn insert_channel(
+        &self,
+        channel: &NotificationChannel,
+        max_per_owner: u32,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        insert_channel(&mut transaction, channel, max_per_owner).await?;
+        commit_audited(transaction, audit).await
+    }
+
+    async fn list_channels(&self, owner: UserId) -> Result<Vec<NotificationChannel>, StoreError> {
+        list_channels(&self.pool, owner).await
+    }
+
+    async fn get_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+    ) -> Result<NotificationChannel, StoreError> {
+        get_channel(&self.pool, owner, id).await
+    }
+
+    async fn update_channel(
+        &self,
+        channel: &NotificationChannel,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        update_channel(&mut transaction, channel).await?;
+        commit_audited(transaction, audit).await
+    }
+
+    async fn reserve_verification_mail(
+        &self,
+        mail: &VerificationMail,
+        limits: &VerificationLimits,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        verification::reserve_mail(&self.pool, mail, limits).await
+    }
+
+    async fn verify_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        code_hash: &[u8],
+        now: DateTime<Utc>,
+        max_failures: u32,
+        audit: &[AuditRecord],
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        let verified =
+            verification::verify_channel(&mut transaction, owner, id, code_hash, now, max_failures)
+                .await?;
+        // A wrong code is counted, not audited.
+        commit_audited(transaction, if verified { audit } else { &[] }).await?;
+        Ok(verified)
+    }
+
+    async fn delete_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        delete_channel(&mut transaction, owner, id).await?;
+        commit_audited(transaction, audit).await
+    }
+
+    async fn find_notification_for_reminder(
+        &self,
+        owner: UserId,
+        reminder_id: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        find_for_reminder(&self.pool, owner, reminder_id).await
+    }
+
+    async fn list_notifications(
+        &self,
+        owner: UserId,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        list_notifications(&self.pool, owner, query).await
+    }
+
+    async fn get_notification(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+    ) -> Result<Notification, StoreError> {
+        get_notification(&self.pool, owner, id).await
+    }
+
+    async fn mark_notification_read(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+        at: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        mark_read(&self.pool, owner, id, at).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        owner: UserId,
+        notification: NotificationId,
+    ) -> Result<Vec<DeliveryHistory>, StoreError> {
+        get_notification(&self.pool, owner, notification).await?;
+        deliveries::history(&self.pool, owner, notification).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        claim: &DeliveryClaim,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        deliveries::claim(&self.pool, claim).await
+    }
+
+    async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError> {
+        deliveries::finish(&self.pool, outcome).await
+    }
 }

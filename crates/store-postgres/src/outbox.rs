@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::{EventId, UserId};
 use tickler_store::{OutboxMessage, OutboxPosition, OutboxRecord, StoreError};
 
@@ -193,4 +193,25 @@ pub(crate) async fn purge(
             return Ok(deleted);
         }
     }
+}
+
+/// Appends an event to the outbox.
+pub(crate) async fn append_event(
+    connection: &mut PgConnection,
+    event: &OutboxMessage,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(*event.id.as_uuid())
+    .bind(event.event_type.clone())
+    .bind(event.subject.clone())
+    .bind(*event.owner.as_uuid())
+    .bind(event.occurred_at)
+    .bind(event.payload.clone())
+    .execute(&mut *connection)
+    .await
+    .store()?;
+    Ok(())
 }

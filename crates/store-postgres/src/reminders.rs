@@ -3,17 +3,20 @@
 //! them in the same statement, so each reminder fires in exactly one transaction. "Now" is the
 //! server's clock (`now()`, the transaction's start), never a replica's.
 
+use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::schedule::{self, SNOOZE_SPEC, StoredReminder, plan_reminders};
 use tickler_domain::{ReminderState, Task, TaskId, TaskStatus, UserId};
 use tickler_store::{
-    Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
-    StoreError,
+    AuditOf, Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ReminderStore,
+    ScheduledReminder, StoreError,
 };
 use uuid::Uuid;
 
 use crate::error::ResultExt;
+use crate::events::commit_audited;
+use crate::store::PostgresStore;
 
 /// The columns every reminder query selects, in the order [`reminder`] reads them.
 const REMINDER_COLUMNS: &str = "r.id, r.user_id, r.task_id, r.spec, r.fire_at, r.state, \
@@ -195,7 +198,7 @@ pub(crate) async fn fire(
     .store()?;
     for taken in &fired {
         let event = (firing.build_event)(taken)?;
-        crate::tasks::append_event(&mut transaction, &event).await?;
+        crate::outbox::append_event(&mut transaction, &event).await?;
     }
     transaction.commit().await.store()?;
     Ok(fired)
@@ -308,4 +311,46 @@ pub(crate) async fn snooze(
     get(transaction, snooze.owner, id, false)
         .await?
         .ok_or(StoreError::NotFound)
+}
+
+#[async_trait]
+impl ReminderStore for PostgresStore {
+    async fn next_reminder_due_in(&self) -> Result<Option<std::time::Duration>, StoreError> {
+        let micros = next_due_in(&self.pool).await?;
+        Ok(micros.map(|micros| std::time::Duration::from_micros(micros.max(0).unsigned_abs())))
+    }
+
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError> {
+        fire(&self.pool, firing).await
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError> {
+        list(&self.pool, owner, query).await
+    }
+
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        find(&self.pool, owner, id).await
+    }
+
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+        audit: AuditOf<ScheduledReminder>,
+    ) -> Result<ScheduledReminder, StoreError> {
+        let mut transaction = self.pool.begin().await.store()?;
+        let snoozed = self::snooze(&mut transaction, snooze).await?;
+        commit_audited(transaction, &audit(&snoozed)).await?;
+        Ok(snoozed)
+    }
 }

@@ -239,7 +239,7 @@ pub(crate) async fn revoke_in(
     Ok(())
 }
 
-/// Signs a user out everywhere (see [`tickler_store::Store::revoke_all_sessions`]), in the
+/// Signs a user out everywhere (see [`tickler_store::AccountStore::revoke_all_sessions`]), in the
 /// caller's transaction.
 pub(crate) async fn revoke_all(
     transaction: &mut PgConnection,

@@ -1,14 +1,20 @@
 //! Task writes inside a transaction, and reads of single tasks and tags.
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::{Tag, Task, TaskId, UserId};
 use tickler_store::backend::keyset::title_sort_key;
-use tickler_store::backend::row::{TaskColumns, headers_to_json};
-use tickler_store::{ChangeSet, Conflict, OutboxMessage, StoreError, TagCount, TaskWrite};
+use tickler_store::backend::row::{TaskColumns, headers_from_json, headers_to_json, status_code};
+use tickler_store::{
+    ChangeSet, Conflict, IdempotentResponse, StoreError, TagCount, TaskPage, TaskQuery, TaskStore,
+    TaskWrite,
+};
 
 use crate::error::ResultExt;
-use crate::events;
 use crate::rows::{self, TASK_COLUMNS, task_columns};
+use crate::store::PostgresStore;
+use crate::{events, list, outbox};
 
 /// Applies a change set inside the caller's transaction.
 pub(crate) async fn apply(
@@ -42,7 +48,7 @@ pub(crate) async fn apply(
         }
     }
     for event in &changes.events {
-        append_event(connection, event).await?;
+        outbox::append_event(connection, event).await?;
     }
     if let Some(response) = &changes.idempotency {
         sqlx::query(
@@ -201,27 +207,6 @@ async fn missing_or_stale(connection: &mut PgConnection, id: TaskId, owner: User
     }
 }
 
-/// Appends an event to the outbox.
-pub(crate) async fn append_event(
-    connection: &mut PgConnection,
-    event: &OutboxMessage,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(*event.id.as_uuid())
-    .bind(event.event_type.clone())
-    .bind(event.subject.clone())
-    .bind(*event.owner.as_uuid())
-    .bind(event.occurred_at)
-    .bind(event.payload.clone())
-    .execute(&mut *connection)
-    .await
-    .store()?;
-    Ok(())
-}
-
 /// Reads one of the user's tasks.
 pub(crate) async fn get(pool: &PgPool, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
     const SQL: &str = concat!(
@@ -316,4 +301,155 @@ pub(crate) async fn tag_counts(
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl TaskStore for PostgresStore {
+    async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError> {
+        let owner: Option<uuid::Uuid> =
+            sqlx::query_scalar("SELECT user_id FROM tasks WHERE id = $1")
+                .bind(*id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .store()?;
+        Ok(owner.map(UserId::from_uuid))
+    }
+
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        let span = tracing::info_span!(
+            "commit",
+            events = changes.events.len(),
+            "otel.name" = "store commit"
+        );
+        tracing::Instrument::instrument(self.commit_changes(changes), span).await
+    }
+
+    async fn get_task(&self, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
+        get(&self.pool, owner, id).await
+    }
+
+    async fn list_tasks(&self, owner: UserId, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        list::list(&self.pool, owner, query).await
+    }
+
+    async fn tasks_with_tag(&self, owner: UserId, tag: &Tag) -> Result<Vec<Task>, StoreError> {
+        with_tag(&self.pool, owner, tag).await
+    }
+
+    async fn tasks_in_id_range(
+        &self,
+        owner: UserId,
+        first: TaskId,
+        last: TaskId,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        in_id_range(&self.pool, owner, first, last, limit).await
+    }
+
+    async fn tag_counts(
+        &self,
+        owner: UserId,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TagCount>, StoreError> {
+        tag_counts(&self.pool, owner, prefix, limit).await
+    }
+
+    async fn imported_tasks(
+        &self,
+        owner: UserId,
+        source: &str,
+        source_ids: &[String],
+    ) -> Result<Vec<(String, TaskId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source_id, task_id FROM import_ledger
+             WHERE user_id = $1 AND source = $2 AND source_id = ANY($3)",
+        )
+        .bind(*owner.as_uuid())
+        .bind(source.to_owned())
+        .bind(source_ids.to_vec())
+        .fetch_all(&self.pool)
+        .await
+        .store()?;
+        rows.iter()
+            .map(|row| {
+                let source_id: String = row.try_get(0).store()?;
+                let task: uuid::Uuid = row.try_get(1).store()?;
+                Ok((source_id, TaskId::from_uuid(task)))
+            })
+            .collect()
+    }
+
+    async fn find_idempotent_response(
+        &self,
+        owner: UserId,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT request_hash, status, headers, body, created_at
+             FROM idempotent_responses WHERE user_id = $1 AND key = $2",
+        )
+        .bind(*owner.as_uuid())
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .store()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(IdempotentResponse {
+            owner,
+            key: key.to_owned(),
+            request_hash: row.try_get(0).store()?,
+            status: status_code(i64::from(row.try_get::<i32, _>(1).store()?))?,
+            headers: headers_from_json(&row.try_get::<String, _>(2).store()?)?,
+            body: row.try_get(3).store()?,
+            created_at: row.try_get(4).store()?,
+        }))
+    }
+
+    async fn purge_idempotent_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM idempotent_responses WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .store()?
+            .rows_affected();
+        Ok(deleted)
+    }
+
+    async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError> {
+        crate::series::list(&self.pool, owner, series).await
+    }
+}
+
+impl PostgresStore {
+    /// Commits a change set (the body of [`TaskStore::commit`], inside its span).
+    async fn commit_changes(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        // An embedded consumer skipping events saves only its position: one statement, which
+        // needs no transaction around it.
+        if let ChangeSet {
+            tasks,
+            events: appended,
+            idempotency: None,
+            processed: None,
+            consumer_position: Some(position),
+            audit,
+            notifications,
+            series,
+            imports,
+        } = &changes
+            && tasks.is_empty()
+            && appended.is_empty()
+            && audit.is_empty()
+            && notifications.is_empty()
+            && series.is_empty()
+            && imports.is_empty()
+        {
+            return events::save_position(&self.pool, position).await;
+        }
+        let mut transaction = self.pool.begin().await.store()?;
+        apply(&mut transaction, &changes).await?;
+        transaction.commit().await.store()
+    }
 }

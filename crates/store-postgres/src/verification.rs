@@ -9,7 +9,7 @@ use tickler_store::{StoreError, VerificationLimits, VerificationMail};
 use crate::error::ResultExt;
 
 /// Records a verification mail unless a limit is reached (see
-/// [`tickler_store::Store::reserve_verification_mail`]). The owner's row and a transaction
+/// [`tickler_store::NotificationStore::reserve_verification_mail`]). The owner's row and a transaction
 /// lock on the address serialize concurrent reservations for either.
 pub(crate) async fn reserve_mail(
     pool: &PgPool,
@@ -85,7 +85,7 @@ pub(crate) async fn reserve_mail(
 }
 
 /// Spends a channel's code or counts a wrong one (see
-/// [`tickler_store::Store::verify_channel`]).
+/// [`tickler_store::NotificationStore::verify_channel`]).
 pub(crate) async fn verify_channel(
     connection: &mut PgConnection,
     owner: UserId,

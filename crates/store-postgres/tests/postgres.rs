@@ -11,6 +11,7 @@ use tickler_store::testing::{
     RawSql, append, audit_record, event, head_eventually, outbox_eventually, register,
 };
 use tickler_store::{AuditQuery, ChangeSet, LeaseRequest, OutboxPosition, Store, StoreError};
+use tickler_store::{EventStore, TaskStore};
 use tickler_store_postgres::testing::TestDatabase;
 use tickler_store_postgres::{PostgresConfig, PostgresStore};
 

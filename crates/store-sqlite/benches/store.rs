@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
 use tickler_domain::{Due, Priority, Tag, Task, TaskId, TaskStatus, UserId};
+use tickler_store::TaskStore;
 use tickler_store::testing::{event, new_task, register, tags};
-use tickler_store::{ChangeSet, SortField, SortKey, Store, TaskQuery, TaskWrite};
+use tickler_store::{ChangeSet, SortField, SortKey, TaskQuery, TaskWrite};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use uuid::Uuid;
 

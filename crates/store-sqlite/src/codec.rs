@@ -2,8 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
-use tickler_store::StoreError;
+use tickler_domain::{
+    ChannelId, ChannelKind, DeliveryStatus, EventId, NotificationId, TaskId, UserId,
+};
 use tickler_store::backend::row::{TaskColumns, UserColumns};
+use tickler_store::{Notification, NotificationChannel, StoreError};
 use uuid::Uuid;
 
 /// Encodes an instant.
@@ -117,4 +120,78 @@ pub(crate) fn value<T: rusqlite::types::FromSql>(
     index: usize,
 ) -> Result<T, StoreError> {
     column(row, index)
+}
+
+/// The channel columns, in the order [`channel_from_row`] reads them.
+pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.address, c.secret, \
+     c.previous_secret, c.previous_secret_until, c.enabled, c.disabled_reason, c.created_at, \
+     c.updated_at, c.verified_at, c.verification_code_hash, c.verification_expires_at, \
+     c.verification_failures";
+
+/// The notification columns, in the order [`notification_from_row`] reads them.
+pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
+     n.task_id, n.title, n.body, n.due_at, n.fire_at, n.fired_at, n.in_app, n.created_at, \
+     n.read_at, n.traceparent";
+
+/// How many columns [`NOTIFICATION_COLUMNS`] has.
+pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 14;
+
+/// Reads a channel selected with [`CHANNEL_COLUMNS`] from column `first`.
+pub(crate) fn channel_from_row(
+    row: &Row<'_>,
+    first: usize,
+) -> Result<NotificationChannel, StoreError> {
+    Ok(NotificationChannel {
+        id: ChannelId::from_uuid(value(row, first)?),
+        owner: UserId::from_uuid(value(row, first + 1)?),
+        kind: kind(&value::<String>(row, first + 2)?)?,
+        url: value(row, first + 3)?,
+        address: value(row, first + 4)?,
+        secret: value(row, first + 5)?,
+        previous_secret: value(row, first + 6)?,
+        previous_secret_until: optional_instant_column(row, first + 7)?,
+        enabled: value(row, first + 8)?,
+        disabled_reason: value(row, first + 9)?,
+        created_at: instant_column(row, first + 10)?,
+        updated_at: instant_column(row, first + 11)?,
+        verified_at: optional_instant_column(row, first + 12)?,
+        verification_code_hash: value(row, first + 13)?,
+        verification_expires_at: optional_instant_column(row, first + 14)?,
+        verification_failures: value(row, first + 15)?,
+    })
+}
+
+/// Reads a notification selected with [`NOTIFICATION_COLUMNS`] from column `first`.
+pub(crate) fn notification_from_row(
+    row: &Row<'_>,
+    first: usize,
+) -> Result<Notification, StoreError> {
+    Ok(Notification {
+        id: NotificationId::from_uuid(value(row, first)?),
+        owner: UserId::from_uuid(value(row, first + 1)?),
+        reminder_id: value(row, first + 2)?,
+        event_id: EventId::from_uuid(value(row, first + 3)?),
+        task_id: TaskId::from_uuid(value(row, first + 4)?),
+        title: value(row, first + 5)?,
+        body: value(row, first + 6)?,
+        due_at: optional_instant_column(row, first + 7)?,
+        fire_at: instant_column(row, first + 8)?,
+        fired_at: instant_column(row, first + 9)?,
+        in_app: value(row, first + 10)?,
+        created_at: instant_column(row, first + 11)?,
+        read_at: optional_instant_column(row, first + 12)?,
+        traceparent: value(row, first + 13)?,
+    })
+}
+
+/// Parses a stored delivery status.
+pub(crate) fn status(text: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(text)
+        .ok_or_else(|| StoreError::Internal(format!("unknown delivery status {text:?}")))
+}
+
+/// Parses a stored channel kind.
+pub(crate) fn kind(text: &str) -> Result<ChannelKind, StoreError> {
+    ChannelKind::parse(text)
+        .ok_or_else(|| StoreError::Internal(format!("unknown channel kind {text:?}")))
 }

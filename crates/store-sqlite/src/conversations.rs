@@ -1,12 +1,16 @@
 //! Conversations with the chat assistant and their messages (`migrations/0003`).
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 use tickler_domain::{ConversationId, UserId};
-use tickler_store::{Conversation, ConversationMessage, MessageRole, StoreError};
+use tickler_store::{
+    Conversation, ConversationMessage, ConversationStore, MessageRole, StoreError,
+};
 
 use crate::codec::{self, micros};
 use crate::error::ResultExt;
+use crate::store::SqliteStore;
 
 const CONVERSATION_COLUMNS: &str = "id, user_id, title, state, created_at, updated_at";
 
@@ -160,4 +164,69 @@ pub(crate) fn recent_messages(
     }
     messages.reverse();
     Ok(messages)
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        let conversation = conversation.clone();
+        self.writer
+            .write(move |connection| insert(connection, &conversation))
+            .await
+    }
+
+    async fn get_conversation(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        self.readers
+            .read_now(|connection| get(connection, owner, id))
+            .await
+    }
+
+    async fn list_conversations(
+        &self,
+        owner: UserId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        self.readers
+            .read_now(|connection| list(connection, owner, limit))
+            .await
+    }
+
+    async fn append_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        messages: &[ConversationMessage],
+        state: Option<&str>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let messages = messages.to_vec();
+        let state = state.map(str::to_owned);
+        self.writer
+            .write(move |connection| {
+                append(
+                    connection,
+                    owner,
+                    id,
+                    &messages,
+                    state.as_deref(),
+                    updated_at,
+                )
+            })
+            .await
+    }
+
+    async fn recent_messages(
+        &self,
+        owner: UserId,
+        id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<ConversationMessage>, StoreError> {
+        self.readers
+            .read_now(|connection| recent_messages(connection, owner, id, limit))
+            .await
+    }
 }

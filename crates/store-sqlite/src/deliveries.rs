@@ -15,11 +15,11 @@ use tickler_store::{
 use uuid::Uuid;
 
 use crate::codec::{self, micros};
-use crate::error::ResultExt;
-use crate::notifications::{
+use crate::codec::{
     CHANNEL_COLUMNS, NOTIFICATION_COLUMN_COUNT, NOTIFICATION_COLUMNS, channel_from_row, kind,
     notification_from_row, status,
 };
+use crate::error::ResultExt;
 
 /// The delivery columns, in the order [`delivery_from_row`] reads them.
 const DELIVERY_COLUMNS: &str = "d.id, d.notification_id, d.user_id, d.channel_id, \
@@ -59,13 +59,13 @@ fn attempt_from_row(row: &Row<'_>) -> Result<DeliveryAttempt, StoreError> {
     })
 }
 
-/// Reads the deliveries of one of the owner's notifications, with their attempts.
+/// Reads the deliveries of one of the owner's notifications (the caller checked that the
+/// notification is the owner's), with their attempts.
 pub(crate) fn history(
     connection: &Connection,
     owner: UserId,
     notification: NotificationId,
 ) -> Result<Vec<DeliveryHistory>, StoreError> {
-    crate::notifications::get_notification(connection, owner, notification)?;
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries d
          WHERE d.notification_id = ?1 AND d.user_id = ?2 ORDER BY d.created_at, d.id"
@@ -238,7 +238,7 @@ pub(crate) fn finish(connection: &Connection, outcome: &DeliveryOutcome) -> Resu
         return Err(StoreError::Conflict(Conflict::ClaimLost));
     }
     if let Some(attempt) = &outcome.attempt {
-        crate::notifications::insert_attempt(connection, attempt)?;
+        insert_attempt(connection, attempt)?;
     }
     if let Some(reason) = &outcome.disable_channel {
         connection
@@ -256,10 +256,35 @@ pub(crate) fn finish(connection: &Connection, outcome: &DeliveryOutcome) -> Resu
             .store()?;
     }
     for event in &outcome.events {
-        crate::tasks::append_event(connection, event)?;
+        crate::outbox::append_event(connection, event)?;
     }
     if let Some(letter) = &outcome.dead_letter {
         crate::events::insert_dead_letter(connection, letter)?;
     }
+    Ok(())
+}
+
+/// Records an attempt.
+pub(crate) fn insert_attempt(
+    connection: &Connection,
+    attempt: &DeliveryAttempt,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, duration_ms,
+                 status_code, error, succeeded)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .store()?
+        .execute(params![
+            attempt.delivery_id.as_uuid(),
+            attempt.attempt,
+            micros(attempt.attempted_at),
+            attempt.duration_ms,
+            attempt.status_code,
+            attempt.error,
+            attempt.succeeded,
+        ])
+        .store()?;
     Ok(())
 }

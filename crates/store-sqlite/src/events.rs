@@ -1,18 +1,23 @@
 //! The event backbone's bookkeeping: processed-event markers, consumer positions and audit
 //! records (written inside a change set's savepoint), dead letters and leases.
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tickler_domain::{EventId, TaskId, UserId};
 use tickler_store::audit_chain;
 use tickler_store::{
     AuditChainHead, AuditQuery, AuditRecord, ChainedAuditRecord, Conflict, ConsumerPosition,
-    DeadLetter, DeadLetterQuery, LeaseRequest, OutboxPosition, ProcessedEvent, StoreError,
+    DeadLetter, DeadLetterQuery, EventStore, LeaseRequest, OutboxPosition, OutboxRecord,
+    ProcessedEvent, StoreError,
 };
 use uuid::Uuid;
 
 use crate::codec::{self, micros};
 use crate::error::ResultExt;
 use crate::list::Statement;
+use crate::outbox;
+use crate::store::SqliteStore;
 
 /// Records that a consumer handled an event; [`Conflict::AlreadyProcessed`] if it already did.
 pub(crate) fn mark_processed(
@@ -102,6 +107,25 @@ pub(crate) fn positions(connection: &Connection) -> Result<Vec<ConsumerPosition>
         .store()?
         .collect::<Result<_, _>>()
         .store()
+}
+
+impl SqliteStore {
+    /// Runs an account change as one writer command that also appends the audit rows `audit`
+    /// builds from its outcome: a failure of either undoes both.
+    pub(crate) async fn write_audited<T, F, A>(&self, change: F, audit: A) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        A: FnOnce(&T) -> Vec<AuditRecord> + Send + 'static,
+    {
+        self.writer
+            .write(move |connection| {
+                let outcome = change(connection)?;
+                append_audits(connection, &audit(&outcome))?;
+                Ok(outcome)
+            })
+            .await
+    }
 }
 
 /// Appends records to the audit trail in order, each through [`append_audit`]: the rows of a
@@ -457,4 +481,225 @@ fn system_clock_micros() -> Result<i64, StoreError> {
             StoreError::Internal(format!("the system clock is before 1970: {error}"))
         })?;
     Ok(i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX))
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn insert_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        owner: UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let hash = ticket_hash.to_vec();
+        self.writer
+            .write(move |connection| {
+                connection
+                    .prepare_cached("DELETE FROM live_tickets WHERE expires_at <= ?1")
+                    .store()?
+                    .execute([micros(now)])
+                    .store()?;
+                connection
+                    .prepare_cached(
+                        "INSERT INTO live_tickets (ticket_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                    )
+                    .store()?
+                    .execute(params![hash, owner.as_uuid(), micros(expires_at)])
+                    .store()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn redeem_live_ticket(
+        &self,
+        ticket_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError> {
+        let hash = ticket_hash.to_vec();
+        self.writer
+            .write(move |connection| {
+                let owner: Option<(Uuid, i64)> = connection
+                    .prepare_cached(
+                        "DELETE FROM live_tickets WHERE ticket_hash = ?1 RETURNING user_id, expires_at",
+                    )
+                    .store()?
+                    .query_row([hash], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map(Some)
+                    .or_else(|error| match error {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        other => Err(other),
+                    })
+                    .store()?;
+                Ok(owner
+                    .filter(|(_, expires_at)| *expires_at > micros(now))
+                    .map(|(owner, _)| UserId::from_uuid(owner)))
+            })
+            .await
+    }
+
+    async fn outbox_after(
+        &self,
+        position: OutboxPosition,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.readers
+            .read(move |connection| outbox::after(connection, position, limit))
+            .await
+    }
+
+    async fn outbox_held_back(&self, _position: OutboxPosition) -> Result<bool, StoreError> {
+        // One writer: a committed record is readable at once.
+        Ok(false)
+    }
+
+    async fn outbox_unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.readers
+            .read(move |connection| outbox::unpublished(connection, limit))
+            .await
+    }
+
+    async fn mark_published(&self, sequences: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        if sequences.is_empty() {
+            return Ok(());
+        }
+        let sequences = sequences.to_vec();
+        self.writer
+            .write(move |connection| outbox::mark_published(connection, &sequences, at))
+            .await
+    }
+
+    async fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        self.readers.read(outbox::backlog).await
+    }
+
+    async fn outbox_head(&self) -> Result<OutboxPosition, StoreError> {
+        self.readers.read_now(outbox::head).await
+    }
+
+    async fn purge_outbox(
+        &self,
+        before: DateTime<Utc>,
+        require_published: bool,
+    ) -> Result<u64, StoreError> {
+        // In steps of their own, so other commands are committed in between.
+        let mut deleted = 0;
+        let mut after = outbox::PurgeCursor::START;
+        loop {
+            let step = self
+                .writer
+                .write(move |connection| {
+                    outbox::purge_step(connection, before, require_published, after)
+                })
+                .await?;
+            deleted += step.deleted;
+            match step.next {
+                Some(next) => after = next,
+                None => return Ok(deleted),
+            }
+        }
+    }
+
+    async fn consumer_position(&self, consumer: &str) -> Result<OutboxPosition, StoreError> {
+        self.readers
+            .read_now(|connection| position(connection, consumer))
+            .await
+    }
+
+    async fn list_consumer_positions(&self) -> Result<Vec<ConsumerPosition>, StoreError> {
+        self.readers.read_now(positions).await
+    }
+
+    async fn save_consumer_position(&self, position: &ConsumerPosition) -> Result<(), StoreError> {
+        let position = position.clone();
+        self.writer
+            .write(move |connection| save_position(connection, &position))
+            .await
+    }
+
+    async fn list_audit(
+        &self,
+        owner: UserId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| list_audit(connection, owner, &query))
+            .await
+    }
+
+    async fn audit_owners(&self) -> Result<Vec<UserId>, StoreError> {
+        self.readers.read(audit_owners).await
+    }
+
+    async fn audit_chain_head(&self, owner: UserId) -> Result<Option<AuditChainHead>, StoreError> {
+        self.readers
+            .read(move |connection| chain_head(connection, owner))
+            .await
+    }
+
+    async fn audit_unchained(&self, owner: UserId) -> Result<Vec<AuditRecord>, StoreError> {
+        self.readers
+            .read(move |connection| unchained_audit(connection, owner))
+            .await
+    }
+
+    async fn audit_chain(
+        &self,
+        owner: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChainedAuditRecord>, StoreError> {
+        self.readers
+            .read(move |connection| audit_chain_page(connection, owner, after, limit))
+            .await
+    }
+
+    async fn insert_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError> {
+        let letter = letter.clone();
+        self.writer
+            .write(move |connection| insert_dead_letter(connection, &letter))
+            .await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        query: &DeadLetterQuery,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| list_dead_letters(connection, &query))
+            .await
+    }
+
+    async fn get_dead_letter(&self, id: Uuid) -> Result<DeadLetter, StoreError> {
+        self.readers
+            .read_now(|connection| get_dead_letter(connection, id))
+            .await
+    }
+
+    async fn mark_dead_letter_replayed(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| mark_dead_letter_replayed(connection, id, at))
+            .await
+    }
+
+    async fn acquire_lease(&self, request: &LeaseRequest) -> Result<bool, StoreError> {
+        let request = request.clone();
+        self.writer
+            .write(move |connection| acquire_lease(connection, &request))
+            .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.writer
+            .write(move |connection| release_lease(connection, &name, &holder))
+            .await
+    }
 }

@@ -9,6 +9,7 @@
 //! Owns the SQLite schema (`migrations/*.sql`) and all SQL against it. Depends on the storage
 //! contract and the domain only; no driver type appears in its public API.
 
+mod accounts;
 pub mod backup;
 mod codec;
 mod config;
@@ -21,9 +22,11 @@ mod feeds;
 mod list;
 mod migrate;
 mod notifications;
+mod numbering;
 mod outbox;
 mod reader;
 mod reminders;
+mod search;
 mod series;
 mod sessions;
 mod store;

@@ -9,7 +9,7 @@ use tickler_store::{SortField, SortKey, StoreError, TaskPage, TaskQuery};
 
 use crate::codec::{self, TASK_COLUMN_COUNT, TASK_COLUMNS, micros};
 use crate::error::ResultExt;
-use crate::tasks::{task_range, user_seq};
+use crate::numbering::{task_range, user_seq};
 
 /// The relevance score: bm25 with weights for title, tags and description (smaller is better).
 const SCORE: &str = "bm25(tasks_search, 10.0, 5.0, 1.0)";

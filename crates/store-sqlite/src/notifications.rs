@@ -1,81 +1,24 @@
 //! Notification channels and notifications (`migrations/0005`); the delivery queue is in
 //! `deliveries`.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use tickler_domain::{
-    ChannelId, ChannelKind, DeliveryStatus, EventId, NotificationId, TaskId, UserId,
-};
+use tickler_domain::{ChannelId, NotificationId, UserId};
 use tickler_store::{
-    Conflict, Delivery, DeliveryAttempt, Notification, NotificationChannel, NotificationQuery,
-    NotificationWrite, StoreError,
+    AuditRecord, ClaimedDelivery, Conflict, Delivery, DeliveryClaim, DeliveryHistory,
+    DeliveryOutcome, Notification, NotificationChannel, NotificationQuery, NotificationStore,
+    NotificationWrite, StoreError, VerificationLimits, VerificationMail,
 };
 
-use crate::codec::{self, micros};
+use crate::codec::{
+    CHANNEL_COLUMNS, NOTIFICATION_COLUMNS, channel_from_row, micros, notification_from_row,
+};
+use crate::deliveries::{self, insert_attempt};
 use crate::error::ResultExt;
 use crate::list::Statement;
-
-/// The channel columns, in the order [`channel_from_row`] reads them.
-pub(crate) const CHANNEL_COLUMNS: &str = "c.id, c.user_id, c.kind, c.url, c.address, c.secret, \
-     c.previous_secret, c.previous_secret_until, c.enabled, c.disabled_reason, c.created_at, \
-     c.updated_at, c.verified_at, c.verification_code_hash, c.verification_expires_at, \
-     c.verification_failures";
-
-/// The notification columns, in the order [`notification_from_row`] reads them.
-pub(crate) const NOTIFICATION_COLUMNS: &str = "n.id, n.user_id, n.reminder_id, n.event_id, \
-     n.task_id, n.title, n.body, n.due_at, n.fire_at, n.fired_at, n.in_app, n.created_at, \
-     n.read_at, n.traceparent";
-
-/// How many columns [`NOTIFICATION_COLUMNS`] has.
-pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 14;
-
-/// Reads a channel selected with [`CHANNEL_COLUMNS`] from column `first`.
-pub(crate) fn channel_from_row(
-    row: &Row<'_>,
-    first: usize,
-) -> Result<NotificationChannel, StoreError> {
-    Ok(NotificationChannel {
-        id: ChannelId::from_uuid(codec::value(row, first)?),
-        owner: UserId::from_uuid(codec::value(row, first + 1)?),
-        kind: kind(&codec::value::<String>(row, first + 2)?)?,
-        url: codec::value(row, first + 3)?,
-        address: codec::value(row, first + 4)?,
-        secret: codec::value(row, first + 5)?,
-        previous_secret: codec::value(row, first + 6)?,
-        previous_secret_until: codec::optional_instant_column(row, first + 7)?,
-        enabled: codec::value(row, first + 8)?,
-        disabled_reason: codec::value(row, first + 9)?,
-        created_at: codec::instant_column(row, first + 10)?,
-        updated_at: codec::instant_column(row, first + 11)?,
-        verified_at: codec::optional_instant_column(row, first + 12)?,
-        verification_code_hash: codec::value(row, first + 13)?,
-        verification_expires_at: codec::optional_instant_column(row, first + 14)?,
-        verification_failures: codec::value(row, first + 15)?,
-    })
-}
-
-/// Reads a notification selected with [`NOTIFICATION_COLUMNS`] from column `first`.
-pub(crate) fn notification_from_row(
-    row: &Row<'_>,
-    first: usize,
-) -> Result<Notification, StoreError> {
-    Ok(Notification {
-        id: NotificationId::from_uuid(codec::value(row, first)?),
-        owner: UserId::from_uuid(codec::value(row, first + 1)?),
-        reminder_id: codec::value(row, first + 2)?,
-        event_id: EventId::from_uuid(codec::value(row, first + 3)?),
-        task_id: TaskId::from_uuid(codec::value(row, first + 4)?),
-        title: codec::value(row, first + 5)?,
-        body: codec::value(row, first + 6)?,
-        due_at: codec::optional_instant_column(row, first + 7)?,
-        fire_at: codec::instant_column(row, first + 8)?,
-        fired_at: codec::instant_column(row, first + 9)?,
-        in_app: codec::value(row, first + 10)?,
-        created_at: codec::instant_column(row, first + 11)?,
-        read_at: codec::optional_instant_column(row, first + 12)?,
-        traceparent: codec::value(row, first + 13)?,
-    })
-}
+use crate::store::SqliteStore;
+use crate::verification;
 
 /// A foreign key to a missing user means the owner does not exist.
 fn owner_missing(error: rusqlite::Error) -> StoreError {
@@ -438,39 +381,176 @@ fn insert_delivery(connection: &Connection, delivery: &Delivery) -> Result<(), S
     Ok(())
 }
 
-/// Records an attempt.
-pub(crate) fn insert_attempt(
-    connection: &Connection,
-    attempt: &DeliveryAttempt,
-) -> Result<(), StoreError> {
-    connection
-        .prepare_cached(
-            "INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, duration_ms,
-                 status_code, error, succeeded)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+#[async_trait]
+impl NotificationStore for SqliteStore {
+    async fn insert_channel(
+        &self,
+        channel: &NotificationChannel,
+        max_per_owner: u32,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let channel = channel.clone();
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| insert_channel(connection, &channel, max_per_owner),
+            move |_| audit,
         )
-        .store()?
-        .execute(params![
-            attempt.delivery_id.as_uuid(),
-            attempt.attempt,
-            micros(attempt.attempted_at),
-            attempt.duration_ms,
-            attempt.status_code,
-            attempt.error,
-            attempt.succeeded,
-        ])
-        .store()?;
-    Ok(())
-}
+        .await
+    }
 
-/// Parses a stored delivery status.
-pub(crate) fn status(text: &str) -> Result<DeliveryStatus, StoreError> {
-    DeliveryStatus::parse(text)
-        .ok_or_else(|| StoreError::Internal(format!("unknown delivery status {text:?}")))
-}
+    async fn list_channels(&self, owner: UserId) -> Result<Vec<NotificationChannel>, StoreError> {
+        self.readers
+            .read_now(|connection| list_channels(connection, owner))
+            .await
+    }
 
-/// Parses a stored channel kind.
-pub(crate) fn kind(text: &str) -> Result<ChannelKind, StoreError> {
-    ChannelKind::parse(text)
-        .ok_or_else(|| StoreError::Internal(format!("unknown channel kind {text:?}")))
+    async fn get_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+    ) -> Result<NotificationChannel, StoreError> {
+        self.readers
+            .read_now(|connection| get_channel(connection, owner, id))
+            .await
+    }
+
+    async fn update_channel(
+        &self,
+        channel: &NotificationChannel,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let channel = channel.clone();
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| update_channel(connection, &channel),
+            move |_| audit,
+        )
+        .await
+    }
+
+    async fn reserve_verification_mail(
+        &self,
+        mail: &VerificationMail,
+        limits: &VerificationLimits,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (mail, limits) = (mail.clone(), *limits);
+        self.writer
+            .write(move |connection| verification::reserve_mail(connection, &mail, &limits))
+            .await
+    }
+
+    async fn verify_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        code_hash: &[u8],
+        now: DateTime<Utc>,
+        max_failures: u32,
+        audit: &[AuditRecord],
+    ) -> Result<bool, StoreError> {
+        let code_hash = code_hash.to_vec();
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| {
+                verification::verify_channel(connection, owner, id, &code_hash, now, max_failures)
+            },
+            // A wrong code is counted, not audited.
+            move |verified| if *verified { audit } else { Vec::new() },
+        )
+        .await
+    }
+
+    async fn delete_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let audit = audit.to_vec();
+        self.write_audited(
+            move |connection| delete_channel(connection, owner, id),
+            move |_| audit,
+        )
+        .await
+    }
+
+    async fn find_notification_for_reminder(
+        &self,
+        owner: UserId,
+        reminder_id: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        self.readers
+            .read_now(|connection| find_for_reminder(connection, owner, reminder_id))
+            .await
+    }
+
+    async fn list_notifications(
+        &self,
+        owner: UserId,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| list_notifications(connection, owner, &query))
+            .await
+    }
+
+    async fn get_notification(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+    ) -> Result<Notification, StoreError> {
+        self.readers
+            .read_now(|connection| get_notification(connection, owner, id))
+            .await
+    }
+
+    async fn mark_notification_read(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+        at: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        self.writer
+            .write(move |connection| mark_read(connection, owner, id, at))
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        owner: UserId,
+        notification: NotificationId,
+    ) -> Result<Vec<DeliveryHistory>, StoreError> {
+        self.readers
+            .read(move |connection| {
+                get_notification(connection, owner, notification)?;
+                deliveries::history(connection, owner, notification)
+            })
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        claim: &DeliveryClaim,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        // Polling an idle queue is a read; only a claim that can succeed takes the writer.
+        if !self
+            .readers
+            .read_now(|connection| deliveries::any_due(connection, claim))
+            .await?
+        {
+            return Ok(Vec::new());
+        }
+        let claim = claim.clone();
+        self.writer
+            .write(move |connection| deliveries::claim(connection, &claim))
+            .await
+    }
+
+    async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.writer
+            .write(move |connection| deliveries::finish(connection, &outcome))
+            .await
+    }
 }

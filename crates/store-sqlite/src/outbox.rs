@@ -209,3 +209,26 @@ pub(crate) fn purge_step(
     };
     Ok(PurgeStep { deleted, next })
 }
+
+/// Appends an event to the outbox.
+pub(crate) fn append_event(
+    connection: &Connection,
+    event: &OutboxMessage,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .store()?
+        .execute(params![
+            event.id.as_uuid(),
+            event.event_type,
+            event.subject,
+            event.owner.as_uuid(),
+            micros(event.occurred_at),
+            event.payload,
+        ])
+        .store()?;
+    Ok(())
+}

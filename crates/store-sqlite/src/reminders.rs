@@ -4,17 +4,19 @@
 //! "Now" is SQLite's clock (`julianday('now')`, millisecond precision), read inside the
 //! statement that decides what is due.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tickler_domain::schedule::{self, SNOOZE_SPEC, StoredReminder, plan_reminders};
 use tickler_domain::{ReminderState, Task, TaskId, TaskStatus, UserId};
 use tickler_store::{
-    Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ScheduledReminder,
-    StoreError,
+    AuditOf, Conflict, FiredReminder, ReminderFiring, ReminderQuery, ReminderSnooze, ReminderStore,
+    ScheduledReminder, StoreError,
 };
 use uuid::Uuid;
 
 use crate::codec::{instant, micros};
 use crate::error::ResultExt;
+use crate::store::SqliteStore;
 
 /// SQLite's current time in microseconds since the epoch.
 const DATABASE_NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
@@ -201,7 +203,7 @@ pub(crate) fn fire(
         taken.reminder.fired_at = Some(now);
         taken.reminder.lateness_ms = Some(outcome.lateness_ms);
         let event = (firing.build_event)(&taken)?;
-        crate::tasks::append_event(connection, &event)?;
+        crate::outbox::append_event(connection, &event)?;
         fired.push(taken);
     }
     Ok(fired)
@@ -300,4 +302,61 @@ pub(crate) fn snooze(
         snooze.new_id
     };
     get(connection, snooze.owner, id)?.ok_or(StoreError::NotFound)
+}
+
+#[async_trait]
+impl ReminderStore for SqliteStore {
+    async fn next_reminder_due_in(&self) -> Result<Option<std::time::Duration>, StoreError> {
+        let micros = self.readers.read_now(next_due_in).await?;
+        Ok(micros.map(|micros| std::time::Duration::from_micros(micros.max(0).unsigned_abs())))
+    }
+
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError> {
+        // An idle queue is a read; only a firing that can succeed takes the writer.
+        match self.next_reminder_due_in().await? {
+            Some(wait) if wait.is_zero() => {}
+            _ => return Ok(Vec::new()),
+        }
+        let firing = firing.clone();
+        self.writer
+            .write(move |connection| fire(connection, &firing))
+            .await
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError> {
+        let query = *query;
+        self.readers
+            .read(move |connection| list(connection, owner, &query))
+            .await
+    }
+
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError> {
+        self.readers
+            .read(move |connection| get(connection, owner, id))
+            .await
+    }
+
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+        audit: AuditOf<ScheduledReminder>,
+    ) -> Result<ScheduledReminder, StoreError> {
+        let snooze = snooze.clone();
+        self.write_audited(
+            move |connection| self::snooze(connection, &snooze),
+            move |snoozed| audit(snoozed),
+        )
+        .await
+    }
 }

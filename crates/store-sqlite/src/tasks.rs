@@ -1,36 +1,23 @@
 //! Task writes inside the writer's transaction, and reads of single tasks and tags.
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use tickler_domain::{Tag, Task, TaskId, UserId};
 use tickler_store::backend::keyset::title_sort_key;
-use tickler_store::backend::row::{TaskColumns, headers_to_json};
-use tickler_store::{ChangeSet, Conflict, OutboxMessage, StoreError, TagCount, TaskWrite};
+use tickler_store::backend::row::{TaskColumns, headers_from_json, headers_to_json, status_code};
+use tickler_store::{
+    ChangeSet, Conflict, IdempotentResponse, StoreError, TagCount, TaskPage, TaskQuery, TaskStore,
+    TaskWrite,
+};
 use uuid::Uuid;
 
 use crate::codec::{self, TASK_COLUMNS, micros, string_list};
 use crate::error::ResultExt;
-use crate::events;
-
-/// Bits of a task's rowid that number it among its owner's tasks.
-const TASK_NUMBER_BITS: u32 = 32;
-
-/// Returns the internal number of a user, if the user exists.
-pub(crate) fn user_seq(connection: &Connection, user: &Uuid) -> Result<Option<i64>, StoreError> {
-    connection
-        .prepare_cached("SELECT seq FROM users WHERE id = ?1")
-        .store()?
-        .query_row([user], |row| row.get(0))
-        .optional()
-        .store()
-}
-
-/// Returns the rowid range `[low, high)` that holds a user's tasks.
-pub(crate) fn task_range(owner_seq: i64) -> (i64, i64) {
-    (
-        owner_seq << TASK_NUMBER_BITS,
-        (owner_seq + 1) << TASK_NUMBER_BITS,
-    )
-}
+use crate::numbering::{task_range, user_seq};
+use crate::search::queue_search;
+use crate::store::SqliteStore;
+use crate::{events, list, outbox};
 
 /// Applies a change set; on error the caller's savepoint undoes whatever was applied.
 pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), StoreError> {
@@ -63,7 +50,7 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
         }
     }
     for event in &changes.events {
-        append_event(connection, event)?;
+        outbox::append_event(connection, event)?;
     }
     if let Some(response) = &changes.idempotency {
         connection
@@ -237,70 +224,6 @@ fn delete(
     }
 }
 
-/// Queues a change of the full-text index (`None`: remove the task), applied once per
-/// transaction by [`flush_search`]; `indexed` says whether the index may hold the task.
-fn queue_search(
-    connection: &Connection,
-    seq: i64,
-    columns: Option<&TaskColumns>,
-    indexed: bool,
-) -> Result<(), StoreError> {
-    connection
-        .prepare_cached(
-            "INSERT INTO temp.pending_search (seq, indexed, title, tags, description)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (seq) DO UPDATE SET
-                 title = excluded.title, tags = excluded.tags, description = excluded.description",
-        )
-        .store()?
-        .execute(params![
-            seq,
-            indexed,
-            columns.map(|c| c.title.as_str()),
-            columns.map(|c| string_list(&c.tags)),
-            columns.map(|c| c.description.as_str()),
-        ])
-        .store()?;
-    Ok(())
-}
-
-/// The queue of full-text changes, on the writer's connection only.
-pub(crate) const PENDING_SEARCH_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS pending_search (
-    seq INTEGER PRIMARY KEY,
-    indexed INTEGER NOT NULL,
-    title TEXT,
-    tags TEXT,
-    description TEXT
-)";
-
-/// Applies the queued full-text changes of the transaction, just before it commits: FTS5
-/// writes its pending changes to disk at every savepoint, so updating it inside each
-/// command's savepoint would write (and later merge) one small segment per command.
-pub(crate) fn flush_search(connection: &Connection) -> Result<(), StoreError> {
-    let pending: bool = connection
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM temp.pending_search)")
-        .store()?
-        .query_row([], |row| row.get(0))
-        .store()?;
-    if !pending {
-        return Ok(());
-    }
-    for sql in [
-        "DELETE FROM tasks_search
-         WHERE rowid IN (SELECT seq FROM temp.pending_search WHERE indexed)",
-        "INSERT INTO tasks_search (rowid, title, tags, description)
-         SELECT seq, title, tags, description FROM temp.pending_search WHERE title IS NOT NULL",
-        "DELETE FROM temp.pending_search",
-    ] {
-        connection
-            .prepare_cached(sql)
-            .store()?
-            .execute([])
-            .store()?;
-    }
-    Ok(())
-}
-
 /// Tells why a versioned write matched no row.
 fn missing_or_stale(connection: &Connection, id: &Uuid, owner: i64) -> StoreError {
     let version = connection
@@ -315,29 +238,6 @@ fn missing_or_stale(connection: &Connection, id: &Uuid, owner: i64) -> StoreErro
         Ok(None) => StoreError::NotFound,
         Err(error) => crate::error::convert(error),
     }
-}
-
-/// Appends an event to the outbox.
-pub(crate) fn append_event(
-    connection: &Connection,
-    event: &OutboxMessage,
-) -> Result<(), StoreError> {
-    connection
-        .prepare_cached(
-            "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .store()?
-        .execute(params![
-            event.id.as_uuid(),
-            event.event_type,
-            event.subject,
-            event.owner.as_uuid(),
-            micros(event.occurred_at),
-            event.payload,
-        ])
-        .store()?;
-    Ok(())
 }
 
 /// Reads one of the user's tasks.
@@ -439,4 +339,173 @@ pub(crate) fn tag_counts(
         })
         .store()?;
     rows.collect::<Result<Vec<_>, _>>().store()
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError> {
+        self.readers
+            .read_now(|connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT u.id FROM tasks t JOIN users u ON u.seq = t.owner WHERE t.id = ?1",
+                    )
+                    .store()?;
+                let mut rows = statement.query([id.as_uuid()]).store()?;
+                match rows.next().store()? {
+                    Some(row) => Ok(Some(UserId::from_uuid(codec::value(row, 0)?))),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        let span = tracing::info_span!(
+            "commit",
+            events = changes.events.len(),
+            "otel.name" = "store commit"
+        );
+        tracing::Instrument::instrument(
+            self.writer
+                .write(move |connection| apply(connection, &changes)),
+            span,
+        )
+        .await
+    }
+
+    async fn get_task(&self, owner: UserId, id: TaskId) -> Result<Task, StoreError> {
+        self.readers
+            .read_now(|connection| get(connection, owner, id))
+            .await
+    }
+
+    async fn list_tasks(&self, owner: UserId, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        let query = query.clone();
+        self.readers
+            .read(move |connection| list::list(connection, owner, &query))
+            .await
+    }
+
+    async fn tasks_with_tag(&self, owner: UserId, tag: &Tag) -> Result<Vec<Task>, StoreError> {
+        let tag = tag.clone();
+        self.readers
+            .read(move |connection| with_tag(connection, owner, &tag))
+            .await
+    }
+
+    async fn tasks_in_id_range(
+        &self,
+        owner: UserId,
+        first: TaskId,
+        last: TaskId,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        self.readers
+            .read_now(|connection| in_id_range(connection, owner, first, last, limit))
+            .await
+    }
+
+    async fn tag_counts(
+        &self,
+        owner: UserId,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TagCount>, StoreError> {
+        self.readers
+            .read_now(|connection| tag_counts(connection, owner, prefix, limit))
+            .await
+    }
+
+    async fn imported_tasks(
+        &self,
+        owner: UserId,
+        source: &str,
+        source_ids: &[String],
+    ) -> Result<Vec<(String, TaskId)>, StoreError> {
+        let source = source.to_owned();
+        let source_ids = source_ids.to_vec();
+        self.readers
+            .read_now(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT task_id FROM import_ledger
+                         WHERE user_id = ?1 AND source = ?2 AND source_id = ?3",
+                    )
+                    .store()?;
+                let mut found = Vec::new();
+                for source_id in source_ids {
+                    let task: Option<uuid::Uuid> = statement
+                        .query_row(params![owner.as_uuid(), source, source_id], |row| {
+                            row.get(0)
+                        })
+                        .map(Some)
+                        .or_else(|error| match error {
+                            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                            other => Err(other),
+                        })
+                        .store()?;
+                    if let Some(task) = task {
+                        found.push((source_id, TaskId::from_uuid(task)));
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn find_idempotent_response(
+        &self,
+        owner: UserId,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError> {
+        self.readers
+            .read_now(|connection| find_idempotent(connection, owner, key))
+            .await
+    }
+
+    async fn purge_idempotent_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let deleted = connection
+                    .prepare_cached("DELETE FROM idempotent_responses WHERE created_at < ?1")
+                    .store()?
+                    .execute([micros(before)])
+                    .store()?;
+                Ok(deleted as u64)
+            })
+            .await
+    }
+
+    async fn list_series(&self, owner: UserId, series: TaskId) -> Result<Vec<Task>, StoreError> {
+        self.readers
+            .read(move |connection| crate::series::list(connection, owner, series))
+            .await
+    }
+}
+
+fn find_idempotent(
+    connection: &Connection,
+    owner: UserId,
+    key: &str,
+) -> Result<Option<IdempotentResponse>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT request_hash, status, headers, body, created_at
+             FROM idempotent_responses WHERE user_id = ?1 AND key = ?2",
+        )
+        .store()?;
+    let mut rows = statement.query(params![owner.as_uuid(), key]).store()?;
+    let Some(row) = rows.next().store()? else {
+        return Ok(None);
+    };
+    Ok(Some(IdempotentResponse {
+        owner,
+        key: key.to_owned(),
+        request_hash: codec::value(row, 0)?,
+        status: status_code(codec::value(row, 1)?)?,
+        headers: headers_from_json(&codec::value::<String>(row, 2)?)?,
+        body: codec::value(row, 3)?,
+        created_at: codec::instant_column(row, 4)?,
+    }))
 }

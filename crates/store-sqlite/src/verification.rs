@@ -10,7 +10,7 @@ use crate::codec::{self, micros};
 use crate::error::ResultExt;
 
 /// Records a verification mail unless a limit is reached (see
-/// [`tickler_store::Store::reserve_verification_mail`]).
+/// [`tickler_store::NotificationStore::reserve_verification_mail`]).
 pub(crate) fn reserve_mail(
     connection: &Connection,
     mail: &VerificationMail,
@@ -78,7 +78,7 @@ pub(crate) fn reserve_mail(
 }
 
 /// Spends a channel's code or counts a wrong one (see
-/// [`tickler_store::Store::verify_channel`]).
+/// [`tickler_store::NotificationStore::verify_channel`]).
 pub(crate) fn verify_channel(
     connection: &Connection,
     owner: UserId,

@@ -8,7 +8,8 @@ use tickler_store::testing::{
     RawSql, append, audit_record, event, instant, register,
     tampering_with_the_audit_trail_in_the_database_is_found,
 };
-use tickler_store::{ChangeSet, OutboxMessage, Store};
+use tickler_store::{ChangeSet, OutboxMessage};
+use tickler_store::{EventStore, TaskStore};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
 
 async fn migrated_store(directory: &tempfile::TempDir) -> SqliteStore {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickler_domain::{TaskId, UserId};
+use tickler_store::TaskStore;
 use tickler_store::testing::{event, new_task, register};
 use tickler_store::{ChangeSet, Store, TaskWrite};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};

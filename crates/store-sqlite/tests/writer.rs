@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tickler_store::testing::{event, insert, new_task, register};
 use tickler_store::{ChangeSet, Conflict, Store, StoreError, TaskWrite};
+use tickler_store::{EventStore, TaskStore};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 
 /// The versions of the migration files this crate ships, in order: every one must be applied.

@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tickler_domain::{EventId, UserId};
 
-use crate::events::AuditRecord;
-use crate::{Store, StoreError};
+use crate::error::StoreError;
+use crate::events::{AuditRecord, ChainedAuditRecord, EventStore};
 
 /// Names the canonical encoding; part of every hashed message, so that a later encoding
 /// cannot be confused with this one.
@@ -29,30 +29,6 @@ pub const CHAIN_VERSION: &str = "tickler-audit-chain-v1";
 
 /// A SHA-256 digest.
 pub type ChainHash = [u8; 32];
-
-/// The last link of a user's chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditChainHead {
-    /// Whose chain.
-    pub owner: UserId,
-    /// The `chain_seq` of the last row (0 when the chain holds no row yet).
-    pub seq: i64,
-    /// That row's hash (the genesis digest when the chain holds no row yet), as stored.
-    pub hash: Vec<u8>,
-}
-
-/// An audit row with its place in the chain, as stored (hashes are not checked on reading).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChainedAuditRecord {
-    /// The row.
-    pub record: AuditRecord,
-    /// Its position in the owner's chain, from 1.
-    pub seq: i64,
-    /// The hash of the row before it (the genesis digest for the first).
-    pub prev_hash: Vec<u8>,
-    /// Its own hash.
-    pub hash: Vec<u8>,
-}
 
 /// Returns `record` with its instants cut to whole microseconds, as both stores keep them:
 /// the hash is computed over what a later read returns.
@@ -265,7 +241,7 @@ const VERIFY_PAGE: u32 = 500;
 /// link in `chain_seq` order, and the head. Rows appended while it runs are verified too.
 /// `Ok(Err(_))` names the first broken link.
 pub async fn verify(
-    store: &dyn Store,
+    store: &dyn EventStore,
     owner: UserId,
 ) -> Result<Result<ChainSummary, BrokenLink>, StoreError> {
     let unchained = store.audit_unchained(owner).await?;

@@ -6,13 +6,15 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickler_domain::{
     ChannelId, ChannelKind, DeliveryId, DeliveryStatus, EventId, NotificationId, TaskId, UserId,
 };
 
-use crate::events::DeadLetter;
-use crate::records::OutboxMessage;
+use crate::error::StoreError;
+use crate::events::{AuditRecord, DeadLetter};
+use crate::outbox::OutboxMessage;
 
 /// Largest page of notifications a read returns (one more than the API's largest page, so a
 /// use case can learn whether another page follows).
@@ -299,4 +301,121 @@ pub struct DeliveryOutcome {
     pub events: Vec<OutboxMessage>,
     /// A dead letter, when the delivery was given up on.
     pub dead_letter: Option<DeadLetter>,
+}
+
+/// Notification channels (with the verification of e-mail addresses), in-app notifications and
+/// the delivery queue. Channels, notifications and delivery histories are scoped to their
+/// owner: another user's is `NotFound`. Claiming and finishing deliveries is the notifier's,
+/// across all users.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Stores a new channel, unless its owner already has `max_per_owner` channels
+    /// ([`Conflict::LimitReached`](crate::Conflict::LimitReached), checked atomically with the insert) or an in-app channel
+    /// when this is one ([`Conflict::AlreadyExists`](crate::Conflict::AlreadyExists), as for a reused id).
+    async fn insert_channel(
+        &self,
+        channel: &NotificationChannel,
+        max_per_owner: u32,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+
+    /// Lists the user's channels, oldest first.
+    async fn list_channels(&self, owner: UserId) -> Result<Vec<NotificationChannel>, StoreError>;
+
+    /// Reads one of the user's channels.
+    async fn get_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+    ) -> Result<NotificationChannel, StoreError>;
+
+    /// Saves a changed channel of `channel.owner` (everything but its kind and creation time).
+    async fn update_channel(
+        &self,
+        channel: &NotificationChannel,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+
+    /// Records a verification mail unless its owner or its address had as many as
+    /// `limits` allow within their windows: then records nothing and returns when the oldest
+    /// of the mails that fill the window leaves it (the earliest a retry can succeed).
+    /// Checked atomically with the insert; mails older than both windows are forgotten.
+    async fn reserve_verification_mail(
+        &self,
+        mail: &VerificationMail,
+        limits: &VerificationLimits,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Spends a pending channel's verification code: if `code_hash` is the channel's current
+    /// code, unexpired at `now`, and fewer than `max_failures` wrong codes were posted since
+    /// it was mailed, the channel is verified at `now` and the code forgotten (`true`);
+    /// otherwise a pending channel counts one more wrong code (`false`). `NotFound` for
+    /// another user's channel. `audit` is written only when the channel is verified.
+    async fn verify_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        code_hash: &[u8],
+        now: DateTime<Utc>,
+        max_failures: u32,
+        audit: &[AuditRecord],
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes one of the user's channels. Its deliveries stay (with their history); those
+    /// still pending are cancelled when next claimed.
+    async fn delete_channel(
+        &self,
+        owner: UserId,
+        id: ChannelId,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+
+    /// Finds the user's notification of a reminder, if one was created.
+    async fn find_notification_for_reminder(
+        &self,
+        owner: UserId,
+        reminder_id: &str,
+    ) -> Result<Option<Notification>, StoreError>;
+
+    /// Lists the user's in-app notifications, newest first (by `(created_at, id)`).
+    async fn list_notifications(
+        &self,
+        owner: UserId,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    /// Reads one of the user's notifications (in-app or not).
+    async fn get_notification(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+    ) -> Result<Notification, StoreError>;
+
+    /// Marks one of the user's in-app notifications read at `at` (a notification already read
+    /// keeps its first `read_at`); returns it as stored.
+    async fn mark_notification_read(
+        &self,
+        owner: UserId,
+        id: NotificationId,
+        at: DateTime<Utc>,
+    ) -> Result<Notification, StoreError>;
+
+    /// Reads the deliveries of one of the user's notifications with their attempts, in the
+    /// order the deliveries were created.
+    async fn list_deliveries(
+        &self,
+        owner: UserId,
+        notification: NotificationId,
+    ) -> Result<Vec<DeliveryHistory>, StoreError>;
+
+    /// Claims due pending deliveries (see [`DeliveryClaim`]): each is leased to the claim's
+    /// token until `now + lease`, so a crashed worker's claims come back.
+    async fn claim_deliveries(
+        &self,
+        claim: &DeliveryClaim,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+
+    /// Records an attempt's outcome, if the claim still holds the delivery
+    /// ([`Conflict::ClaimLost`](crate::Conflict::ClaimLost) otherwise, and nothing is written).
+    async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError>;
 }

@@ -1,7 +1,9 @@
 //! Records the store reads and writes besides the domain's own types.
 
 use chrono::{DateTime, Utc};
-use tickler_domain::{ApiTokenId, ConversationId, EventId, Task, TaskId, User, UserId};
+use tickler_domain::{ApiTokenId, ConversationId, Task, TaskId, User, UserId};
+
+use crate::outbox::OutboxMessage;
 
 /// A user together with the hash of their password, for logging in.
 #[derive(Debug, Clone)]
@@ -12,7 +14,7 @@ pub struct UserCredentials {
     pub password_hash: String,
 }
 
-/// What [`crate::Store::update_user`] did.
+/// What [`crate::AccountStore::update_user`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserUpdate {
     /// The account as it is now.
@@ -84,48 +86,6 @@ pub struct IdempotentResponse {
     pub created_at: DateTime<Utc>,
 }
 
-/// One event appended to the transactional outbox.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboxMessage {
-    /// The event id (UUIDv7), unique.
-    pub id: EventId,
-    /// Its CloudEvents type, e.g. `tickler.task.completed`.
-    pub event_type: String,
-    /// What it is about (the task id): the partition key that keeps one task's events in order.
-    pub subject: String,
-    /// Whose data changed.
-    pub owner: UserId,
-    /// When the change happened.
-    pub occurred_at: DateTime<Utc>,
-    /// The complete CloudEvent, serialised as JSON.
-    pub payload: String,
-}
-
-/// A position in the outbox log. Records are read in `(transaction, sequence)` order, and a
-/// reader that has seen a position never later finds a new record before it:
-///
-/// * SQLite has one writer, so `transaction` is always 0 and `sequence` grows in commit order.
-/// * PostgreSQL assigns sequence numbers at insert time, not commit time, so a plain
-///   `sequence > last_seen` poll would miss a slow transaction's rows. There `transaction` is
-///   the writing transaction's id (`xid8`) and a record is readable only once every
-///   transaction with a smaller id has finished (`xid < pg_snapshot_xmin(...)`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OutboxPosition {
-    /// The writing transaction (0 on SQLite).
-    pub transaction: i64,
-    /// The record's sequence number.
-    pub sequence: i64,
-}
-
-/// An outbox message as stored, with its position in the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboxRecord {
-    /// Where it sits in the log.
-    pub position: OutboxPosition,
-    /// The message.
-    pub message: OutboxMessage,
-}
-
 /// One write to a task inside a [`ChangeSet`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskWrite {
@@ -153,7 +113,7 @@ pub enum TaskWrite {
 
 /// Everything one use case writes, committed atomically: task rows, the outbox events that
 /// describe the change and, for a request with an `Idempotency-Key`, its response. Either all
-/// of it is durable when [`crate::Store::commit`] returns `Ok`, or none of it.
+/// of it is durable when [`crate::TaskStore::commit`] returns `Ok`, or none of it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeSet {
     /// Task writes, applied in order.

@@ -12,11 +12,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickler_domain::{ReminderState, TaskId, UserId};
 
 use crate::StoreError;
-use crate::records::OutboxMessage;
+use crate::events::AuditOf;
+use crate::outbox::OutboxMessage;
 
 /// Most reminders one firing hands out.
 pub const MAX_FIRING_BATCH: u32 = 1_000;
@@ -113,4 +115,47 @@ pub struct ReminderSnooze {
     /// The id of the new reminder when the snoozed one already fired or was missed (a fired
     /// reminder notified once under its id; the snooze is a new reminder, spec `snooze`).
     pub new_id: uuid::Uuid,
+}
+
+/// Scheduled reminders. Task writes keep them (see the module documentation); firing is the
+/// scheduler's, across all users. Whether a reminder is due is decided by the database's
+/// clock, never a process's.
+#[async_trait]
+pub trait ReminderStore: Send + Sync {
+    /// Returns how long until the earliest pending reminder is due by the database's clock
+    /// (zero when one is due already), or `None` when nothing is pending.
+    async fn next_reminder_due_in(&self) -> Result<Option<Duration>, StoreError>;
+
+    /// Fires due pending reminders, earliest first, in one transaction: each is marked fired
+    /// (or missed, beyond `missed_after`) with the database's time and its lateness, and its
+    /// event is appended to the outbox. Concurrent callers never fire the same reminder.
+    async fn fire_due_reminders(
+        &self,
+        firing: &ReminderFiring,
+    ) -> Result<Vec<FiredReminder>, StoreError>;
+
+    /// Lists the user's reminders (see [`ReminderQuery`]).
+    async fn list_reminders(
+        &self,
+        owner: UserId,
+        query: &ReminderQuery,
+    ) -> Result<Vec<ScheduledReminder>, StoreError>;
+
+    /// Reads one of the user's reminders; `None` when the user has no such reminder (another
+    /// user's, or removed with its task).
+    async fn get_reminder(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ScheduledReminder>, StoreError>;
+
+    /// Snoozes one of the user's reminders: a pending one moves to `until` (same id), a fired
+    /// or missed one gets a new pending reminder at `until` with id `new_id`. `NotFound` for
+    /// another user's reminder, [`Conflict::ReminderClosed`](crate::Conflict::ReminderClosed) when the reminder was cancelled
+    /// or its task is done. Returns the reminder that will fire; `audit` builds its rows from it.
+    async fn snooze_reminder(
+        &self,
+        snooze: &ReminderSnooze,
+        audit: AuditOf<ScheduledReminder>,
+    ) -> Result<ScheduledReminder, StoreError>;
 }

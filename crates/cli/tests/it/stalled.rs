@@ -145,7 +145,9 @@ mod serial {
             let (change, _) =
                 reminder_change(me["id"].as_str().unwrap(), "stalled", SystemClock.now());
             let fired_at = Instant::now();
-            tickler_store::Store::commit(&store, change).await.unwrap();
+            tickler_store::TaskStore::commit(&store, change)
+                .await
+                .unwrap();
             store.close().await;
             (token, fired_at)
         }

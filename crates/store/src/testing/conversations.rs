@@ -3,8 +3,8 @@
 use tickler_domain::{ConversationId, UserId};
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{Conversation, ConversationMessage, MessageRole, StoreError};
 
 fn new_conversation(owner: UserId, title: &str, seconds: i64) -> Conversation {

@@ -1,6 +1,7 @@
 //! Building blocks of the conformance cases: users, tasks and instants that tests arrange.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
 use tickler_domain::{
@@ -9,7 +10,8 @@ use tickler_domain::{
 };
 use uuid::Uuid;
 
-use crate::{AuditOf, ChangeSet, OutboxMessage, Store, TaskQuery, TaskWrite};
+use crate::audit_chain;
+use crate::{AuditOf, AuditRecord, ChangeSet, OutboxMessage, Store, TaskQuery, TaskWrite};
 
 /// Returns a fixed instant plus `seconds` (tests never read the clock).
 pub fn instant(seconds: i64) -> DateTime<Utc> {
@@ -249,4 +251,53 @@ pub async fn head_eventually(store: &dyn Store, expected: crate::OutboxPosition)
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// Runs futures concurrently on the runtime and returns their outputs in order.
+pub async fn futures_join_all<F, T>(futures: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
+/// Returns the audit row (not stored yet) of an account change of `owner`.
+pub fn account_row(owner: UserId, event_type: &str) -> AuditRecord {
+    AuditRecord {
+        event_id: EventId::from_uuid(Uuid::now_v7()),
+        owner,
+        task_id: None,
+        event_type: event_type.to_owned(),
+        origin: Some("api".to_owned()),
+        correlation_id: None,
+        occurred_at: instant(0),
+        recorded_at: instant(0),
+        data: "{}".to_owned(),
+    }
+}
+
+/// Builds one row of `event_type` for the owner `owner_of` finds in the change's outcome.
+pub fn row_of<T: 'static>(event_type: &'static str, owner_of: fn(&T) -> UserId) -> AuditOf<T> {
+    Arc::new(move |outcome: &T| vec![account_row(owner_of(outcome), event_type)])
+}
+
+/// Reads the types of a user's audit rows in the order they joined the user's chain, after
+/// checking that the chain holds.
+pub async fn audit_types(store: &dyn Store, owner: UserId) -> Vec<String> {
+    if let Err(broken) = audit_chain::verify(store, owner).await.unwrap() {
+        panic!("the chain should hold: {broken}");
+    }
+    store
+        .audit_chain(owner, 0, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|link| link.record.event_type)
+        .collect()
 }

@@ -8,8 +8,8 @@ use tickler_domain::{
 };
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{
     ChangeSet, ClaimedDelivery, Conflict, DeadLetter, DeadLetterQuery, Delivery, DeliveryAttempt,
     DeliveryClaim, DeliveryOutcome, Notification, NotificationChannel, NotificationQuery,
@@ -658,20 +658,6 @@ pub async fn racing_claims_hand_each_delivery_to_one_claimant(backend: &dyn Test
         );
     }
     assert_eq!(seen, expected);
-}
-
-/// Runs futures concurrently on the runtime and returns their outputs in order.
-pub(super) async fn futures_join_all<F, T>(futures: impl IntoIterator<Item = F>) -> Vec<T>
-where
-    F: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut outputs = Vec::with_capacity(handles.len());
-    for handle in handles {
-        outputs.push(handle.await.unwrap());
-    }
-    outputs
 }
 
 /// Verification mails are limited per owner and per address, atomically with their record:

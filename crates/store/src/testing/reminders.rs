@@ -13,10 +13,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tickler_domain::{Due, ReminderSpec, ReminderState, Task, TaskStatus};
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::account_audit::{account_row, audit_types};
-use super::fixtures::{event, new_task, outbox_eventually, outbox_eventually_where, register};
-use super::notifications::futures_join_all;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::{
+    account_row, audit_types, event, futures_join_all, new_task, outbox_eventually,
+    outbox_eventually_where, register,
+};
 use crate::{
     AuditOf, AuditRecord, ChangeSet, Conflict, FiredReminder, ReminderFiring, ReminderQuery,
     ReminderSnooze, ScheduledReminder, Store, StoreError, TaskWrite,
@@ -329,7 +330,7 @@ pub async fn racing_firings_fire_each_reminder_once(backend: &dyn TestBackend) {
             &specs,
         ));
     }
-    super::fixtures::insert(&*store, &tasks).await;
+    crate::testing::fixtures::insert(&*store, &tasks).await;
     let firings = (0..4).map(|_| {
         let store = store.clone();
         async move {

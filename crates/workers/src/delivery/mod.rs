@@ -1,7 +1,7 @@
 //! The delivery worker of the `notifier` role: claims due deliveries, sends them through their
 //! channels (webhook, e-mail) concurrently, and records every attempt's outcome.
 //!
-//! Claims are leased and fenced (see `Store::claim_deliveries`): a worker that dies mid-send
+//! Claims are leased and fenced (see `NotificationStore::claim_deliveries`): a worker that dies mid-send
 //! loses nothing, its deliveries are claimed again when the lease expires and resent with the
 //! same `webhook-id` / `Message-ID`, so receivers can drop the duplicate. Concurrency is
 //! bounded overall and per channel; deliveries of channels already at their cap are left in

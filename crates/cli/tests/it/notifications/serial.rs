@@ -143,7 +143,9 @@ async fn a_notifier_killed_mid_send_resends_with_the_same_webhook_id() {
         "killed mid-send",
         SystemClock.now(),
     );
-    tickler_store::Store::commit(&store, change).await.unwrap();
+    tickler_store::TaskStore::commit(&store, change)
+        .await
+        .unwrap();
     eventually(20, || async {
         (!receiver.received().is_empty()).then_some(())
     })

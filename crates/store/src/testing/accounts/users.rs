@@ -6,15 +6,9 @@ use chrono::TimeDelta;
 use tickler_domain::{ApiTokenId, Email, TimeZone, UserId};
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{ApiToken, Conflict, NewApiToken, RegistrationRule, StoreError};
-
-/// The store a backend opens is migrated and ready.
-pub async fn a_migrated_store_is_ready(backend: &dyn TestBackend) {
-    let store = backend.open().await;
-    store.check_ready().await.unwrap();
-}
 
 /// A new account reads back by id and by e-mail, with its password hash.
 pub async fn a_registered_user_reads_back_by_id_and_by_email(backend: &dyn TestBackend) {
@@ -335,17 +329,4 @@ pub async fn operator_rights_are_granted_and_revoked_by_email(backend: &dyn Test
         store.set_operator(&nobody, true, no_audit()).await,
         Err(StoreError::NotFound)
     ));
-}
-
-/// `task_owner` names a task's owner whoever asks, and nobody once the task is gone.
-pub async fn a_tasks_owner_is_found_by_task_id_alone(backend: &dyn TestBackend) {
-    let store = backend.open().await;
-    let ada = register(&*store, "ada@example.org").await;
-    let grace = register(&*store, "grace@example.org").await;
-    let task = new_task(ada.id, "ada's");
-    insert(&*store, std::slice::from_ref(&task)).await;
-    assert_eq!(store.task_owner(task.id).await.unwrap(), Some(ada.id));
-    assert_ne!(store.task_owner(task.id).await.unwrap(), Some(grace.id));
-    let missing = tickler_domain::TaskId::from_uuid(Uuid::now_v7());
-    assert_eq!(store.task_owner(missing).await.unwrap(), None);
 }

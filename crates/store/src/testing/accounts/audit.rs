@@ -5,55 +5,18 @@
 
 use std::sync::Arc;
 
-use tickler_domain::{ChannelKind, Email, EventId, User, UserId};
-use uuid::Uuid;
+use tickler_domain::{ChannelKind, Email, User, UserId};
 
-use super::TestBackend;
 use super::feeds::new_feed;
-use super::fixtures::*;
-use super::notifications::channel;
 use super::sessions::{new_session, rotation};
 use super::users::token;
-use crate::audit_chain;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
+use crate::testing::notifications::channel;
 use crate::{
     AuditOf, AuditRecord, AuthSession, ChangeSet, Conflict, NotificationChannel, RefreshOutcome,
-    RegistrationRule, SessionRevocation, Store, StoreError, UserUpdate,
+    RegistrationRule, SessionRevocation, StoreError, UserUpdate,
 };
-
-/// Returns the audit row (not stored yet) of an account change of `owner`.
-pub fn account_row(owner: UserId, event_type: &str) -> AuditRecord {
-    AuditRecord {
-        event_id: EventId::from_uuid(Uuid::now_v7()),
-        owner,
-        task_id: None,
-        event_type: event_type.to_owned(),
-        origin: Some("api".to_owned()),
-        correlation_id: None,
-        occurred_at: instant(0),
-        recorded_at: instant(0),
-        data: "{}".to_owned(),
-    }
-}
-
-/// Builds one row of `event_type` for the owner `owner_of` finds in the change's outcome.
-pub fn row_of<T: 'static>(event_type: &'static str, owner_of: fn(&T) -> UserId) -> AuditOf<T> {
-    Arc::new(move |outcome: &T| vec![account_row(owner_of(outcome), event_type)])
-}
-
-/// Reads the types of a user's audit rows in the order they joined the user's chain, after
-/// checking that the chain holds.
-pub async fn audit_types(store: &dyn Store, owner: UserId) -> Vec<String> {
-    if let Err(broken) = audit_chain::verify(store, owner).await.unwrap() {
-        panic!("the chain should hold: {broken}");
-    }
-    store
-        .audit_chain(owner, 0, 1_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|link| link.record.event_type)
-        .collect()
-}
 
 /// An e-mail channel (not stored yet) waiting for the code `right`, valid until
 /// `instant(100)`.

@@ -1,7 +1,7 @@
 //! One-time tickets of the live stream.
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 
 /// A ticket yields its owner once, only before it expires; an unknown ticket yields nothing;
 /// storing a new ticket prunes the expired ones.

@@ -1,8 +1,8 @@
 //! The import ledger: an imported item is recorded with the task it became, per user and
 //! source, atomically with the task.
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{ChangeSet, Conflict, ImportRecord, StoreError, TaskWrite};
 
 fn record(

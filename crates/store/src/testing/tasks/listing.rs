@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use tickler_domain::{Priority, Task, TaskStatus, UserId};
 
-use super::TestBackend;
-use super::fixtures::*;
 use crate::query::{Cursor, CursorValue};
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{SortField, SortKey, Store, TaskQuery};
 
 /// A task to arrange: title, status, priority, due date (seconds from [`instant`]), tags.

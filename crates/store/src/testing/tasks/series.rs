@@ -3,8 +3,8 @@
 
 use tickler_domain::{SeriesPosition, Task, TaskStatus};
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{ChangeSet, Conflict, SeriesWrite, Store, StoreError, TaskWrite};
 
 /// Returns instance `sequence` of `first`'s series (not stored yet).

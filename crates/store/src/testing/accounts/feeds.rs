@@ -3,8 +3,8 @@
 use tickler_domain::{CalendarFeedId, UserId};
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{CalendarFeed, Conflict, NewCalendarFeed, Store, StoreError};
 
 /// Returns a feed (not stored yet) of `owner` named `name`, created at `instant(seconds)`, with

@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use tickler_domain::UserId;
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::backbone::audit_record;
-use super::fixtures::*;
 use crate::audit_chain::{self, BrokenLink, ChainSummary};
+use crate::testing::backend::TestBackend;
+use crate::testing::events::backbone::audit_record;
+use crate::testing::fixtures::*;
 use crate::{AuditRecord, ChangeSet, Store};
 
 async fn append_one(store: &dyn Store, record: AuditRecord) {

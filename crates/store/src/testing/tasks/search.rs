@@ -4,9 +4,9 @@ use std::collections::HashSet;
 
 use tickler_domain::{Task, TaskStatus, UserId};
 
-use super::TestBackend;
-use super::fixtures::*;
 use crate::backend::keyset::RANKED_CANDIDATES;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{SortField, SortKey, Store, TaskQuery};
 
 /// Stores tasks of `owner` given as (title, description, tags).

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use tickler_domain::{EventId, TaskId, UserId};
 use uuid::Uuid;
 
-use super::TestBackend;
-use super::fixtures::*;
+use crate::testing::backend::TestBackend;
+use crate::testing::fixtures::*;
 use crate::{
     AuditQuery, AuditRecord, ChangeSet, Conflict, ConsumerPosition, DeadLetter, DeadLetterQuery,
     LeaseRequest, OutboxMessage, OutboxPosition, ProcessedEvent, Store, StoreError, TaskWrite,
