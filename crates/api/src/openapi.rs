@@ -85,6 +85,7 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(tasks::complete_task))
         .routes(routes!(tasks::reopen_task))
         .routes(routes!(tasks::occurrences))
+        .routes(routes!(tasks::preview_recurrence))
         .routes(routes!(tasks::series))
         .routes(routes!(parse::parse))
         .routes(routes!(parse::quick_add))

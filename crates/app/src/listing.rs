@@ -6,7 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tickler_domain::{FieldError, Priority, Tag, Task, TaskId, TaskStatus};
+use tickler_domain::{FieldError, Priority, Tag, Task, TaskId, TaskStatus, validate_series_start};
+use tickler_protocol::task::RecurrencePreviewRequest;
 use tickler_store::query::MAX_PAGE_SIZE;
 use tickler_store::{Cursor, CursorValue, SortField, SortKey, TaskQuery};
 
@@ -117,6 +118,46 @@ impl App {
                 .collect(),
             None => vec![due.at],
         })
+    }
+}
+
+/// Default number of occurrences a recurrence preview returns.
+const DEFAULT_PREVIEW_OCCURRENCES: u32 = 5;
+/// Largest number of occurrences a recurrence preview returns.
+pub const MAX_PREVIEW_OCCURRENCES: u32 = 50;
+
+impl App {
+    /// Expands a rule from a first occurrence without a task: what the task's occurrences would
+    /// be if its fields were saved. The rule, date and zone are checked as a task's fields are
+    /// (every problem at once), so a refusal here is the refusal saving would meet.
+    pub async fn preview_occurrences(
+        &self,
+        actor: &Actor,
+        request: &RecurrencePreviewRequest,
+    ) -> AppResult<Vec<DateTime<Utc>>> {
+        let limit = match request.limit {
+            None => Ok(DEFAULT_PREVIEW_OCCURRENCES),
+            Some(n) if (1..=MAX_PREVIEW_OCCURRENCES).contains(&n) => Ok(n),
+            Some(_) => Err(FieldError::new(
+                "limit",
+                "out_of_range",
+                format!("limit must be an integer from 1 to {MAX_PREVIEW_OCCURRENCES}"),
+            )),
+        };
+        let start = validate_series_start(
+            &request.recurrence,
+            request.due_at.as_deref(),
+            request.all_day.unwrap_or(false),
+            request.timezone.as_deref(),
+            actor.user.timezone,
+        );
+        let (limit, (rule, due, zone)) = tickler_domain::all_valid!(limit, start)?;
+        // A rule that rarely matches can take a while to expand (the engine bounds its search):
+        // off the async workers.
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        tokio::task::spawn_blocking(move || rule.occurrences(due.at, zone).take(limit).collect())
+            .await
+            .map_err(|error| AppError::Internal(format!("expanding a recurrence: {error}")))
     }
 }
 

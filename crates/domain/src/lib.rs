@@ -30,7 +30,7 @@ pub use schedule::{PlannedReminder, ReminderState};
 pub use tag::{Tag, TagError, Tags};
 pub use task::{
     Due, Priority, RecurrenceMode, Task, TaskChange, TaskChangeKind, TaskFields, TaskInput,
-    TaskStatus, Title,
+    TaskStatus, Title, validate_series_start,
 };
 pub use time::{TimeZone, UnknownTimeZone};
 pub use user::{Email, User};

@@ -249,12 +249,7 @@ impl TaskInput {
     pub fn validate(self, default_zone: TimeZone) -> Result<TaskFields, ValidationErrors> {
         let title = Title::parse(&self.title);
         let description = validate_description(self.description);
-        let timezone = match self.timezone.as_deref() {
-            None => Ok(default_zone),
-            Some(name) => TimeZone::parse(name).map_err(|error| {
-                FieldError::new("timezone", "unknown_time_zone", error.to_string())
-            }),
-        };
+        let timezone = parse_zone(self.timezone.as_deref(), default_zone);
         let zone_for_due = timezone.as_ref().copied().unwrap_or(default_zone);
         let due = parse_due(self.due_at.as_deref(), self.all_day, zone_for_due);
         let tags = Tags::parse("tags", &self.tags);
@@ -307,6 +302,41 @@ impl From<&TaskFields> for TaskInput {
             recurrence_mode: fields.recurrence_mode,
             reminders: fields.reminders.iter().map(ToString::to_string).collect(),
         }
+    }
+}
+
+/// The start of a series as a task's fields would give it: the rule, the first occurrence (the
+/// due date) and the zone the rule is expanded in, checked with the rules of
+/// [`TaskInput::validate`] and reporting every problem at once. Previews a recurrence before a
+/// task has it.
+pub fn validate_series_start(
+    recurrence: &str,
+    due_at: Option<&str>,
+    all_day: bool,
+    timezone: Option<&str>,
+    default_zone: TimeZone,
+) -> Result<(Recurrence, Due, TimeZone), ValidationErrors> {
+    let timezone = parse_zone(timezone, default_zone);
+    let zone_for_due = timezone.as_ref().copied().unwrap_or(default_zone);
+    let due = parse_due(due_at, all_day, zone_for_due);
+    let recurrence = validate_recurrence(Some(recurrence), &due);
+    let (timezone, due, recurrence) = crate::all_valid!(timezone, due, recurrence)?;
+    match (recurrence, due) {
+        (Some(recurrence), Some(due)) => Ok((recurrence, due, timezone)),
+        // validate_recurrence refuses a rule without a due date.
+        _ => Err(ValidationErrors::single(FieldError::new(
+            "recurrence",
+            "requires_due_at",
+            "a recurring task needs a due_at: its first occurrence",
+        ))),
+    }
+}
+
+fn parse_zone(name: Option<&str>, default_zone: TimeZone) -> Result<TimeZone, FieldError> {
+    match name {
+        None => Ok(default_zone),
+        Some(name) => TimeZone::parse(name)
+            .map_err(|error| FieldError::new("timezone", "unknown_time_zone", error.to_string())),
     }
 }
 

@@ -278,9 +278,35 @@ pub struct TaskPage {
     pub next_cursor: Option<String>,
 }
 
-/// The next instants of a recurring task.
+/// The next instants of a recurring task, or of a rule being previewed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Occurrences {
-    /// Due instants in order, the first being the task's current `due_at`.
+    /// Due instants in order, the first being the task's current `due_at` (the `due_at` sent,
+    /// for a preview).
     pub occurrences: Vec<DateTime<Utc>>,
+}
+
+/// The body of `POST /api/v1/recurrence/preview`: a rule and its first occurrence, as a task's
+/// fields would give them, to see the next occurrences before saving. Checked with the rules
+/// of a task's fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecurrencePreviewRequest {
+    /// An RFC 5545 RRULE body such as `FREQ=WEEKLY;BYDAY=MO`.
+    pub recurrence: String,
+    /// The first occurrence: an RFC 3339 instant; with `all_day`, a `YYYY-MM-DD` date is
+    /// accepted too. A rule without it is refused (`requires_due_at`), as on a task.
+    #[serde(default)]
+    pub due_at: Option<String>,
+    /// Due on whole days. Defaults to false.
+    #[serde(default)]
+    pub all_day: Option<bool>,
+    /// The IANA time zone the rule is expanded in; defaults to the user's.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::time_zone::TimeZoneName>)]
+    pub timezone: Option<String>,
+    /// How many occurrences to return, 1 to 50; defaults to 5.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 50)]
+    pub limit: Option<u32>,
 }

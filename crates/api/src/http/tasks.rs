@@ -1,5 +1,5 @@
-//! `/api/v1/tasks`: create, read, list/search, merge-patch, complete, reopen, delete, and the
-//! occurrences of a recurring task.
+//! `/api/v1/tasks`: create, read, list/search, merge-patch, complete, reopen, delete, the
+//! occurrences of a recurring task, and the preview of a rule before a task has it.
 
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
@@ -8,7 +8,8 @@ use tickler_app::{AppError, CreatedTask, IdempotencyKey, ListTasksParams};
 use tickler_domain::{FieldError, Task, TaskId};
 use tickler_protocol::problem::Problem;
 use tickler_protocol::task::{
-    DeleteScope, Occurrences, SeriesBody, TaskBody, TaskPage, TaskPatchDoc, TaskRequest,
+    DeleteScope, Occurrences, RecurrencePreviewRequest, SeriesBody, TaskBody, TaskPage,
+    TaskPatchDoc, TaskRequest,
 };
 
 use crate::ApiState;
@@ -337,6 +338,27 @@ pub async fn reopen_task(
         .reopen_task(&actor, id, if_match(&headers))
         .await?;
     Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Previews a recurrence before any task has it: the next due instants of a rule from a first
+/// occurrence, expanded in a time zone, with the checks a task's fields get on saving. Changes
+/// nothing.
+#[utoipa::path(
+    post, path = "/api/v1/recurrence/preview", tag = "tasks",
+    request_body = RecurrencePreviewRequest,
+    responses(
+        (status = 200, description = "Due instants, the first being `due_at`", body = Occurrences),
+        (status = 422, description = "An invalid rule, a rule without `due_at`, a malformed `due_at`, an unknown time zone or a limit out of range", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn preview_recurrence(
+    State(state): State<ApiState>,
+    Caller(actor): Caller,
+    body: JsonBody<RecurrencePreviewRequest>,
+) -> Result<Response, ApiError> {
+    let occurrences = state.app.preview_occurrences(&actor, &body.value).await?;
+    Ok(json(StatusCode::OK, &Occurrences { occurrences }))
 }
 
 /// Lists the next due instants of a recurring task, expanded in its time zone.

@@ -7,4 +7,5 @@
 mod extraction;
 mod limits;
 mod problems;
+mod recurrence_preview;
 mod support;

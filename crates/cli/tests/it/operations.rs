@@ -194,6 +194,7 @@ async fn the_openapi_document_describes_the_real_responses(backend: Backend) {
         "/api/v1/tasks/{id}/complete",
         "/api/v1/tasks/{id}/reopen",
         "/api/v1/tasks/{id}/occurrences",
+        "/api/v1/recurrence/preview",
         "/api/v1/tags",
         "/api/v1/tags/{name}",
         "/api/v1/live",
@@ -254,6 +255,20 @@ async fn the_openapi_document_describes_the_real_responses(backend: Backend) {
         .await
         .unwrap();
     assert_matches_schema(&openapi, "Occurrences", &occurrences);
+    let preview = app
+        .post(
+            &user,
+            "/api/v1/recurrence/preview",
+            &json!({"recurrence": "FREQ=DAILY", "due_at": "2030-01-01T09:00:00Z", "timezone": "UTC", "limit": 2}),
+        )
+        .await;
+    assert_eq!(preview.status(), 200);
+    let preview: Value = preview.json().await.unwrap();
+    assert_matches_schema(&openapi, "Occurrences", &preview);
+    assert_eq!(
+        preview["occurrences"],
+        json!(["2030-01-01T09:00:00Z", "2030-01-02T09:00:00Z"])
+    );
     let me: Value = app.get(&user, "/api/v1/me").await.json().await.unwrap();
     assert_matches_schema(&openapi, "UserBody", &me);
     let token: Value = app
