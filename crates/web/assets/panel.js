@@ -1,7 +1,9 @@
 // The task panel: every field of a task (title, description, due date and time or all day,
 // time zone, recurrence with presets or a custom rule and its next occurrences, reminders,
 // tags with autocomplete by usage, priority), complete/reopen/delete, and the task's history
-// from the audit trail. Saves with a JSON merge patch guarded by If-Match.
+// from the audit trail. Saves with a JSON merge patch guarded by If-Match. The next occurrences
+// follow the form as it is edited (POST /api/v1/recurrence/preview, debounced), so a preset or
+// a custom rule shows its dates, or why it cannot be saved, before Save.
 
 import { ApiError, api, query } from './api.js';
 import { allZones, dateKey, formatDateTime, reminderLabel, timeKey, zonedToInstant } from './dates.js';
@@ -16,6 +18,9 @@ const REMINDER_PRESETS = [
   ['-PT30M', 'before_30m'], ['-PT1H', 'before_1h'], ['-P1D', 'before_1d'],
 ];
 const PRIORITIES = ['none', 'low', 'medium', 'high', 'urgent'];
+/** How many occurrences the panel shows, and how long typing pauses before they are fetched. */
+const PREVIEW_COUNT = 5;
+const PREVIEW_DELAY_MS = 250;
 
 let dialog = null;
 let current = null;
@@ -74,13 +79,15 @@ function buildPanel(initial, zone) {
   const presetSelect = h('select', { id: 'p-repeat' },
     PRESETS.map((preset) => h('option', { value: preset.key }, t(`r_${preset.key}`))),
     h('option', { value: 'custom' }, t('r_custom')));
-  const rrule = h('input', { id: 'p-rrule', type: 'text', dir: 'ltr', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'p-rrule-hint' });
+  const rrule = h('input', { id: 'p-rrule', type: 'text', dir: 'ltr', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'p-rrule-hint p-recurrence-error' });
   const mode = h('select', { id: 'p-mode' },
     h('option', { value: 'from_due' }, t('mode_from_due')),
     h('option', { value: 'from_completion' }, t('mode_from_completion')));
   const occurrences = h('ol', { class: 'occurrences' });
   const occurrencesBox = h('div', { class: 'occurrences-box', hidden: true }, h('h3', { id: 'p-occ-title' }, t('next_occurrences')), occurrences);
   occurrences.setAttribute('aria-labelledby', 'p-occ-title');
+  // Why the rule as edited cannot be saved; read out politely as it changes.
+  const recurrenceError = h('p', { class: 'form-error', id: 'p-recurrence-error', 'aria-live': 'polite' });
   const reminderList = h('ul', { class: 'chip-list', 'aria-label': t('reminders') });
   const reminderAdd = h('select', { id: 'p-reminder-add' },
     h('option', { value: '' }, `${t('add_reminder')}…`),
@@ -152,23 +159,50 @@ function buildPanel(initial, zone) {
     syncRepeat();
     replace(statusButton, icon(task.status === 'done' ? 'history' : 'done'), task.status === 'done' ? t('reopen') : t('complete'));
     deleteSeriesButton.hidden = !task.recurrence;
-    loadOccurrences();
+    schedulePreview.cancel();
+    previewOccurrences();
     if (history.open) loadHistory();
   };
 
-  const loadOccurrences = async () => {
-    if (!task.recurrence || !task.due_at) {
-      occurrencesBox.hidden = true;
+  // The occurrences of the rule and due date as they stand in the form; a newer edit
+  // supersedes a preview still on its way.
+  let previewing = null;
+  const showPreview = (instants, message) => {
+    const shownZone = allDay.checked ? timezone.value : zone();
+    replace(occurrences, (instants || []).map((at) => h('li', {}, h('time', { datetime: at }, formatDateTime(new Date(at), shownZone)))));
+    occurrencesBox.hidden = !instants || !instants.length;
+    recurrenceError.textContent = message || '';
+    if (message) rrule.setAttribute('aria-invalid', 'true');
+    else rrule.removeAttribute('aria-invalid');
+  };
+  const previewOccurrences = async () => {
+    if (previewing) previewing.abort();
+    previewing = null;
+    const rule = presetSelect.value === 'none' ? '' : rrule.value.trim().replace(/^RRULE:/i, '');
+    if (!rule) {
+      showPreview(null, '');
       return;
     }
+    const controller = new AbortController();
+    previewing = controller;
+    const body = { recurrence: rule, timezone: timezone.value, limit: PREVIEW_COUNT, ...dueFields() };
+    if (body.due_at === null) delete body.due_at;
     try {
-      const body = await api('GET', `/api/v1/tasks/${task.id}/occurrences?limit=5`);
-      replace(occurrences, body.occurrences.map((at) => h('li', {}, h('time', { datetime: at }, formatDateTime(new Date(at), task.all_day ? task.timezone : zone())))));
-      occurrencesBox.hidden = false;
-    } catch {
-      occurrencesBox.hidden = true;
+      const answer = await api('POST', '/api/v1/recurrence/preview', body, { signal: controller.signal });
+      if (previewing === controller) showPreview(answer.occurrences, '');
+    } catch (failure) {
+      if (previewing !== controller || failure.name === 'AbortError') return;
+      const messages = failure instanceof ApiError && failure.status === 422 && failure.errors.length
+        ? failure.errors.map((item) => (item.code === 'requires_due_at'
+          ? t('needs_due')
+          : t('rule_invalid', { detail: item.message.replace(/^invalid recurrence rule: /, '') })))
+        : [failure.status === 0 ? t('error_network') : failure.message];
+      showPreview(null, [...new Set(messages)].join(' '));
+    } finally {
+      if (previewing === controller) previewing = null;
     }
   };
+  const schedulePreview = debounce(previewOccurrences, PREVIEW_DELAY_MS);
 
   const loadHistory = async () => {
     try {
@@ -254,8 +288,22 @@ function buildPanel(initial, zone) {
     syncRepeat();
     markDirty();
     if (presetSelect.value === 'custom') rrule.focus();
+    schedulePreview();
   });
-  allDay.addEventListener('change', syncRepeat);
+  allDay.addEventListener('change', () => { syncRepeat(); schedulePreview(); });
+  for (const control of [rrule, dueDate, dueTime, timezone]) {
+    control.addEventListener('input', schedulePreview);
+    control.addEventListener('change', schedulePreview);
+  }
+
+  // The due date as the form has it: a date (all day), an instant, or none.
+  function dueFields() {
+    if (!dueDate.value) return { due_at: null, all_day: false };
+    if (allDay.checked || !dueTime.value) return { due_at: dueDate.value, all_day: true };
+    const [y, mo, d] = dueDate.value.split('-').map(Number);
+    const [hh, mm] = dueTime.value.split(':').map(Number);
+    return { due_at: zonedToInstant(y, mo, d, hh, mm, timezone.value).toISOString().replace('.000Z', 'Z'), all_day: false };
+  }
 
   const patch = () => {
     const body = {
@@ -265,19 +313,8 @@ function buildPanel(initial, zone) {
       priority: priority.value,
       tags,
       reminders,
+      ...dueFields(),
     };
-    if (!dueDate.value) {
-      body.due_at = null;
-      body.all_day = false;
-    } else if (allDay.checked || !dueTime.value) {
-      body.due_at = dueDate.value;
-      body.all_day = true;
-    } else {
-      const [y, mo, d] = dueDate.value.split('-').map(Number);
-      const [hh, mm] = dueTime.value.split(':').map(Number);
-      body.due_at = zonedToInstant(y, mo, d, hh, mm, timezone.value).toISOString().replace('.000Z', 'Z');
-      body.all_day = false;
-    }
     const rule = presetSelect.value === 'none' ? null : rrule.value.trim().replace(/^RRULE:/i, '');
     body.recurrence = rule || null;
     body.recurrence_mode = mode.value;
@@ -299,6 +336,7 @@ function buildPanel(initial, zone) {
       field('p-repeat', t('recurrence'), presetSelect),
       field('p-rrule', t('rrule'), rrule, t('rrule_hint')),
       field('p-mode', t('recurrence_mode'), mode),
+      recurrenceError,
       occurrencesBox),
     h('fieldset', { class: 'group-fields' },
       h('legend', {}, icon('bell'), t('reminders')),
@@ -388,6 +426,11 @@ function buildPanel(initial, zone) {
   });
   return {
     focus: () => title.focus(),
-    destroy: () => { offTask(); offLive(); },
+    destroy: () => {
+      offTask();
+      offLive();
+      schedulePreview.cancel();
+      if (previewing) previewing.abort();
+    },
   };
 }
