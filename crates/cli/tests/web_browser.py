@@ -473,6 +473,7 @@ def scenario_chat(browser: Browser, base):
     # The conversation is kept: it is listed and reopens with its messages.
     page.reload()
     expect(page.get_by_role("navigation", name="Conversations").get_by_role("link").first).to_be_visible()
+    browser.check_accessibility(page, "conversation list")
     page.get_by_role("navigation", name="Conversations").get_by_role("link").first.click()
     reopened = page.get_by_role("region", name="Conversation")
     expect(reopened.get_by_text("mark the dentist task done")).to_be_visible()
@@ -630,7 +631,235 @@ def scenario_live(browser: Browser, base):
     context.close()
 
 
-SCENARIOS = {"tasks": scenario_tasks, "chat": scenario_chat, "live": scenario_live}
+# --- the manage scenario: recurrence preview, undo, sort, settings, more screens ---------------
+
+
+def undo_toast(page: Page, message):
+    """The Undo button of the toast saying `message`, hovered at once: a hovered toast keeps its
+    undo window open however long the next steps take."""
+    toast = page.get_by_role("status").filter(has_text=message)
+    undo = toast.get_by_role("button", name="Undo")
+    expect(undo).to_be_visible()
+    undo.hover()
+    return undo
+
+
+def titles_in_order(page: Page, wanted, order):
+    """Waits until the rows titled `wanted` stand in `order` in the list (other rows aside)."""
+    page.wait_for_function(
+        """([wanted, order]) => {
+            const titles = [...document.querySelectorAll('input[type=checkbox][aria-label^="Complete: "]')]
+                .map((box) => box.getAttribute('aria-label').slice('Complete: '.length))
+                .filter((title) => wanted.includes(title));
+            return JSON.stringify(titles) === JSON.stringify(order);
+        }""",
+        arg=[wanted, order],
+        timeout=15_000,
+    )
+
+
+def refused(client: Api):
+    """Whether the server now refuses `client`'s credential (401)."""
+    try:
+        client.call("GET", "/api/v1/me", expect_status=401)
+        return True
+    except AssertionError:
+        return False
+
+
+def check_recurrence_preview(page: Page, api: Api):
+    """The task panel shows a rule's next occurrences, or why it cannot be saved, while the rule
+    is chosen or typed, before saving; closing without saving changes nothing."""
+    api.call(
+        "POST",
+        "/api/v1/tasks",
+        {"title": "Team sync", "due_at": "2030-03-18T09:00:00Z", "timezone": "Europe/London"},
+        201,
+    )
+    page.goto("/all")
+    page.get_by_role("button", name="Team sync", exact=True).click()
+    panel = page.get_by_role("dialog", name="Task details")
+    expect(panel).to_be_visible()
+    occurrences = panel.get_by_role("list", name="Next occurrences").locator("time")
+    expect(panel.get_by_role("heading", name="Next occurrences")).to_be_hidden()
+    # A preset: five Mondays at 09:00 in London, across the change to summer time.
+    panel.get_by_label("Repeat", exact=True).select_option("weekly")
+    expect(occurrences).to_have_count(5)
+    weekly = ["2030-03-18T09:00:00Z", "2030-03-25T09:00:00Z", "2030-04-01T08:00:00Z", "2030-04-08T08:00:00Z", "2030-04-15T08:00:00Z"]
+    assert occurrences.evaluate_all("times => times.map((time) => time.getAttribute('datetime'))") == weekly
+    # A custom rule, typed: its dates follow as it is typed.
+    panel.get_by_label("Repeat", exact=True).select_option("custom")
+    rule = panel.get_by_label("Rule")
+    rule.fill("FREQ=WEEKLY;BYDAY=MO,TH;COUNT=3")
+    expect(occurrences).to_have_count(3)
+    expect(occurrences.nth(1)).to_have_attribute("datetime", "2030-03-21T09:00:00Z")
+    browser_message = panel.get_by_text("This rule cannot be saved")
+    expect(browser_message).to_have_count(0)
+    # A bad rule says why at once, and shows no dates.
+    rule.fill("FREQ=SOMETIMES")
+    expect(browser_message).to_be_visible()
+    expect(rule).to_have_attribute("aria-invalid", "true")
+    expect(occurrences).to_have_count(0)
+    rule.fill("FREQ=DAILY;INTERVAL=2")
+    expect(browser_message).to_have_count(0)
+    expect(occurrences).to_have_count(5)
+    expect(occurrences.nth(1)).to_have_attribute("datetime", "2030-03-20T09:00:00Z")
+    # Without a due date a rule cannot be saved either.
+    panel.get_by_label("Due date").fill("")
+    expect(panel.get_by_text("A repeating task needs a due date.")).to_be_visible()
+    expect(occurrences).to_have_count(0)
+    panel.get_by_role("button", name="Close").click()
+    expect(panel).to_be_hidden()
+    stored = api.task_titled("Team sync")
+    assert stored["recurrence"] is None and stored["due_at"] == "2030-03-18T09:00:00Z", stored
+
+
+def check_undo(page: Page, api: Api):
+    """Reopening a completed task and deleting a task are each undone from their toast."""
+    fern = api.call("POST", "/api/v1/tasks", {"title": "Water the fern"}, 201)
+    api.call("POST", f"/api/v1/tasks/{fern['id']}/complete", expect_status=200)
+    api.call("POST", "/api/v1/tasks", {"title": "Old receipt"}, 201)
+    # Reopen from the Completed view, then Undo: done again.
+    page.goto("/completed")
+    box = page.get_by_role("checkbox", name="Complete: Water the fern")
+    expect(box).to_be_checked()
+    box.uncheck()
+    undo = undo_toast(page, "Reopened “Water the fern”")
+    api.eventually(lambda: api.task_titled("Water the fern")["status"] == "todo", "the fern reopened")
+    undo.click()
+    api.eventually(lambda: api.task_titled("Water the fern")["status"] == "done", "the reopening undone")
+    expect(page.get_by_role("checkbox", name="Complete: Water the fern")).to_be_checked()
+    # Delete from the task panel, then Undo: the task is back and is never deleted, not even
+    # when the page is left (which sends a deletion still waiting on its undo window).
+    page.goto("/all")
+    page.get_by_role("button", name="Old receipt", exact=True).click()
+    panel = page.get_by_role("dialog", name="Task details")
+    panel.get_by_role("button", name="Delete", exact=True).click()
+    expect(panel).to_be_hidden()
+    undo = undo_toast(page, "Deleted “Old receipt”")
+    expect(task_item(page, "Old receipt")).to_have_count(0)
+    undo.click()
+    expect(task_item(page, "Old receipt")).to_be_visible()
+    page.reload()
+    expect(task_item(page, "Old receipt")).to_be_visible()
+    assert api.task_titled("Old receipt")["status"] == "todo"
+
+
+def check_sort(page: Page, api: Api):
+    """The list follows the chosen sort, kept in the address."""
+    for title, priority in (("Bravo", "low"), ("Alpha", "none"), ("Charlie", "urgent")):
+        api.call("POST", "/api/v1/tasks", {"title": title, "priority": priority}, 201)
+    wanted = ["Alpha", "Bravo", "Charlie"]
+    page.goto("/all")
+    expect(task_item(page, "Charlie")).to_be_visible()
+    page.get_by_label("Sort").select_option("title")
+    expect(page).to_have_url(re.compile(r"sort=title"))
+    titles_in_order(page, wanted, ["Alpha", "Bravo", "Charlie"])
+    page.get_by_label("Sort").select_option("-priority,due_at")
+    expect(page).to_have_url(re.compile(r"sort=-priority"))
+    titles_in_order(page, wanted, ["Charlie", "Bravo", "Alpha"])
+    page.reload()
+    expect(page.get_by_label("Sort")).to_have_value("-priority,due_at")
+    titles_in_order(page, wanted, ["Charlie", "Bravo", "Alpha"])
+
+
+def check_more_screens(browser: Browser, page: Page, api: Api):
+    """Upcoming and search results, checked by axe."""
+    later = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    api.call("POST", "/api/v1/tasks", {"title": "Renew the passport", "due_at": later}, 201)
+    page.goto("/upcoming")
+    expect(page.get_by_role("heading", name="Upcoming", level=1)).to_be_visible()
+    expect(task_item(page, "Renew the passport")).to_be_visible()
+    browser.check_accessibility(page, "upcoming")
+    search = page.get_by_role("searchbox", name="Search tasks")
+    search.fill("passport")
+    expect(page).to_have_url(re.compile(r"/search\?q=passport"))
+    expect(task_item(page, "Renew the passport")).to_be_visible()
+    expect(task_item(page, "Alpha")).to_have_count(0)
+    browser.check_accessibility(page, "search results")
+
+
+def check_settings(browser: Browser, page: Page, api: Api, email):
+    """Time zone, a channel disabled and enabled, a webhook secret rotated, a token revoked, and
+    signing out everywhere, which signs out another browser too."""
+    page.goto("/settings")
+    account = page.get_by_role("region", name="Account")
+    account.get_by_label("Your time zone").select_option("Europe/Paris")
+    account.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Profile saved")).to_be_visible()
+    api.eventually(lambda: api.call("GET", "/api/v1/me", expect_status=200)["timezone"] == "Europe/Paris", "time zone saved")
+
+    # A webhook: disabled, enabled again, its secret rotated.
+    hook = "https://hooks.example.org/manage"
+    page.get_by_label("Webhook URL").fill(hook)
+    page.get_by_role("button", name="Add webhook").click()
+    first = shown_once_secret(page, "whsec_")
+    expect(first).to_be_visible()
+    first_secret = first.inner_text()
+    enabled = page.get_by_role("checkbox", name=f"Enabled: {hook}")
+    expect(enabled).to_be_checked()
+
+    def webhook_enabled():
+        channels = api.call("GET", "/api/v1/notification-channels", expect_status=200)
+        return [channel["enabled"] for channel in channels if channel.get("url") == hook]
+
+    enabled.uncheck()
+    api.eventually(lambda: webhook_enabled() == [False], "the webhook disabled")
+    expect(page.get_by_role("checkbox", name=f"Enabled: {hook}")).not_to_be_checked()
+    page.get_by_role("checkbox", name=f"Enabled: {hook}").check()
+    api.eventually(lambda: webhook_enabled() == [True], "the webhook enabled again")
+    expect(page.get_by_role("checkbox", name=f"Enabled: {hook}")).to_be_checked()
+    page.get_by_role("button", name=f"Rotate secret: {hook}").click()
+    expect(shown_once_secret(page, "whsec_")).not_to_have_text(first_secret)
+    expect(shown_once_secret(page, "whsec_")).to_have_count(1)
+
+    # A token: created, working, revoked, refused.
+    page.get_by_label("Token name").fill("backup job")
+    page.get_by_role("button", name="Create token").click()
+    secret = shown_once_secret(page, "tkl_")
+    expect(secret).to_be_visible()
+    script = Api(api.base, secret.inner_text().strip())
+    script.call("GET", "/api/v1/me", expect_status=200)
+    page.get_by_role("button", name="Revoke: backup job").click()
+    expect(page.get_by_role("button", name="Revoke: backup job")).to_have_count(0)
+    api.eventually(lambda: refused(script), "the revoked token refused")
+
+    # Sign out everywhere: this browser and another one are both signed out.
+    other_context = browser.context()
+    other = browser.page(other_context)
+    sign_in(other, email)
+    other.goto("/all")
+    expect(task_item(other, "Alpha")).to_be_visible()
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    other.get_by_role("link", name="Upcoming").click()
+    expect(other.get_by_role("button", name="Sign in")).to_be_visible()
+    api.eventually(lambda: refused(api), "the script's session ended too")
+    other_context.close()
+
+
+def scenario_manage(browser: Browser, base):
+    """The recurrence preview in the task panel, undo of reopen and delete, sorting, settings
+    (time zone, channels, secrets, tokens, sign out everywhere), and axe on the sign-in screen,
+    Upcoming and search results."""
+    api = Api(base)
+    context = browser.context()
+    page = browser.page(context)
+    page.goto("/signin")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    browser.check_accessibility(page, "sign-in")
+    email = "manage@example.org"
+    sign_up(page, email)
+    api.login(email)
+    check_recurrence_preview(page, api)
+    check_undo(page, api)
+    check_sort(page, api)
+    check_more_screens(browser, page, api)
+    check_settings(browser, page, api, email)
+    context.close()
+
+
+SCENARIOS = {"tasks": scenario_tasks, "chat": scenario_chat, "live": scenario_live, "manage": scenario_manage}
 
 
 def main():

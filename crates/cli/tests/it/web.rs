@@ -79,6 +79,18 @@ async fn a_person_signs_up_adds_edits_and_completes_tasks_in_the_browser() {
     run_scenario(&app, "tasks").await;
 }
 
+/// The task panel's recurrence preview while a rule is chosen or typed, undo of reopening and
+/// deleting, sorting, the settings (time zone, a channel disabled and enabled, a webhook secret
+/// rotated, a token revoked, signing out everywhere with another browser signed in), and axe on
+/// the sign-in screen, Upcoming and search results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_previews_rules_undoes_sorts_and_manages_settings_in_the_browser() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    run_scenario(&app, "manage").await;
+}
+
 /// The assistant in English, Urdu script and Roman Urdu, clarification choices as buttons,
 /// the conversation kept, and the whole interface in Urdu, mirrored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
