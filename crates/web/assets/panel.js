@@ -195,7 +195,7 @@ function buildPanel(initial, zone) {
       const messages = failure instanceof ApiError && failure.status === 422 && failure.errors.length
         ? failure.errors.map((item) => (item.code === 'requires_due_at'
           ? t('needs_due')
-          : t('rule_invalid', { detail: item.message.replace(/^invalid recurrence rule: /, '') })))
+          : t('rule_invalid', { detail: item.message.replace(/^invalid recurrence rule: /, '').replace(/\.$/, '') })))
         : [failure.status === 0 ? t('error_network') : failure.message];
       showPreview(null, [...new Set(messages)].join(' '));
     } finally {
