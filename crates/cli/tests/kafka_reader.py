@@ -1,5 +1,5 @@
 """Reads a tickler topic with kafka-python, an independent Kafka client, and prints every
-record as one JSON line {"key", "partition", "offset", "value"}.
+record as one JSON line {"key", "partition", "offset", "timestamp", "headers", "value"}.
 
 Usage: kafka_reader.py BROKERS TOPIC COUNT TIMEOUT_SECONDS [IDLE_SECONDS]
 
@@ -47,6 +47,7 @@ def main() -> int:
                     "key": record.key.decode() if record.key is not None else None,
                     "partition": record.partition,
                     "offset": record.offset,
+                    "timestamp": record.timestamp,
                     "headers": {k: v.decode() for k, v in record.headers},
                     "value": json.loads(record.value),
                 }), flush=True)

@@ -12,6 +12,8 @@
 //!   unchanged tasks is byte-for-byte the same (feeds hash it into an `ETag`).
 //! * `DUE` is a `DATE` for an all-day task, a local time with `TZID` otherwise (a `Z` time for
 //!   UTC, and for the second pass of a repeated fall-back hour, which a local time cannot name).
+//! * When no `TZID` names the task's zone (an all-day task, an undated one, a due time written
+//!   in UTC), `X-TICKLER-TZ` carries its IANA name ([`ZONE_PROPERTY`]).
 //! * A recurring task gets `DTSTART` equal to `DUE` (RRULE expands from DTSTART) and its rule
 //!   as `RRULE`, its UNTIL rewritten as a UTC time (a DATE for all-day tasks), as RFC 5545
 //!   requires ([`rrule_body`]).
@@ -33,6 +35,13 @@ use tickler_domain::{Due, Priority, ReminderSpec, Task, TaskStatus, TimeZone};
 
 use content::{escape_text, push_folded};
 use timezone::format_local;
+
+/// The property naming an item's IANA zone when no `TZID` does: a `DATE` (RFC 5545 3.3.4) is
+/// floating and takes no `TZID`, so an all-day task's zone has no standard place. An `X-`
+/// property (3.8.8.2) is ignored by readers that do not know it; a per-item one rather than
+/// Apple's calendar-wide `X-WR-TIMEZONE`, because a calendar holds tasks of several zones.
+/// tickler's iCalendar importer reads it back.
+pub const ZONE_PROPERTY: &str = "X-TICKLER-TZ";
 
 /// The `PRODID` of everything tickler writes.
 pub const PRODID: &str = "-//tickler//tickler//EN";
@@ -281,8 +290,15 @@ pub fn todo_lines(out: &mut String, task: &Task) {
             format!("DESCRIPTION:{}", escape_text(&fields.description)),
         );
     }
-    if let Some(due) = fields.due {
-        due_lines(out, task, due);
+    let zone_named = match fields.due {
+        Some(due) => due_lines(out, task, due),
+        None => false,
+    };
+    if !zone_named {
+        line(
+            out,
+            format!("{ZONE_PROPERTY}:{}", fields.timezone.tz().name()),
+        );
     }
     line(out, format!("STATUS:{}", status_value(fields.status)));
     if let Some(completed) = task.completed_at {
@@ -318,20 +334,24 @@ pub fn todo_lines(out: &mut String, task: &Task) {
     line(out, "END:VTODO".to_owned());
 }
 
-/// Appends a dated task's `DUE` (and, for a recurring one, `DTSTART` and `RRULE`).
-fn due_lines(out: &mut String, task: &Task, due: Due) {
+/// Appends a dated task's `DUE` (and, for a recurring one, `DTSTART` and `RRULE`); returns
+/// whether a `TZID` names the task's zone.
+fn due_lines(out: &mut String, task: &Task, due: Due) -> bool {
     let fields = &task.fields;
     let line = |out: &mut String, text: String| push_folded(out, &text);
     let zone = fields.timezone.tz();
-    let due_value = if due.all_day {
-        format!(
-            ";VALUE=DATE:{}",
-            fields.timezone.local_date(due.at).format("%Y%m%d")
+    let (due_value, zone_named) = if due.all_day {
+        (
+            format!(
+                ";VALUE=DATE:{}",
+                fields.timezone.local_date(due.at).format("%Y%m%d")
+            ),
+            false,
         )
     } else {
         match local_time(zone, due.at) {
-            DueTime::Local(local) => format!(";TZID={}:{local}", zone.name()),
-            DueTime::Utc => format!(":{}", format_utc(due.at)),
+            DueTime::Local(local) => (format!(";TZID={}:{local}", zone.name()), true),
+            DueTime::Utc => (format!(":{}", format_utc(due.at)), false),
         }
     };
     if let Some(rule) = &fields.recurrence {
@@ -347,6 +367,7 @@ fn due_lines(out: &mut String, task: &Task, due: Due) {
     } else {
         line(out, format!("DUE{due_value}"));
     }
+    zone_named
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ fn an_all_day_task_is_due_on_a_date() {
     let calendar = write_calendar(&[task(input)], &CalendarOptions::default());
     let todo = component(&calendar, "VTODO");
     assert!(has(&todo, "DUE;VALUE=DATE:20261201"), "{todo:?}");
+    // A DATE takes no TZID: the zone is named by tickler's own property.
+    assert!(has(&todo, "X-TICKLER-TZ:Asia/Karachi"), "{todo:?}");
     assert!(!calendar.contains("BEGIN:VTIMEZONE"));
     assert!(has(&todo, "STATUS:NEEDS-ACTION"));
     assert!(has(&todo, "PRIORITY:0"));
@@ -90,6 +92,11 @@ fn a_timed_task_is_due_at_local_time_with_its_zone_described() {
     let todo = component(&calendar, "VTODO");
     assert!(
         has(&todo, "DUE;TZID=Europe/Berlin:20261121T170000"),
+        "{todo:?}"
+    );
+    // The TZID names the zone: no second name.
+    assert!(
+        !todo.iter().any(|l| l.starts_with("X-TICKLER-TZ")),
         "{todo:?}"
     );
     assert!(has(&todo, "PRIORITY:1"));

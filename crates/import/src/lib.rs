@@ -19,6 +19,7 @@ mod text;
 mod tickler;
 mod ticktick;
 mod todoist;
+mod windows_zones;
 
 use std::io::Read;
 

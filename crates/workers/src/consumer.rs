@@ -56,6 +56,14 @@ pub trait Consumer: Send + Sync + std::fmt::Debug {
         event: &ReceivedEvent,
         now: DateTime<Utc>,
     ) -> Result<ChangeSet, HandleError>;
+
+    /// Returns whether a commit of this consumer's effect refused with `conflict` means the
+    /// effect exists already (made by another event, another replica or an earlier writer):
+    /// the event is then recorded as handled, with no effect, instead of being retried and
+    /// dead-lettered. By default only [`Conflict::SeriesClosed`].
+    fn already_made(&self, conflict: Conflict) -> bool {
+        conflict == Conflict::SeriesClosed
+    }
 }
 
 /// How often and how patiently transient failures are retried.
@@ -320,7 +328,7 @@ impl Processor {
             Err(StoreError::Conflict(Conflict::AlreadyProcessed)) => Ok(Outcome::Duplicate),
             // The effect was already made by another event (a recurring series already made
             // this instance, or ended): record the event as handled, with no effect.
-            Err(StoreError::Conflict(Conflict::SeriesClosed)) => {
+            Err(StoreError::Conflict(conflict)) if self.consumer.already_made(conflict) => {
                 let marker = ChangeSet {
                     processed: Some(ProcessedEvent {
                         consumer: self.consumer.name().to_owned(),

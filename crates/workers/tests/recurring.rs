@@ -11,7 +11,7 @@ use tickler_app::{Actor, App, AppSettings, Clock, ManualClock, Origin, OutboxSig
 use tickler_domain::{Task, TaskStatus, User};
 use tickler_protocol::task::{DeleteScope, TaskRequest};
 use tickler_store::testing::register;
-use tickler_store::{OutboxPosition, Store};
+use tickler_store::{ChangeSet, DeadLetterQuery, OutboxPosition, Store, TaskWrite};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
 use tickler_workers::consumer::{Outcome, Processor, RetryPolicy};
 use tickler_workers::consumers::RecurringConsumer;
@@ -163,6 +163,44 @@ async fn completing_a_recurring_task_creates_exactly_one_next_instance_even_when
         })
         .count();
     assert_eq!(created, 1);
+}
+
+/// A series whose next instance exists while its series row is behind (a writer that did not
+/// advance it, as imports of several open instances once did): completing the first instance
+/// is done, not a failure retried into a dead letter, and makes no second instance.
+#[tokio::test]
+async fn a_next_instance_that_exists_already_is_taken_as_done() {
+    let h = harness("2026-11-23T08:00:00Z").await;
+    let first = h.create("2026-11-23T09:00:00+01:00", "FREQ=WEEKLY").await;
+    let existing = first
+        .next_instance(
+            tickler_domain::TaskId::from_uuid(uuid::Uuid::now_v7()),
+            at("2026-11-23T08:00:00Z"),
+        )
+        .unwrap()
+        .task;
+    h.store
+        .commit(ChangeSet {
+            tasks: vec![TaskWrite::Insert(existing.clone())],
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    h.app.complete_task(&h.actor, first.id, None).await.unwrap();
+    let [completed] = h.completed_events().await.try_into().unwrap();
+    let processor = h.processor();
+    assert_eq!(h.deliver(&processor, &completed).await, Outcome::Duplicate);
+    let letters = h
+        .store
+        .list_dead_letters(&DeadLetterQuery::default())
+        .await
+        .unwrap();
+    assert!(letters.is_empty(), "{letters:?}");
+    let series = h.series(&first).await;
+    assert_eq!(
+        series.iter().map(|task| task.id).collect::<Vec<_>>(),
+        [first.id, existing.id]
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use tickler_protocol::port::{
     FieldMapping, ImportProgress, ImportReport, ImportedChannelBody, ImportedTaskBody,
     MalformedRow, NotCarriedOver,
 };
-use tickler_store::{ChangeSet, Conflict, ImportRecord, StoreError, TaskWrite};
+use tickler_store::{ChangeSet, Conflict, ImportRecord, SeriesWrite, StoreError, TaskWrite};
 use tokio::sync::{mpsc, watch};
 
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -68,6 +68,8 @@ struct Run<'a> {
     seen: HashSet<String>,
     /// The tickler series id of each source series met so far.
     series: HashMap<String, TaskId>,
+    /// The sequence number each of those series was advanced to by a committed batch.
+    advanced: HashMap<TaskId, u32>,
     pending: Vec<ImportedTask>,
     bytes: Arc<AtomicU64>,
     progress: Option<watch::Sender<ImportProgress>>,
@@ -118,6 +120,7 @@ impl App {
             field_counts: Vec::new(),
             seen: HashSet::new(),
             series: HashMap::new(),
+            advanced: HashMap::new(),
             pending: Vec::new(),
             bytes,
             progress,
@@ -389,9 +392,10 @@ impl Run<'_> {
         creations: Vec<(ImportedTask, Task)>,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        let changes = self.change_set(&creations, now)?;
+        let (changes, advances) = self.change_set(&creations, now)?;
         match self.app.commit(changes).await {
             Ok(()) => {
+                self.advanced.extend(advances);
                 for (imported, task) in creations {
                     self.created(imported, Some(task.id));
                 }
@@ -399,10 +403,14 @@ impl Run<'_> {
             }
             Err(StoreError::Conflict(Conflict::AlreadyImported)) => {
                 for creation in creations {
-                    let changes = self.change_set(std::slice::from_ref(&creation), now)?;
+                    let (changes, advances) =
+                        self.change_set(std::slice::from_ref(&creation), now)?;
                     let (imported, task) = creation;
                     match self.app.commit(changes).await {
-                        Ok(()) => self.created(imported, Some(task.id)),
+                        Ok(()) => {
+                            self.advanced.extend(advances);
+                            self.created(imported, Some(task.id));
+                        }
                         Err(StoreError::Conflict(Conflict::AlreadyImported)) => {
                             self.report.progress.already_imported += 1;
                         }
@@ -415,13 +423,21 @@ impl Run<'_> {
         }
     }
 
+    /// The change set creating `creations`, and the series it advances (to the highest
+    /// sequence number of their instances, as the recurring engine would have): completing
+    /// any open instance then makes the instance after the last one, never one that exists.
     fn change_set(
         &self,
         creations: &[(ImportedTask, Task)],
         now: DateTime<Utc>,
-    ) -> AppResult<ChangeSet> {
+    ) -> AppResult<(ChangeSet, HashMap<TaskId, u32>)> {
         let mut changes = ChangeSet::default();
+        let mut advances: HashMap<TaskId, u32> = HashMap::new();
         for (imported, task) in creations {
+            if imported.series.is_some() {
+                let highest = advances.entry(task.series.id).or_insert(0);
+                *highest = (*highest).max(task.series.sequence);
+            }
             let change = tickler_domain::TaskChange {
                 kind: tickler_domain::TaskChangeKind::Created,
                 task: task.clone(),
@@ -441,7 +457,20 @@ impl Run<'_> {
                 imported_at: now,
             });
         }
-        Ok(changes)
+        // Only forward: the store refuses an advance to a number the series has passed.
+        advances.retain(|series, sequence| {
+            self.advanced
+                .get(series)
+                .is_none_or(|advanced| advanced < sequence)
+        });
+        for (series, sequence) in &advances {
+            changes.series.push(SeriesWrite::Advance {
+                owner: self.actor.user.id,
+                series: *series,
+                sequence: *sequence,
+            });
+        }
+        Ok((changes, advances))
     }
 
     fn created(&mut self, imported: ImportedTask, task_id: Option<TaskId>) {

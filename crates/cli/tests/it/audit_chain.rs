@@ -19,7 +19,7 @@ const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a new and longer passphrase";
 
 /// Runs `tickler audit verify` on the test server's database, as an operator would.
-fn verify(app: &TestApp, extra: &[&str]) -> Output {
+pub(crate) fn verify(app: &TestApp, extra: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tickler"));
     command
         .arg("--data-dir")
@@ -32,7 +32,7 @@ fn verify(app: &TestApp, extra: &[&str]) -> Output {
     command.output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -49,7 +49,7 @@ async fn json_of(response: reqwest::Response, expected: StatusCode) -> Value {
 
 /// Edits a row of the audit trail in the database, past its append-only protection, as
 /// someone with access to the database could.
-async fn edit_row_in_the_database(app: &TestApp, event_id: &str) {
+pub(crate) async fn edit_row_in_the_database(app: &TestApp, event_id: &str) {
     let id: uuid::Uuid = event_id.parse().unwrap();
     match app.database_url() {
         Some(url) => {

@@ -11,7 +11,7 @@
 //! consumer groups of each life's own (`Deployment::writer` says why).
 
 // Kills and restarts of processes: in the `serial` test group.
-mod serial {
+pub(crate) mod serial {
     use std::collections::{HashMap, HashSet};
     use std::os::unix::process::ExitStatusExt;
     use std::path::Path;
@@ -38,7 +38,7 @@ mod serial {
 
     /// The processes of one test: a writer (API and reminder scheduler, with or without the
     /// relay) that the test crashes, and on PostgreSQL the consumers in a process of their own.
-    struct Deployment {
+    pub(crate) struct Deployment {
         backend: Backend,
         brokers: String,
         python: String,
@@ -50,7 +50,7 @@ mod serial {
     }
 
     impl Deployment {
-        async fn start(backend: Backend) -> Option<Self> {
+        pub(crate) async fn start(backend: Backend) -> Option<Self> {
             crate::helpers::init();
             let brokers = provided("TICKLER_TEST_KAFKA_BROKERS")?;
             let python = provided("TICKLER_TEST_PYTHON")?;
@@ -127,7 +127,7 @@ mod serial {
         /// leader assign. Fresh groups start at the earliest offset, so every life reads
         /// every event again: the processed-event markers, not the committed offsets, keep
         /// the effects single here.
-        fn writer(&self, roles: &str, fault: Option<&str>) -> ServerProcess {
+        pub(crate) fn writer(&self, roles: &str, fault: Option<&str>) -> ServerProcess {
             match self.backend {
                 Backend::Sqlite => {
                     let life = &uuid::Uuid::now_v7().simple().to_string()[20..];
@@ -143,7 +143,7 @@ mod serial {
             }
         }
 
-        async fn store(&self) -> tickler_cli::storage::OpenStore {
+        pub(crate) async fn store(&self) -> tickler_cli::storage::OpenStore {
             let args = self.args("api");
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             crate::process::open_store(self.data_dir.path(), &args).await
@@ -152,6 +152,17 @@ mod serial {
         /// Reads the audit topic (every event type goes there) with kafka-python until it has
         /// `at_least` records and then none for 3 s; returns the deliveries per event id.
         async fn sink(&self, at_least: usize) -> HashMap<String, usize> {
+            let mut deliveries = HashMap::new();
+            for record in self.sink_records(at_least).await {
+                let id = record["value"]["id"].as_str().unwrap().to_owned();
+                *deliveries.entry(id).or_insert(0) += 1;
+            }
+            deliveries
+        }
+
+        /// Reads the audit topic like [`Deployment::sink`]; returns every record as
+        /// `kafka_reader.py` prints it (`value`, `timestamp` in Unix milliseconds...).
+        pub(crate) async fn sink_records(&self, at_least: usize) -> Vec<Value> {
             let output = tokio::process::Command::new(&self.python)
                 .arg(concat!(
                     env!("CARGO_MANIFEST_DIR"),
@@ -172,19 +183,17 @@ mod serial {
                 "{}",
                 String::from_utf8_lossy(&output.stderr)
             );
-            let mut deliveries = HashMap::new();
-            for line in String::from_utf8(output.stdout).unwrap().lines() {
-                let record: Value = serde_json::from_str(line).unwrap();
-                let id = record["value"]["id"].as_str().unwrap().to_owned();
-                *deliveries.entry(id).or_insert(0) += 1;
-            }
-            deliveries
+            String::from_utf8(output.stdout)
+                .unwrap()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect()
         }
     }
 
     /// Waits for a process that is meant to crash itself; asserts it died of the injected
     /// abort, not of anything else.
-    async fn crashed(process: &mut ServerProcess) {
+    pub(crate) async fn crashed(process: &mut ServerProcess) {
         let status = eventually(60, || {
             let status = process.child.try_wait().unwrap();
             async move { status }
@@ -199,17 +208,29 @@ mod serial {
 
     /// Every event id in the outbox, committed by any process.
     async fn outbox_event_ids(store: &dyn Store) -> Vec<String> {
-        let mut ids = Vec::new();
+        outbox_events(store)
+            .await
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Every event in the outbox, committed by any process: (event id, event type).
+    pub(crate) async fn outbox_events(store: &dyn Store) -> Vec<(String, String)> {
+        let mut events = Vec::new();
         let mut position = Default::default();
         loop {
             let records = store.outbox_after(position, 1_000).await.unwrap();
             let Some(last) = records.last() else {
-                return ids;
+                return events;
             };
             position = last.position;
             for record in &records {
                 let event: Value = serde_json::from_str(&record.message.payload).unwrap();
-                ids.push(event["id"].as_str().unwrap().to_owned());
+                events.push((
+                    event["id"].as_str().unwrap().to_owned(),
+                    record.message.event_type.clone(),
+                ));
             }
         }
     }
@@ -301,7 +322,7 @@ mod serial {
     }
 
     /// Counts audited `tickler.task.created` events per task id.
-    async fn audited_creations(base: &str, token: &str) -> HashMap<String, usize> {
+    pub(crate) async fn audited_creations(base: &str, token: &str) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for item in all_pages(base, token, "/api/v1/audit?limit=500").await {
             if item["type"] == "tickler.task.created" {

@@ -12,6 +12,7 @@ mod terminal;
 
 mod abuse;
 mod accounts;
+mod at_scale;
 mod audit;
 mod audit_chain;
 mod backup;

@@ -12,11 +12,14 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, TestUser, check_calendar_independently, eventually, problem,
+    Backend, TestApp, TestUser, check_calendar_independently, consumer_reached, eventually, problem,
 };
 
 crate::on_both_backends!(
     a_taskwarrior_export_imports_once_as_one_series_and_says_what_it_left_out,
+    an_imported_series_with_several_open_instances_goes_on_from_its_last_one,
+    a_ticktick_backup_imports_all_day_and_timed_tasks_with_every_mapped_field,
+    windows_and_custom_zone_names_keep_their_items_with_a_note,
     malformed_rows_are_reported_with_their_line_and_the_rest_is_imported,
     an_export_imports_into_an_empty_account_of_another_server_without_loss,
     an_icalendar_file_written_by_python_icalendar_imports_with_zones_alarms_and_rules,
@@ -228,6 +231,257 @@ async fn a_taskwarrior_export_imports_once_as_one_series_and_says_what_it_left_o
     assert_eq!(bobs["progress"]["tasks_created"].as_u64().unwrap(), planned);
     let response = app.get(&bob, &format!("/api/v1/tasks/{id}")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// The instances of the series `id` belongs to, by sequence number.
+async fn series_of(app: &TestApp, user: &TestUser, id: &str) -> Vec<Value> {
+    let response = app.get(user, &format!("/api/v1/tasks/{id}/series")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["items"].as_array().unwrap().clone()
+}
+
+/// Completes a task, then waits until the recurring consumer has handled its completion.
+async fn complete(app: &TestApp, user: &TestUser, id: &str) {
+    let response = app
+        .post(user, &format!("/api/v1/tasks/{id}/complete"), &json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let store = app.store();
+    let position = eventually(10, || async {
+        let completion = store
+            .outbox_after(Default::default(), 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|record| {
+                record.message.event_type == "tickler.task.completed"
+                    && record.message.subject == id
+            });
+        completion.map(|record| record.position)
+    })
+    .await;
+    consumer_reached(app, "recurring", position).await;
+}
+
+/// The dead letters of the recurring consumer.
+async fn recurring_dead_letters(app: &TestApp) -> Vec<tickler_store::DeadLetter> {
+    app.store()
+        .list_dead_letters(&tickler_store::DeadLetterQuery {
+            consumer: Some("recurring".to_owned()),
+            include_replayed: true,
+            limit: 100,
+        })
+        .await
+        .unwrap()
+}
+
+/// Taskwarrior keeps several pending instances of a recurring task (the monthly rent of
+/// December and January): imported, completing the first makes nothing (its next instance is
+/// there) and no dead letter; completing the last makes the next one, once.
+async fn an_imported_series_with_several_open_instances_goes_on_from_its_last_one(
+    backend: Backend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(file) = taskwarrior_export(dir.path()) else {
+        return;
+    };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let ada = app.register("ada@example.org").await;
+    imported(&app, &ada, "taskwarrior", "export.json", &file, false).await;
+    let tasks = all_tasks(&app, &ada).await;
+    let first = tasks
+        .iter()
+        .filter(|t| t["title"] == "Pay rent")
+        .min_by_key(|t| t["sequence"].as_u64().unwrap())
+        .unwrap();
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    let before = series_of(&app, &ada, &first_id).await;
+    assert!(before.len() >= 2, "{before:#?}");
+    assert!(before.iter().all(|t| t["status"] == "todo"), "{before:#?}");
+    // The import advanced the series to its last instance, as if tickler had made them all:
+    // the series refuses to make that instance again.
+    let last_sequence = before.last().unwrap()["sequence"].as_u64().unwrap();
+    let refused = app
+        .store()
+        .commit(tickler_store::ChangeSet {
+            series: vec![tickler_store::SeriesWrite::Advance {
+                owner: tickler_domain::UserId::from_uuid(ada.id.parse().unwrap()),
+                series: tickler_domain::TaskId::from_uuid(
+                    first["series_id"].as_str().unwrap().parse().unwrap(),
+                ),
+                sequence: u32::try_from(last_sequence).unwrap(),
+            }],
+            ..tickler_store::ChangeSet::default()
+        })
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(tickler_store::StoreError::Conflict(
+                tickler_store::Conflict::SeriesClosed
+            ))
+        ),
+        "{refused:?}"
+    );
+
+    complete(&app, &ada, &first_id).await;
+    let letters = recurring_dead_letters(&app).await;
+    assert!(letters.is_empty(), "{letters:?}");
+    let after = series_of(&app, &ada, &first_id).await;
+    assert_eq!(after.len(), before.len(), "{after:#?}");
+
+    let last = before.last().unwrap();
+    complete(&app, &ada, last["id"].as_str().unwrap()).await;
+    let settled = series_of(&app, &ada, &first_id).await;
+    assert_eq!(settled.len(), before.len() + 1, "{settled:#?}");
+    let next = settled.last().unwrap();
+    assert_eq!(next["sequence"].as_u64().unwrap(), last_sequence + 1);
+    assert_eq!(next["status"], "todo");
+    assert!(next["due_at"].as_str().unwrap() > last["due_at"].as_str().unwrap());
+    let letters = recurring_dead_letters(&app).await;
+    assert!(letters.is_empty(), "{letters:?}");
+}
+
+/// A TickTick backup as its "Generate backup" writes it (the preamble, then the header row of
+/// `crates/import/src/ticktick.rs`): an all-day task in Asia/Karachi, whose due date TickTick
+/// writes as the start of that day in UTC (19:00 the evening before), and a timed one.
+const TICKTICK_BACKUP: &str = "\"Date: 2026-11-30+0000\"\n\"Version: 7.1\"\n\"Status: \n0 Normal\n1 Completed\n2 Archived\"\n\
+\"Folder Name\",\"List Name\",\"Title\",\"Kind\",\"Tags\",\"Content\",\"Is Check list\",\"Start Date\",\"Due Date\",\"Reminder\",\"Repeat\",\"Priority\",\"Status\",\"Created Time\",\"Completed Time\",\"Order\",\"Timezone\",\"Is All Day\",\"Is Floating\",\"Column Name\",\"Column Order\",\"View Mode\",\"taskId\",\"parentId\"\n\
+\"Work\",\"Errands\",\"Renew the licence\",\"TEXT\",\"papers, Urgent stuff\",\"take the old one\",\"N\",\"2026-12-09T19:00:00+0000\",\"2026-12-09T19:00:00+0000\",\"TRIGGER:-PT2H\",\"RRULE:FREQ=YEARLY;INTERVAL=1\",\"3\",\"0\",\"2026-11-01T10:00:00+0000\",\"\",\"0\",\"Asia/Karachi\",\"true\",\"false\",\"\",\"\",\"list\",\"tt-licence\",\"\"\n\
+\"\",\"Inbox\",\"Call the bank\",\"TEXT\",\"\",\"about the card\",\"N\",\"2026-12-03T07:30:00+0000\",\"2026-12-03T08:00:00+0000\",\"TRIGGER:-PT15M,TRIGGER:-PT1H\",\"\",\"5\",\"1\",\"2026-11-02T09:00:00+0000\",\"2026-11-03T12:00:00+0000\",\"0\",\"Europe/London\",\"false\",\"true\",\"Doing\",\"\",\"kanban\",\"tt-bank\",\"tt-licence\"\n";
+
+/// Asserts that an RFC 3339 instant of a body is `expected`, whatever its notation.
+#[track_caller]
+fn assert_instant(value: &Value, expected: &str) {
+    let parse = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|error| panic!("{text:?}: {error}"))
+            .to_utc()
+    };
+    assert_eq!(
+        parse(value.as_str().unwrap_or_default()),
+        parse(expected),
+        "{value}"
+    );
+}
+
+/// The `(first, second)` string fields of each object of a report's array.
+fn pairs(items: &Value, first: &str, second: &str) -> Vec<(String, String)> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let field = |key: &str| item[key].as_str().unwrap_or_default().to_owned();
+            (field(first), field(second))
+        })
+        .collect()
+}
+
+fn sorted(values: &Value) -> Vec<String> {
+    let mut items: Vec<String> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_str().unwrap().to_owned())
+        .collect();
+    items.sort();
+    items
+}
+
+/// A TickTick backup through `POST /api/v1/imports`: every mapped field of an all-day task in
+/// a zone that is not UTC (its date stays the Karachi date) and of a timed one, what was left
+/// out, and an idempotent second import.
+async fn a_ticktick_backup_imports_all_day_and_timed_tasks_with_every_mapped_field(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let ada = app.register_in("ada@example.org", "America/New_York").await;
+    let file = TICKTICK_BACKUP.as_bytes();
+    let report = imported(&app, &ada, "ticktick", "backup.csv", file, false).await;
+    assert_eq!(report["progress"]["tasks_created"], 2, "{report}");
+    assert_eq!(report["progress"]["malformed"], 0, "{report}");
+    let tasks = all_tasks(&app, &ada).await;
+    let licence = tasks
+        .iter()
+        .find(|t| t["title"] == "Renew the licence")
+        .unwrap();
+    assert_eq!(licence["description"], "take the old one");
+    assert_eq!(
+        sorted(&licence["tags"]),
+        ["errands", "papers", "urgent-stuff", "work"]
+    );
+    assert_eq!(licence["priority"], "medium");
+    assert_eq!(licence["status"], "todo");
+    assert_eq!(licence["all_day"], true);
+    assert_eq!(licence["timezone"], "Asia/Karachi");
+    // The tenth of December in Karachi: its start, 19:00 UTC the day before.
+    assert_instant(&licence["due_at"], "2026-12-09T19:00:00Z");
+    assert_eq!(licence["recurrence"], "FREQ=YEARLY;INTERVAL=1");
+    assert_eq!(licence["recurrence_mode"], "from_due");
+    assert_eq!(licence["reminders"], json!(["-PT2H"]));
+    assert_instant(&licence["created_at"], "2026-11-01T10:00:00Z");
+    assert!(licence["completed_at"].is_null());
+
+    let bank = tasks
+        .iter()
+        .find(|t| t["title"] == "Call the bank")
+        .unwrap();
+    assert_eq!(
+        bank["description"],
+        "about the card\n\nStarts: 2026-12-03T07:30:00Z"
+    );
+    assert_eq!(bank["tags"], json!(["inbox"]));
+    assert_eq!(bank["priority"], "high");
+    assert_eq!(bank["status"], "done");
+    assert_eq!(bank["all_day"], false);
+    assert_eq!(bank["timezone"], "Europe/London");
+    assert_instant(&bank["due_at"], "2026-12-03T08:00:00Z");
+    assert!(bank["recurrence"].is_null());
+    assert_eq!(sorted(&bank["reminders"]), ["-PT15M", "-PT1H"]);
+    assert_instant(&bank["created_at"], "2026-11-02T09:00:00Z");
+    assert_instant(&bank["completed_at"], "2026-11-03T12:00:00Z");
+
+    let mapped = pairs(&report["fields"], "field", "from");
+    for (field, from) in [
+        ("title", "Title"),
+        ("description", "Content"),
+        ("tags", "Folder Name"),
+        ("tags", "List Name"),
+        ("priority", "Priority"),
+        ("status", "Status"),
+        ("timezone", "Timezone"),
+        ("due_at", "Due Date"),
+        ("recurrence", "Repeat"),
+        ("reminders", "Reminder"),
+    ] {
+        assert!(
+            mapped.contains(&(field.to_owned(), from.to_owned())),
+            "{field} from {from}: {mapped:?}"
+        );
+    }
+    let mut left_out = pairs(&report["not_carried_over"], "source_id", "field");
+    left_out.sort();
+    let expected: Vec<(String, String)> = [
+        ("tt-bank", "Column Name"),
+        ("tt-bank", "Is Floating"),
+        ("tt-bank", "Start Date"),
+        ("tt-bank", "parentId"),
+    ]
+    .iter()
+    .map(|(id, field)| ((*id).to_owned(), (*field).to_owned()))
+    .collect();
+    assert_eq!(left_out, expected);
+
+    let again = imported(&app, &ada, "ticktick", "backup.csv", file, false).await;
+    assert_eq!(again["progress"]["tasks_created"], 0);
+    assert_eq!(again["progress"]["already_imported"], 2);
+    assert_eq!(all_tasks(&app, &ada).await.len(), 2);
 }
 
 async fn malformed_rows_are_reported_with_their_line_and_the_rest_is_imported(backend: Backend) {
@@ -496,6 +750,19 @@ fn python_with_icalendar() -> Option<String> {
     python
 }
 
+/// The calendar a Python `icalendar` script writes on its standard output; `None` (after a
+/// notice) without `TICKLER_TEST_ICAL_PYTHON`.
+fn python_calendar(script: &str) -> Option<Vec<u8>> {
+    let python = python_with_icalendar()?;
+    let output = Command::new(python).args(["-c", script]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(output.stdout)
+}
+
 const CALENDAR_SCRIPT: &str = r#"
 import sys, datetime, zoneinfo
 from icalendar import Calendar, Todo, Event, Alarm
@@ -527,23 +794,14 @@ sys.stdout.buffer.write(cal.to_ical())
 async fn an_icalendar_file_written_by_python_icalendar_imports_with_zones_alarms_and_rules(
     backend: Backend,
 ) {
-    let Some(python) = python_with_icalendar() else {
+    let Some(calendar) = python_calendar(CALENDAR_SCRIPT) else {
         return;
     };
-    let output = Command::new(python)
-        .args(["-c", CALENDAR_SCRIPT])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
     let ada = app.register("ada@example.org").await;
-    let report = imported(&app, &ada, "ical", "calendar.ics", &output.stdout, false).await;
+    let report = imported(&app, &ada, "ical", "calendar.ics", &calendar, false).await;
     assert_eq!(report["progress"]["tasks_created"], 3, "{report}");
     let tasks = all_tasks(&app, &ada).await;
     let passport = tasks
@@ -574,6 +832,68 @@ async fn an_icalendar_file_written_by_python_icalendar_imports_with_zones_alarms
             .to_string()
             .contains(passport["id"].as_str().unwrap()),
         "{upcoming}"
+    );
+}
+
+/// A calendar as Outlook writes it, made by Python's `icalendar`: a Windows zone name with its
+/// VTIMEZONE, a custom zone described only by its VTIMEZONE, and a zone nothing describes.
+const OUTLOOK_SCRIPT: &str = r#"
+import sys, datetime
+from icalendar import Calendar, Event, Todo, Timezone, TimezoneStandard, TimezoneDaylight
+cal = Calendar(); cal.add("prodid", "-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN"); cal.add("version", "2.0")
+def zone(tzid, standard, daylight=None):
+    tz = Timezone(); tz.add("tzid", tzid)
+    std = TimezoneStandard(); std.add("dtstart", datetime.datetime(1601, 10, 28, 3, 0))
+    std.add("tzoffsetfrom", daylight or standard); std.add("tzoffsetto", standard)
+    tz.add_component(std)
+    if daylight:
+        dst = TimezoneDaylight(); dst.add("dtstart", datetime.datetime(1601, 3, 25, 2, 0))
+        dst.add("tzoffsetfrom", standard); dst.add("tzoffsetto", daylight)
+        tz.add_component(dst)
+    cal.add_component(tz)
+zone("W. Europe Standard Time", datetime.timedelta(hours=1), datetime.timedelta(hours=2))
+zone("Customized Time Zone", datetime.timedelta(hours=5, minutes=30))
+def item(kind, uid, summary, prop, tzid):
+    c = kind(); c.add("uid", uid); c.add("summary", summary)
+    c.add(prop, datetime.datetime(2026, 12, 10, 9, 0), parameters={"TZID": tzid})
+    cal.add_component(c)
+item(Event, "review@example.org", "Review", "dtstart", "W. Europe Standard Time")
+item(Event, "pune@example.org", "Call Pune", "dtstart", "Customized Time Zone")
+item(Todo, "somewhere@example.org", "Somewhere", "due", "Nowhere Standard Time")
+sys.stdout.buffer.write(cal.to_ical())
+"#;
+
+/// Windows zone names map to IANA zones (CLDR); a zone only the file describes is read at its
+/// VTIMEZONE's offset, one nothing describes as UTC, each with a note: no item is lost.
+async fn windows_and_custom_zone_names_keep_their_items_with_a_note(backend: Backend) {
+    let Some(calendar) = python_calendar(OUTLOOK_SCRIPT) else {
+        return;
+    };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let ada = app.register_in("ada@example.org", "Asia/Tokyo").await;
+    let report = imported(&app, &ada, "ical", "outlook.ics", &calendar, false).await;
+    assert_eq!(report["progress"]["tasks_created"], 3, "{report}");
+    assert_eq!(report["progress"]["malformed"], 0, "{report}");
+    let tasks = all_tasks(&app, &ada).await;
+    let task = |title: &str| tasks.iter().find(|t| t["title"] == title).unwrap().clone();
+    let review = task("Review");
+    assert_eq!(review["timezone"], "Europe/Berlin");
+    assert_instant(&review["due_at"], "2026-12-10T08:00:00Z");
+    let pune = task("Call Pune");
+    assert_eq!(pune["timezone"], "Asia/Tokyo");
+    assert_instant(&pune["due_at"], "2026-12-10T03:30:00Z");
+    let somewhere = task("Somewhere");
+    assert_instant(&somewhere["due_at"], "2026-12-10T09:00:00Z");
+    let notes = pairs(&report["not_carried_over"], "source_id", "field");
+    assert_eq!(
+        notes,
+        [
+            ("pune@example.org".to_owned(), "DTSTART;TZID".to_owned()),
+            ("somewhere@example.org".to_owned(), "DUE;TZID".to_owned()),
+        ],
+        "{report}"
     );
 }
 
@@ -634,18 +954,28 @@ async fn the_cli_imports_as_a_dry_run_unless_told_to_apply_and_exports(backend: 
     assert!(!refused.status.success());
 }
 
+/// The iCalendar export, and the calendar feed's own body, import back into accounts of other
+/// zones with every field they carry: all-day and undated tasks keep their zones.
 async fn the_icalendar_export_imports_back_with_every_field_it_carries(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let ada = app.register("ada@example.org").await;
-    let bob = app.register("bob@example.org").await;
+    let ada = app.register_in("ada@example.org", "Asia/Karachi").await;
+    let bob = app.register_in("bob@example.org", "America/New_York").await;
+    let grace = app
+        .register_in("grace@example.org", "Pacific/Auckland")
+        .await;
     app.create_task(&ada, json!({
         "title": "Pay the rent; twice, maybe", "description": "line one\nline two", "priority": "urgent",
         "due_at": "2026-12-01T09:00:00Z", "timezone": "Europe/Berlin", "tags": ["home", "bills"],
         "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1", "reminders": ["-PT30M"]
     })).await;
     app.create_task(&ada, json!({"title": "Holiday", "due_at": "2026-12-24", "all_day": true, "priority": "medium", "status": "in_progress"})).await;
+    app.create_task(&ada, json!({
+        "title": "Berlin holiday", "due_at": "2026-12-26", "all_day": true, "timezone": "Europe/Berlin",
+        "recurrence": "FREQ=YEARLY", "reminders": ["-PT2H"]
+    }))
+    .await;
     app.create_task(&ada, json!({
         "title": "Undated", "priority": "low", "tags": ["someday"], "description": "no date, one alarm",
         "reminders": ["2026-12-20T08:00:00Z"]
@@ -663,7 +993,9 @@ async fn the_icalendar_export_imports_back_with_every_field_it_carries(backend: 
     );
     let calendar = response.bytes().await.unwrap().to_vec();
     let report = imported(&app, &bob, "ical", "tickler.ics", &calendar, false).await;
-    assert_eq!(report["progress"]["tasks_created"], 4, "{report}");
+    assert_eq!(report["progress"]["tasks_created"], 5, "{report}");
+    // Everything tickler wrote is read back: nothing is reported lost (DTSTART equals DUE).
+    assert_eq!(report["not_carried_over"], json!([]), "{report}");
     let keys = [
         "title",
         "description",
@@ -687,6 +1019,38 @@ async fn the_icalendar_export_imports_back_with_every_field_it_carries(backend: 
     before.sort_by_key(|task| task["title"].to_string());
     after.sort_by_key(|task| task["title"].to_string());
     assert_eq!(after, before);
+    let zone_of = |tasks: &[Value], title: &str| {
+        tasks.iter().find(|t| t["title"] == title).unwrap()["timezone"].clone()
+    };
+    assert_eq!(zone_of(&after, "Berlin holiday"), "Europe/Berlin");
+    assert_eq!(zone_of(&after, "Holiday"), "Asia/Karachi");
+    assert_eq!(zone_of(&after, "Undated"), "Asia/Karachi");
+
+    // The calendar feed's body, fetched from its secret address, imports the same way (a feed
+    // leaves undated tasks out).
+    let response = app
+        .post(&ada, "/api/v1/calendar-feeds", &json!({"name": "Ada's"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let feed: Value = response.json().await.unwrap();
+    let response = reqwest::Client::new()
+        .get(app.url(feed["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.bytes().await.unwrap().to_vec();
+    let report = imported(&app, &grace, "ical", "feed.ics", &body, false).await;
+    assert_eq!(report["progress"]["tasks_created"], 3, "{report}");
+    assert_eq!(report["not_carried_over"], json!([]), "{report}");
+    let mut from_feed: Vec<Value> = all_tasks(&app, &grace).await.iter().map(pick).collect();
+    from_feed.sort_by_key(|task| task["title"].to_string());
+    let dated: Vec<Value> = before
+        .iter()
+        .filter(|task| !task["due_at"].is_null())
+        .cloned()
+        .collect();
+    assert_eq!(from_feed, dated);
 
     // An independent reader (Python's `icalendar`) finds every task, the undated ones as
     // VTODOs without DUE.

@@ -5,16 +5,17 @@
 //! Exactly one next instance per completed instance, whatever the delivery: a redelivered event
 //! meets its processed marker; a second event for the same instance (completed, reopened,
 //! completed again) or a second replica racing this one meets the series row, which the store
-//! advances once per sequence number ([`tickler_store::Conflict::SeriesClosed`], taken by the
-//! processor as "already done"), and the unique `(series, sequence)` key behind it. A series
-//! that ended (deleted with `scope=series`, COUNT or UNTIL reached) makes nothing.
+//! advances once per sequence number ([`tickler_store::Conflict::SeriesClosed`]), and the unique
+//! `(series, sequence)` key behind it (`AlreadyExists`): the processor takes both as "already
+//! done" ([`Consumer::already_made`]). A series that ended (deleted with `scope=series`, COUNT
+//! or UNTIL reached) makes nothing.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickler_app::EventSettings;
 use tickler_app::recurring::{next_after_completion, task_from_snapshot};
 use tickler_protocol::event::TaskEventData;
-use tickler_store::ChangeSet;
+use tickler_store::{ChangeSet, Conflict};
 
 use crate::consumer::{Consumer, HandleError};
 use crate::event::ReceivedEvent;
@@ -49,6 +50,14 @@ impl Consumer for RecurringConsumer {
 
     fn accepts(&self, event_type: &str) -> bool {
         event_type == TASK_COMPLETED
+    }
+
+    /// The series row refusing the advance, or the unique `(series, sequence)` key refusing
+    /// the instance (its other writes have new ids): either way the next instance exists. The
+    /// key alone refuses it when the series row is behind the instances, as after an import
+    /// of a series with several open instances written before imports advanced the row.
+    fn already_made(&self, conflict: Conflict) -> bool {
+        matches!(conflict, Conflict::SeriesClosed | Conflict::AlreadyExists)
     }
 
     async fn handle(
