@@ -471,6 +471,18 @@ const QUERIES: &[(&str, &str)] = &[
         "search + filter",
         "q=meeting&status=open&sort=-priority&limit=50",
     ),
+    ("search sorted by due", "q=call&sort=due_at&limit=50"),
+    ("search rare word by due", "q=zebra&sort=due_at&limit=50"),
+    ("one tag, newest", "tag=work&limit=50"),
+    // The web app's Today and Upcoming views (every due date is in 2026).
+    (
+        "today view",
+        "status=open&due_before=2026-07-01T00:00:00Z&sort=due_at&limit=200",
+    ),
+    (
+        "upcoming view",
+        "status=open&due_after=2027-01-01T00:00:00Z&sort=due_at&limit=200",
+    ),
 ];
 
 /// List and search latency for one user among many.

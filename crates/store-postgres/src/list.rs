@@ -64,11 +64,44 @@ impl Statement {
     }
 }
 
+/// How a listing reaches the rows that match its words and tags, chosen per query by
+/// [`choose_access`] from the user's newest rows, so that the plan does not rest on the
+/// planner's estimate of how common a word or tag is (PostgreSQL guesses 2 % for any prefix
+/// when its statistics hold fewer than 100 lexemes, and a generic plan guesses for every word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Read the rows in the listing's order (through that order's index) and check each one,
+    /// stopping once enough match: the words with `ts_match_vq` (a function, which no index
+    /// serves, so the planner cannot swap the order's index for the full-text one) and the
+    /// tags against the row's own array. Cheap when matches are common.
+    Walk,
+    /// Collect every match first through the full-text index and the tag table (a
+    /// `MATERIALIZED` common table expression, which no order's index can read through), then
+    /// sort them. Cheap when matches are rare.
+    Collect,
+}
+
+/// How many of the user's newest rows [`choose_access`] checks.
+const SAMPLE_ROWS: i64 = 1_000;
+
+/// The most rows a walk is expected to read before [`Access::Collect`] is chosen instead.
+const WALK_BUDGET: i64 = 50_000;
+
 /// Lists one page of the user's tasks.
 pub(crate) async fn list(
     pool: &PgPool,
     owner: UserId,
     query: &TaskQuery,
+) -> Result<TaskPage, StoreError> {
+    list_with(pool, owner, query, None).await
+}
+
+/// Lists one page, reaching the matches the given way (`None`: as [`choose_access`] decides).
+pub(crate) async fn list_with(
+    pool: &PgPool,
+    owner: UserId,
+    query: &TaskQuery,
+    access: Option<Access>,
 ) -> Result<TaskPage, StoreError> {
     let empty = TaskPage {
         items: Vec::new(),
@@ -83,45 +116,68 @@ pub(crate) async fn list(
     else {
         return Ok(empty);
     };
+    // Ranking costs more than matching: compute it only when the order uses it.
+    let ranked = words.is_some() && keys.iter().any(|key| key.field == SortField::Relevance);
+    let access = match access {
+        Some(access) => access,
+        None if words.is_none() && query.tags.is_empty() => Access::Walk,
+        None => {
+            let wanted = if ranked {
+                i64::from(RANKED_CANDIDATES)
+            } else {
+                limit as i64 + 1
+            };
+            choose_access(pool, owner, query, words.as_deref(), wanted).await?
+        }
+    };
 
     let mut statement = Statement::default();
     let owner_parameter = statement.bind(Parameter::Uuid(*owner.as_uuid()));
-    // Ranking costs more than matching: compute it only when the order uses it.
-    let ranked = words.is_some() && keys.iter().any(|key| key.field == SortField::Relevance);
-    match &words {
-        Some(words) if ranked => {
-            // The newest matches (by creation, an index's order) are the candidates, ranked
-            // outside (ranking reads each match's whole tsvector): pages, cursors included,
-            // are cut from that bounded set by rank. The subquery is named `t` like the
-            // table, so every column expression still holds.
-            let text_query = statement.bind(Parameter::Text(tsquery(words)));
-            statement.push(&format!(
-                "SELECT t.*, query FROM tasks t, to_tsquery('simple', {text_query}) AS query \
-                 WHERE t.user_id = {owner_parameter} AND t.search @@ query"
-            ));
-            push_filters(&mut statement, query, &owner_parameter);
-            let candidates = statement.bind(Parameter::Integer(i64::from(RANKED_CANDIDATES)));
-            statement.sql = format!(
-                "SELECT {TASK_COLUMNS}, {SCORE} FROM ({} \
-                 ORDER BY t.created_at DESC, t.id DESC LIMIT {candidates}) t WHERE TRUE",
-                statement.sql
-            );
+    // The matching rows, as a FROM item named `t` with the table's columns (and `query`, the
+    // tsquery, when there are words).
+    let text_query = words
+        .as_ref()
+        .map(|words| statement.bind(Parameter::Text(tsquery(words))));
+    let mut matches = match (&text_query, access) {
+        (Some(text_query), Access::Walk) => format!(
+            "SELECT t.*, query FROM tasks t, to_tsquery('simple', {text_query}) AS query \
+             WHERE t.user_id = {owner_parameter} AND ts_match_vq(t.search, query)"
+        ),
+        (Some(text_query), Access::Collect) => format!(
+            "SELECT t.*, query FROM tasks t, to_tsquery('simple', {text_query}) AS query \
+             WHERE t.user_id = {owner_parameter} AND t.search @@ query"
+        ),
+        (None, _) => format!("SELECT t.* FROM tasks t WHERE t.user_id = {owner_parameter}"),
+    };
+    {
+        let mut filters = Statement {
+            sql: String::new(),
+            parameters: std::mem::take(&mut statement.parameters),
+        };
+        push_filters(&mut filters, query, &owner_parameter, access);
+        matches.push_str(&filters.sql);
+        statement.parameters = filters.parameters;
+    }
+    let source = match access {
+        Access::Walk => format!("({matches}) t"),
+        Access::Collect => {
+            statement.push(&format!("WITH matches AS MATERIALIZED ({matches}) "));
+            "matches t".to_owned()
         }
-        Some(words) => {
-            let text_query = statement.bind(Parameter::Text(tsquery(words)));
-            statement.push(&format!(
-                "SELECT {TASK_COLUMNS}, 0::float8 FROM tasks t, \
-                 to_tsquery('simple', {text_query}) AS query \
-                 WHERE t.user_id = {owner_parameter} AND t.search @@ query"
-            ));
-            push_filters(&mut statement, query, &owner_parameter);
-        }
-        None => {
-            statement.push(&format!(
-                "SELECT {TASK_COLUMNS}, 0::float8 FROM tasks t WHERE t.user_id = {owner_parameter}"
-            ));
-            push_filters(&mut statement, query, &owner_parameter);
-        }
+    };
+    if ranked {
+        // The newest matches (by creation, an index's order) are the candidates, ranked
+        // outside (ranking reads each match's whole tsvector): pages, cursors included, are
+        // cut from that bounded set by rank.
+        let candidates = statement.bind(Parameter::Integer(i64::from(RANKED_CANDIDATES)));
+        statement.push(&format!(
+            "SELECT {TASK_COLUMNS}, {SCORE} FROM (SELECT * FROM {source} \
+             ORDER BY t.created_at DESC, t.id DESC LIMIT {candidates}) t WHERE TRUE"
+        ));
+    } else {
+        statement.push(&format!(
+            "SELECT {TASK_COLUMNS}, 0::float8 FROM {source} WHERE TRUE"
+        ));
     }
     let expressions: Vec<String> = keys
         .iter()
@@ -152,6 +208,45 @@ pub(crate) async fn list(
         None
     };
     Ok(TaskPage { items, next })
+}
+
+/// Chooses how to reach a query's matches from how many of the user's newest
+/// [`SAMPLE_ROWS`] rows match its words and filters (one cheap statement through the creation
+/// index): a walk when reading rows in order should find `wanted` matches within
+/// [`WALK_BUDGET`] rows, or when the user has no more rows than the sample; collecting
+/// otherwise.
+async fn choose_access(
+    pool: &PgPool,
+    owner: UserId,
+    query: &TaskQuery,
+    words: Option<&[String]>,
+    wanted: i64,
+) -> Result<Access, StoreError> {
+    let mut statement = Statement::default();
+    let owner_parameter = statement.bind(Parameter::Uuid(*owner.as_uuid()));
+    let sample = statement.bind(Parameter::Integer(SAMPLE_ROWS));
+    let mut from = format!(
+        "(SELECT * FROM tasks t WHERE t.user_id = {owner_parameter} \
+         ORDER BY t.created_at DESC, t.id DESC LIMIT {sample}) t"
+    );
+    statement.push("SELECT count(*), count(*) FILTER (WHERE TRUE");
+    if let Some(words) = words {
+        let text_query = statement.bind(Parameter::Text(tsquery(words)));
+        from.push_str(&format!(", to_tsquery('simple', {text_query}) AS query"));
+        statement.push(" AND ts_match_vq(t.search, query)");
+    }
+    push_filters(&mut statement, query, &owner_parameter, Access::Walk);
+    statement.push(&format!(") FROM {from}"));
+    let row = statement.into_query().fetch_one(pool).await.store()?;
+    let sampled: i64 = sqlx::Row::try_get(&row, 0).store()?;
+    let hits: i64 = sqlx::Row::try_get(&row, 1).store()?;
+    Ok(
+        if sampled < SAMPLE_ROWS || hits * WALK_BUDGET >= wanted * SAMPLE_ROWS {
+            Access::Walk
+        } else {
+            Access::Collect
+        },
+    )
 }
 
 /// Builds a tsquery from plain words: each a quoted lexeme, all required (`&`), the last one
@@ -231,7 +326,13 @@ fn push_after(
     statement.push(&format!(" AND {condition}"));
 }
 
-fn push_filters(statement: &mut Statement, query: &TaskQuery, owner_parameter: &str) {
+/// Appends the query's filters (each ` AND ...`) on the rows of `t`.
+fn push_filters(
+    statement: &mut Statement,
+    query: &TaskQuery,
+    owner_parameter: &str,
+    access: Access,
+) {
     if !query.statuses.is_empty() {
         let list: Vec<String> = query
             .statuses
@@ -249,32 +350,201 @@ fn push_filters(statement: &mut Statement, query: &TaskQuery, owner_parameter: &
         statement.push(&format!(" AND t.priority IN ({})", list.join(", ")));
     }
     if !query.tags.is_empty() {
-        // One pass over the tags' index ranges, counting the wanted tags per task: a plan that
-        // does not depend on statistics (one IN per tag let a stale estimate pick a nested loop
-        // over every pair of rows).
         let tags: Vec<String> = query
             .tags
             .iter()
             .map(|tag| statement.bind(Parameter::Text(tag.as_str().to_owned())))
             .collect();
-        statement.push(&format!(
-            " AND t.id IN (SELECT task_id FROM task_tags \
-             WHERE user_id = {owner_parameter} AND tag IN ({}) \
-             GROUP BY task_id HAVING count(*) = {})",
-            tags.join(", "),
-            tags.len()
-        ));
+        match access {
+            // Each row read carries its tags.
+            Access::Walk => statement.push(&format!(
+                " AND t.tags @> ARRAY[{}]::text[]",
+                tags.join(", ")
+            )),
+            // One pass over the tags' index ranges, counting the wanted tags per task: a plan
+            // that does not depend on statistics (one IN per tag let a stale estimate pick a
+            // nested loop over every pair of rows).
+            Access::Collect => statement.push(&format!(
+                " AND t.id IN (SELECT task_id FROM task_tags \
+                 WHERE user_id = {owner_parameter} AND tag IN ({}) \
+                 GROUP BY task_id HAVING count(*) = {})",
+                tags.join(", "),
+                tags.len()
+            )),
+        }
     }
     if let Some(before) = query.due_before {
         let before = statement.bind(Parameter::Instant(before));
         statement.push(&format!(" AND t.due_at < {before}"));
+        push_due_range(statement, "<", &before);
     }
     if let Some(after) = query.due_after {
         let after = statement.bind(Parameter::Instant(after));
         statement.push(&format!(" AND t.due_at >= {after}"));
+        push_due_range(statement, ">=", &after);
     }
     if let Some(now) = query.overdue_at {
         let now = statement.bind(Parameter::Instant(now));
         statement.push(&format!(" AND t.status <> 'done' AND t.due_at < {now}"));
+        push_due_range(statement, "<", &now);
+    }
+}
+
+/// Repeats a bound on the due date on the expressions the due-date indexes hold (implied by
+/// the bound on `due_at`, so the result is the same), so that a listing sorted by due date
+/// reads only that range of its index instead of filtering from its start.
+fn push_due_range(statement: &mut Statement, operator: &str, bound: &str) {
+    statement.push(&format!(
+        " AND coalesce(t.due_at, 'infinity') {operator} {bound} \
+         AND coalesce(t.due_at, '-infinity') {operator} {bound}"
+    ));
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures panic
+
+    use tickler_domain::{Priority, TaskId, TaskStatus};
+    use tickler_store::testing::{everything, ids, insert, instant, new_task, register, tags};
+    use tickler_store::{SortField, SortKey, TaskQuery};
+
+    use super::{Access, list_with};
+    use crate::testing::TestDatabase;
+    use crate::{PostgresConfig, PostgresStore};
+
+    /// Every page of `query` reached the given way (or as chosen, for `None`).
+    async fn all_ids(
+        store: &PostgresStore,
+        owner: tickler_domain::UserId,
+        query: &TaskQuery,
+        access: Option<Access>,
+    ) -> Vec<TaskId> {
+        let mut query = query.clone();
+        let mut all = Vec::new();
+        loop {
+            let page = list_with(&store.pool, owner, &query, access).await.unwrap();
+            all.extend(ids(&page.items));
+            match page.next {
+                Some(cursor) => query.after = Some(cursor),
+                None => return all,
+            }
+        }
+    }
+
+    /// Walking an order's index and collecting the matches first give the same pages, for
+    /// words common and rare, prefixes, tags, filters, due ranges and every order.
+    #[tokio::test]
+    async fn walking_and_collecting_list_the_same_tasks() {
+        let Some(base_url) = TestDatabase::base_url_from_env() else {
+            return;
+        };
+        let database = TestDatabase::create(&base_url).await.unwrap();
+        let store = PostgresStore::connect(&PostgresConfig::new(database.url()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let user = register(&store, "ada@example.org").await;
+        let other = register(&store, "bob@example.org").await;
+        let first = ["report", "meeting", "email", "review"];
+        let second = ["invoice", "dentist", "roof"];
+        let mut tasks = Vec::new();
+        for n in 0..240_i64 {
+            let index = usize::try_from(n).unwrap();
+            let owner = if n % 7 == 6 { other.id } else { user.id };
+            let rare = if n % 50 == 3 { " zebra" } else { "" };
+            let title = format!("call {} {}{rare}", first[index % 4], second[index / 4 % 3]);
+            let mut task = new_task(owner, &title);
+            if n % 3 == 0 {
+                task.fields.description = format!("notes about the {}", second[index % 3]);
+            }
+            task.fields.tags = tags(match n % 4 {
+                0 => &[][..],
+                1 => &["work"][..],
+                2 => &["home"][..],
+                _ => &["home", "work"][..],
+            });
+            task.fields.status = match n % 10 {
+                7 => TaskStatus::InProgress,
+                8 => TaskStatus::Done,
+                _ => TaskStatus::Todo,
+            };
+            task.fields.priority = Priority::ALL[index % 5];
+            if n % 10 < 7 {
+                task.fields.due = Some(tickler_domain::Due {
+                    at: instant(n * 3_607 % 86_400),
+                    all_day: false,
+                });
+            }
+            // Ties on creation and due date, broken by id.
+            task.created_at = instant(n / 2);
+            task.updated_at = task.created_at;
+            tasks.push(task);
+        }
+        insert(&store, &tasks).await;
+
+        let sorts = [
+            vec![],
+            vec![SortKey::ascending(SortField::DueAt)],
+            vec![SortKey::descending(SortField::DueAt)],
+            vec![
+                SortKey::ascending(SortField::DueAt),
+                SortKey::descending(SortField::Priority),
+            ],
+            vec![SortKey::descending(SortField::Priority)],
+            vec![SortKey::ascending(SortField::Title)],
+            vec![SortKey::descending(SortField::CreatedAt)],
+        ];
+        let filters = [
+            everything(),
+            TaskQuery {
+                tags: tags(&["work"]).as_slice().to_vec(),
+                ..everything()
+            },
+            TaskQuery {
+                tags: tags(&["home", "work"]).as_slice().to_vec(),
+                statuses: vec![TaskStatus::Todo, TaskStatus::InProgress],
+                ..everything()
+            },
+            TaskQuery {
+                priorities: vec![Priority::High, Priority::Urgent],
+                due_after: Some(instant(20_000)),
+                due_before: Some(instant(60_000)),
+                ..everything()
+            },
+            TaskQuery {
+                overdue_at: Some(instant(40_000)),
+                ..everything()
+            },
+        ];
+        let texts = [
+            None,
+            Some("call"),
+            Some("rep"),
+            Some("call report"),
+            Some("zebra"),
+        ];
+        let mut compared = 0;
+        for text in texts {
+            for filter in &filters {
+                if text.is_none() && filter.tags.is_empty() {
+                    continue;
+                }
+                for sort in &sorts {
+                    let query = TaskQuery {
+                        text: text.map(str::to_owned),
+                        sort: sort.clone(),
+                        limit: 7,
+                        ..filter.clone()
+                    };
+                    let walked = all_ids(&store, user.id, &query, Some(Access::Walk)).await;
+                    let collected = all_ids(&store, user.id, &query, Some(Access::Collect)).await;
+                    assert_eq!(walked, collected, "{query:?}");
+                    assert_eq!(all_ids(&store, user.id, &query, None).await, walked);
+                    compared += usize::from(!walked.is_empty());
+                }
+            }
+        }
+        assert!(compared > 100, "only {compared} queries matched anything");
+        store.close().await;
     }
 }
