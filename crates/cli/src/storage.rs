@@ -51,6 +51,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenStore> {
         SyncMode::Normal => Synchronous::Normal,
     };
     sqlite.read_connections = config.database.max_connections.clamp(1, 64) as usize;
+    sqlite.cache_kib = config.database.sqlite_cache_mib.saturating_mul(1024);
     let store = SqliteStore::open(sqlite)
         .await
         .with_context(|| format!("cannot open {}", path.display()))?;

@@ -862,7 +862,128 @@ def scenario_manage(browser: Browser, base):
     context.close()
 
 
-SCENARIOS = {"tasks": scenario_tasks, "chat": scenario_chat, "live": scenario_live, "manage": scenario_manage}
+VERIFICATION_SUBJECT = "Confirm your address for tickler reminders"
+
+
+def mailed_code(mail_file, address, nth, seconds=20):
+    """The code in the `nth` (from 1) verification mail to `address` that the SMTP server
+    accepted (smtp_sink.py appends one JSON line per message); waits for it to arrive."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with open(mail_file, encoding="utf-8") as received:
+                lines = received.read().split("\n")[:-1]  # a line without its newline is still being written
+        except FileNotFoundError:
+            lines = []
+        mails = [
+            mail
+            for mail in map(json.loads, lines)
+            if mail["rcpt_tos"] == [address] and mail["subject"] == VERIFICATION_SUBJECT
+        ]
+        if len(mails) >= nth:
+            text = mails[nth - 1]["parts"][0]["text"]
+            codes = re.findall(r"(?<!\d)\d{8}(?!\d)", text)
+            assert codes, f"no 8-digit code in the mail to {address}: {text!r}"
+            return codes[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no verification mail #{nth} to {address} within {seconds} s: {len(mails)} arrived")
+        time.sleep(0.1)
+
+
+def email_channel(api, address):
+    channels = [c for c in api.call("GET", "/api/v1/notification-channels", expect_status=200) if c.get("address") == address]
+    assert len(channels) == 1, f"channels for {address}: {channels}"
+    return channels[0]
+
+
+def channel_row(page: Page, address):
+    return page.get_by_role("list").get_by_role("listitem").filter(has_text=address)
+
+
+def wrong_code_for(code):
+    return "11111111" if code == "00000000" else "00000000"
+
+
+def scenario_email(browser: Browser, base, mail):
+    """An e-mail channel: added in Settings and shown pending, a wrong code refused beside the
+    field, the mailed code accepted and the address shown verified; a code used up by wrong
+    guesses asks for a new one, which is mailed and works. axe checks each state."""
+    assert mail, "the email scenario needs --mail (the SMTP server's record of accepted mail)"
+    api = Api(base)
+    context = browser.context()
+    page = browser.page(context)
+    sign_up(page, "grace@example.org")
+    api.login("grace@example.org")
+    page.goto("/settings")
+
+    # Added in the browser: pending, with the field for the mailed code.
+    address = "reminders@example.org"
+    page.get_by_label("E-mail address").fill(address)
+    page.get_by_role("button", name="Add e-mail").click()
+    row = channel_row(page, address)
+    expect(row).to_contain_text("E-mail · Waiting for the code mailed to this address")
+    code_box = row.get_by_role("textbox", name=f"Code from the e-mail: {address}")
+    expect(code_box).to_be_visible()
+    assert email_channel(api, address)["verification"] == "pending"
+    browser.check_accessibility(page, "e-mail channel pending")
+    code = mailed_code(mail, address, 1)
+
+    # A wrong code: refused beside the field, announced, the address still pending.
+    code_box.fill(wrong_code_for(code))
+    row.get_by_role("button", name="Verify", exact=True).click()
+    expect(row.get_by_role("alert")).to_have_text("That is not the code we mailed. Check it and try again.")
+    expect(code_box).to_have_attribute("aria-invalid", "true")
+    expect(code_box).to_be_focused()
+    expect(row).to_contain_text("Waiting for the code mailed to this address")
+    assert email_channel(api, address)["verification"] == "pending"
+    browser.check_accessibility(page, "e-mail code refused")
+
+    # The mailed code, typed in two groups as people do: verified.
+    code_box.fill(f"{code[:4]} {code[4:]}")
+    row.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text=f"{address} is verified")).to_be_visible()
+    expect(row).to_contain_text("E-mail · Verified")
+    expect(row).not_to_contain_text("Waiting for the code")
+    expect(row.get_by_role("textbox")).to_have_count(0)
+    assert email_channel(api, address)["verification"] == "verified"
+    browser.check_accessibility(page, "e-mail channel verified")
+
+    # A code used up by wrong guesses (five through the API, the sixth in the form) asks for a
+    # new one; the new code is mailed and verifies the address.
+    second = "backup@example.org"
+    page.get_by_label("E-mail address").fill(second)
+    page.get_by_role("button", name="Add e-mail").click()
+    row = channel_row(page, second)
+    code_box = row.get_by_role("textbox", name=f"Code from the e-mail: {second}")
+    expect(code_box).to_be_visible()
+    first_code = mailed_code(mail, second, 1)
+    channel_id = email_channel(api, second)["id"]
+    for _ in range(5):
+        api.call("POST", f"/api/v1/notification-channels/{channel_id}/verify", {"code": wrong_code_for(first_code)}, 422)
+    code_box.fill(first_code)
+    row.get_by_role("button", name="Verify", exact=True).click()
+    expect(row.get_by_role("alert")).to_have_text("This code has expired or was entered wrongly too many times. Send a new code.")
+    assert email_channel(api, second)["verification"] == "pending"
+    browser.check_accessibility(page, "e-mail code used up")
+    row.get_by_role("button", name=f"Send a new code: {second}").click()
+    expect(page.get_by_role("status").filter(has_text="A new code is on its way.")).to_be_visible()
+    expect(row.get_by_role("alert", include_hidden=True)).to_have_text("")
+    expect(code_box).not_to_have_attribute("aria-invalid", "true")
+    new_code = mailed_code(mail, second, 2)
+    code_box.fill(new_code)
+    row.get_by_role("button", name="Verify", exact=True).click()
+    expect(row).to_contain_text("E-mail · Verified")
+    assert email_channel(api, second)["verification"] == "verified"
+    context.close()
+
+
+SCENARIOS = {
+    "tasks": scenario_tasks,
+    "chat": scenario_chat,
+    "live": scenario_live,
+    "email": scenario_email,
+    "manage": scenario_manage,
+}
 
 
 def main():
@@ -870,12 +991,14 @@ def main():
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--base", required=True)
     parser.add_argument("--screenshots")
+    parser.add_argument("--mail", help="the SMTP server's record of accepted mail (scenario email)")
     arguments = parser.parse_args()
     started = time.monotonic()
     with sync_playwright() as playwright:
         browser = Browser(playwright, arguments.base, arguments.screenshots)
         try:
-            SCENARIOS[arguments.scenario](browser, arguments.base)
+            extra = {"mail": arguments.mail} if arguments.scenario == "email" else {}
+            SCENARIOS[arguments.scenario](browser, arguments.base, **extra)
         finally:
             browser.close()
     print(f"scenario {arguments.scenario} passed in {time.monotonic() - started:.1f} s")

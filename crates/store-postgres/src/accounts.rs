@@ -12,8 +12,8 @@ use tickler_store::{
     SessionRevocation, StoreError, UserCredentials, UserUpdate,
 };
 
+use crate::audit::commit_audited;
 use crate::error::ResultExt;
-use crate::events::commit_audited;
 use crate::rows::{self, token_columns, user_columns};
 use crate::store::PostgresStore;
 use crate::{feeds, sessions};

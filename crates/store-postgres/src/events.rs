@@ -1,12 +1,11 @@
-//! The event backbone's bookkeeping: processed-event markers, consumer positions and audit
-//! records (written inside a change set's transaction), dead letters and leases.
+//! The event backbone's bookkeeping: processed-event markers, consumer positions, dead letters
+//! and leases; the `EventStore` implementation, whose audit-trail reads are in `audit`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Row, Transaction};
-use tickler_domain::{EventId, TaskId, UserId};
-use tickler_store::audit_chain;
+use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use tickler_domain::{EventId, UserId};
 use tickler_store::{
     AuditChainHead, AuditQuery, AuditRecord, ChainedAuditRecord, Conflict, ConsumerPosition,
     DeadLetter, DeadLetterQuery, EventStore, LeaseRequest, OutboxPosition, OutboxRecord,
@@ -14,8 +13,8 @@ use tickler_store::{
 };
 use uuid::Uuid;
 
+use crate::audit;
 use crate::error::ResultExt;
-use crate::list::{Parameter, Statement};
 use crate::outbox;
 use crate::store::PostgresStore;
 
@@ -94,240 +93,6 @@ pub(crate) async fn positions(pool: &PgPool) -> Result<Vec<ConsumerPosition>, St
             },
         })
         .collect())
-}
-
-/// Appends records to the audit trail, each as the next link of its owner's hash chain;
-/// [`Conflict::AlreadyExists`] for an event id in it. The owners' chain heads are locked first
-/// (`FOR UPDATE`, in id order, so that two change sets naming the same owners cannot deadlock)
-/// and stay locked until the caller's transaction ends: appends for one user, from any
-/// process, join the chain one at a time.
-pub(crate) async fn append_audit(
-    connection: &mut PgConnection,
-    records: &[AuditRecord],
-) -> Result<(), StoreError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut owners: Vec<UserId> = records.iter().map(|record| record.owner).collect();
-    owners.sort_by_key(|owner| *owner.as_uuid());
-    owners.dedup();
-    let mut heads = std::collections::HashMap::with_capacity(owners.len());
-    for owner in owners {
-        heads.insert(owner, lock_chain_head(&mut *connection, owner).await?);
-    }
-    for record in records {
-        let record = audit_chain::stored_form(record);
-        let Some((last_seq, last_hash)) = heads.get_mut(&record.owner) else {
-            return Err(StoreError::Internal(
-                "an audit owner without a head".to_owned(),
-            ));
-        };
-        let seq = *last_seq + 1;
-        let hash = audit_chain::link_hash(seq, &record, last_hash);
-        sqlx::query(
-            "INSERT INTO audit_events (event_id, user_id, task_id, event_type, origin,
-                 correlation_id, occurred_at, recorded_at, data, chain_seq, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(*record.event_id.as_uuid())
-        .bind(*record.owner.as_uuid())
-        .bind(record.task_id.map(|id| *id.as_uuid()))
-        .bind(record.event_type.as_str())
-        .bind(record.origin.as_deref())
-        .bind(record.correlation_id.as_deref())
-        .bind(record.occurred_at)
-        .bind(record.recorded_at)
-        .bind(record.data.as_str())
-        .bind(seq)
-        .bind(last_hash.as_slice())
-        .bind(hash.as_slice())
-        .execute(&mut *connection)
-        .await
-        .store()?;
-        *last_seq = seq;
-        *last_hash = hash.to_vec();
-    }
-    for (owner, (seq, hash)) in heads {
-        sqlx::query("UPDATE audit_chain_heads SET chain_seq = $2, hash = $3 WHERE user_id = $1")
-            .bind(*owner.as_uuid())
-            .bind(seq)
-            .bind(hash)
-            .execute(&mut *connection)
-            .await
-            .store()?;
-    }
-    Ok(())
-}
-
-/// Locks a user's chain head for the rest of the transaction and returns it, creating it
-/// (at the genesis digest) before the user's first chained row.
-async fn lock_chain_head(
-    connection: &mut PgConnection,
-    owner: UserId,
-) -> Result<(i64, Vec<u8>), StoreError> {
-    const LOCK: &str =
-        "SELECT chain_seq, hash FROM audit_chain_heads WHERE user_id = $1 FOR UPDATE";
-    let found: Option<(i64, Vec<u8>)> = sqlx::query_as(LOCK)
-        .bind(*owner.as_uuid())
-        .fetch_optional(&mut *connection)
-        .await
-        .store()?;
-    if let Some(head) = found {
-        return Ok(head);
-    }
-    let unchained = unchained_audit(&mut *connection, owner).await?;
-    // A concurrent first append may insert the head first: this insert then waits for it
-    // and does nothing, and the lock below reads that head.
-    sqlx::query(
-        "INSERT INTO audit_chain_heads (user_id, chain_seq, hash) VALUES ($1, 0, $2)
-         ON CONFLICT (user_id) DO NOTHING",
-    )
-    .bind(*owner.as_uuid())
-    .bind(audit_chain::genesis(owner, &unchained).as_slice())
-    .execute(&mut *connection)
-    .await
-    .store()?;
-    sqlx::query_as(LOCK)
-        .bind(*owner.as_uuid())
-        .fetch_one(&mut *connection)
-        .await
-        .store()
-}
-
-/// Reads a user's chain head.
-pub(crate) async fn chain_head(
-    executor: impl PgExecutor<'_>,
-    owner: UserId,
-) -> Result<Option<AuditChainHead>, StoreError> {
-    let found: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT chain_seq, hash FROM audit_chain_heads WHERE user_id = $1")
-            .bind(*owner.as_uuid())
-            .fetch_optional(executor)
-            .await
-            .store()?;
-    Ok(found.map(|(seq, hash)| AuditChainHead { owner, seq, hash }))
-}
-
-const AUDIT_COLUMNS: &str = "event_id, user_id, task_id, event_type, origin, correlation_id,
-    occurred_at, recorded_at, data";
-
-fn audit_record(row: &PgRow) -> Result<AuditRecord, StoreError> {
-    Ok(AuditRecord {
-        event_id: EventId::from_uuid(row.try_get(0).store()?),
-        owner: UserId::from_uuid(row.try_get(1).store()?),
-        task_id: row
-            .try_get::<Option<Uuid>, _>(2)
-            .store()?
-            .map(TaskId::from_uuid),
-        event_type: row.try_get(3).store()?,
-        origin: row.try_get(4).store()?,
-        correlation_id: row.try_get(5).store()?,
-        occurred_at: row.try_get(6).store()?,
-        recorded_at: row.try_get(7).store()?,
-        data: row.try_get(8).store()?,
-    })
-}
-
-/// Reads a user's audit rows recorded before the chain existed.
-pub(crate) async fn unchained_audit(
-    executor: impl PgExecutor<'_>,
-    owner: UserId,
-) -> Result<Vec<AuditRecord>, StoreError> {
-    // Built from constants only.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events
-         WHERE user_id = $1 AND chain_seq IS NULL ORDER BY occurred_at, event_id"
-    )))
-    .bind(*owner.as_uuid())
-    .fetch_all(executor)
-    .await
-    .store()?
-    .iter()
-    .map(audit_record)
-    .collect()
-}
-
-/// Reads a page of a user's chained audit rows after `after`, in chain order.
-pub(crate) async fn audit_chain_page(
-    executor: impl PgExecutor<'_>,
-    owner: UserId,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<ChainedAuditRecord>, StoreError> {
-    // Built from constants only.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {AUDIT_COLUMNS}, chain_seq, prev_hash, hash FROM audit_events
-         WHERE user_id = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT $3"
-    )))
-    .bind(*owner.as_uuid())
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(executor)
-    .await
-    .store()?
-    .iter()
-    .map(|row| {
-        Ok(ChainedAuditRecord {
-            record: audit_record(row)?,
-            seq: row.try_get(9).store()?,
-            prev_hash: row
-                .try_get::<Option<Vec<u8>>, _>(10)
-                .store()?
-                .unwrap_or_default(),
-            hash: row
-                .try_get::<Option<Vec<u8>>, _>(11)
-                .store()?
-                .unwrap_or_default(),
-        })
-    })
-    .collect()
-}
-
-/// Lists the users with an audit trail or a chain head.
-pub(crate) async fn audit_owners(executor: impl PgExecutor<'_>) -> Result<Vec<UserId>, StoreError> {
-    let found: Vec<(Uuid,)> = sqlx::query_as(
-        "SELECT user_id FROM audit_chain_heads
-         UNION SELECT DISTINCT user_id FROM audit_events ORDER BY 1",
-    )
-    .fetch_all(executor)
-    .await
-    .store()?;
-    Ok(found
-        .into_iter()
-        .map(|(id,)| UserId::from_uuid(id))
-        .collect())
-}
-
-/// Reads one page of a user's audit trail, by `(occurred_at, event_id)`.
-pub(crate) async fn list_audit(
-    pool: &PgPool,
-    owner: UserId,
-    query: &AuditQuery,
-) -> Result<Vec<AuditRecord>, StoreError> {
-    let mut statement = Statement::default();
-    let owner_parameter = statement.bind(Parameter::Uuid(*owner.as_uuid()));
-    statement.push(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE user_id = {owner_parameter}"
-    ));
-    if let Some(task_id) = query.task_id {
-        let task = statement.bind(Parameter::Uuid(*task_id.as_uuid()));
-        statement.push(&format!(" AND task_id = {task}"));
-    }
-    if let Some(since) = query.since {
-        let since = statement.bind(Parameter::Instant(since));
-        statement.push(&format!(" AND occurred_at >= {since}"));
-    }
-    if let Some((occurred_at, event_id)) = query.after {
-        let occurred_at = statement.bind(Parameter::Instant(occurred_at));
-        let event_id = statement.bind(Parameter::Uuid(*event_id.as_uuid()));
-        statement.push(&format!(
-            " AND (occurred_at, event_id) > ({occurred_at}, {event_id})"
-        ));
-    }
-    let limit = statement.bind(Parameter::Integer(i64::from(query.page_size())));
-    statement.push(&format!(" ORDER BY occurred_at, event_id LIMIT {limit}"));
-    let found = statement.into_query().fetch_all(pool).await.store()?;
-    found.iter().map(audit_record).collect()
 }
 
 /// Stores a dead letter; [`Conflict::AlreadyExists`] if its id is taken.
@@ -584,19 +349,19 @@ impl EventStore for PostgresStore {
         owner: UserId,
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        list_audit(&self.pool, owner, query).await
+        audit::list_audit(&self.pool, owner, query).await
     }
 
     async fn audit_owners(&self) -> Result<Vec<UserId>, StoreError> {
-        audit_owners(&self.pool).await
+        audit::audit_owners(&self.pool).await
     }
 
     async fn audit_chain_head(&self, owner: UserId) -> Result<Option<AuditChainHead>, StoreError> {
-        chain_head(&self.pool, owner).await
+        audit::chain_head(&self.pool, owner).await
     }
 
     async fn audit_unchained(&self, owner: UserId) -> Result<Vec<AuditRecord>, StoreError> {
-        unchained_audit(&self.pool, owner).await
+        audit::unchained_audit(&self.pool, owner).await
     }
 
     async fn audit_chain(
@@ -605,7 +370,7 @@ impl EventStore for PostgresStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<ChainedAuditRecord>, StoreError> {
-        audit_chain_page(&self.pool, owner, after, limit).await
+        audit::audit_chain_page(&self.pool, owner, after, limit).await
     }
 
     async fn insert_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError> {
@@ -638,13 +403,4 @@ impl EventStore for PostgresStore {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         release_lease(&self.pool, name, holder).await
     }
-}
-
-/// Appends an account change's audit rows in the change's transaction, then commits both.
-pub(crate) async fn commit_audited(
-    mut transaction: Transaction<'_, Postgres>,
-    audit: &[AuditRecord],
-) -> Result<(), StoreError> {
-    append_audit(&mut transaction, audit).await?;
-    transaction.commit().await.store()
 }

@@ -32,6 +32,7 @@
 //! sqlx type appears in its public API.
 
 mod accounts;
+mod audit;
 mod config;
 mod conversations;
 mod deliveries;

@@ -12,9 +12,9 @@ use tickler_store::{
     NotificationWrite, StoreError, VerificationLimits, VerificationMail,
 };
 
+use crate::audit::commit_audited;
 use crate::deliveries::{self, insert_attempt};
 use crate::error::ResultExt;
-use crate::events::commit_audited;
 use crate::list::{Parameter, Statement};
 use crate::rows::{CHANNEL_COLUMNS, NOTIFICATION_COLUMNS, channel, integer, notification};
 use crate::store::PostgresStore;

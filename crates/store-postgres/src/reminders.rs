@@ -14,8 +14,8 @@ use tickler_store::{
 };
 use uuid::Uuid;
 
+use crate::audit::commit_audited;
 use crate::error::ResultExt;
-use crate::events::commit_audited;
 use crate::store::PostgresStore;
 
 /// The columns every reminder query selects, in the order [`reminder`] reads them.

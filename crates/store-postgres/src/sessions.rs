@@ -12,8 +12,8 @@ use tickler_store::{
 };
 use uuid::Uuid;
 
+use crate::audit;
 use crate::error::ResultExt;
-use crate::events;
 use crate::rows::{self, user_columns};
 
 /// The session columns, in the order [`session_from_row`] reads them.
@@ -166,7 +166,7 @@ pub(crate) async fn rotate(
         )
         .await?;
         let revoked = get(&mut transaction, session.id).await?;
-        events::append_audit(&mut transaction, &on_reuse(&revoked)).await?;
+        audit::append_audit(&mut transaction, &on_reuse(&revoked)).await?;
         transaction.commit().await.store()?;
         return Ok(RefreshOutcome::ReuseDetected(session.id));
     }

@@ -14,7 +14,7 @@ use tickler_store::{
 use crate::error::ResultExt;
 use crate::rows::{self, TASK_COLUMNS, task_columns};
 use crate::store::PostgresStore;
-use crate::{events, list, outbox};
+use crate::{audit, events, list, outbox};
 
 /// Applies a change set inside the caller's transaction.
 pub(crate) async fn apply(
@@ -70,7 +70,7 @@ pub(crate) async fn apply(
     if let Some(position) = &changes.consumer_position {
         events::save_position(&mut *connection, position).await?;
     }
-    events::append_audit(&mut *connection, &changes.audit).await?;
+    audit::append_audit(&mut *connection, &changes.audit).await?;
     for write in &changes.notifications {
         crate::notifications::apply(connection, write).await?;
     }

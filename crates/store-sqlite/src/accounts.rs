@@ -15,7 +15,7 @@ use tickler_store::{
 use crate::codec::{self, USER_COLUMN_COUNT, USER_COLUMNS, micros};
 use crate::error::ResultExt;
 use crate::store::SqliteStore;
-use crate::{events, feeds, sessions};
+use crate::{audit, feeds, sessions};
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -409,7 +409,7 @@ impl AccountStore for SqliteStore {
                 let outcome = sessions::rotate(connection, &rotation)?;
                 if let RefreshOutcome::ReuseDetected(id) = outcome {
                     let revoked = sessions::get(connection, id)?;
-                    events::append_audits(connection, &on_reuse(&revoked))?;
+                    audit::append_audits(connection, &on_reuse(&revoked))?;
                 }
                 Ok(outcome)
             })

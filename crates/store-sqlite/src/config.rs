@@ -33,19 +33,21 @@ pub struct SqliteConfig {
     pub synchronous: Synchronous,
     /// How many read-only connections serve reads concurrently (at least 1).
     pub read_connections: usize,
-    /// Page cache per connection, in KiB.
+    /// Page cache per connection (the writer, the checkpointer and each reader), in KiB. A
+    /// reader's cache is emptied whenever another connection commits, so under writes it holds
+    /// little for long; the operating system's file cache serves the rest.
     pub cache_kib: u32,
 }
 
 impl SqliteConfig {
-    /// Default settings for the database at `path`: FULL durability, four readers, 64 MiB of
+    /// Default settings for the database at `path`: FULL durability, four readers, 8 MiB of
     /// page cache per connection.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
             synchronous: Synchronous::Full,
             read_connections: 4,
-            cache_kib: 64 * 1024,
+            cache_kib: 8 * 1024,
         }
     }
 }

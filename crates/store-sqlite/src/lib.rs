@@ -10,6 +10,7 @@
 //! contract and the domain only; no driver type appears in its public API.
 
 mod accounts;
+mod audit;
 pub mod backup;
 mod codec;
 mod config;

@@ -25,12 +25,12 @@ pub(crate) struct ReadPool {
 }
 
 impl ReadPool {
-    /// Opens `config.read_connections` (at least one) read-only connections.
+    /// Opens one read-only connection; up to `config.read_connections` (at least one) are
+    /// opened as concurrent reads need them, so a quiet server holds only the memory of the
+    /// connections its load has used (each keeps its own schema, statements and page cache).
     pub(crate) fn open(config: &SqliteConfig) -> Result<Self, StoreError> {
         let size = config.read_connections.max(1);
-        let idle = (0..size)
-            .map(|_| connection::open(config, Role::Reader))
-            .collect::<Result<Vec<_>, _>>()?;
+        let idle = vec![connection::open(config, Role::Reader)?];
         Ok(Self {
             config: config.clone(),
             idle: Mutex::new(idle),
@@ -111,8 +111,8 @@ impl ReadPool {
         result?
     }
 
-    /// Takes an idle connection; opens a new one if a previous reader lost its connection (a
-    /// panic), so the pool keeps its size.
+    /// Takes an idle connection; opens a new one when every open one is in use (the permits
+    /// bound how many exist) or a previous reader lost its connection (a panic).
     fn take(&self) -> Result<Connection, StoreError> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match idle {

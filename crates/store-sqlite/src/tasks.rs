@@ -17,7 +17,7 @@ use crate::error::ResultExt;
 use crate::numbering::{task_range, user_seq};
 use crate::search::queue_search;
 use crate::store::SqliteStore;
-use crate::{events, list, outbox};
+use crate::{audit, events, list, outbox};
 
 /// Applies a change set; on error the caller's savepoint undoes whatever was applied.
 pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), StoreError> {
@@ -74,7 +74,7 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
     if let Some(position) = &changes.consumer_position {
         events::save_position(connection, position)?;
     }
-    events::append_audits(connection, &changes.audit)?;
+    audit::append_audits(connection, &changes.audit)?;
     for write in &changes.notifications {
         crate::notifications::apply(connection, write)?;
     }

@@ -77,6 +77,7 @@ export function renderSettings(main, { onSignedOut, rerender }) {
         h('span', { class: 'row-title', dir: 'ltr' }, name),
         h('span', { class: 'row-sub' }, kindLabel,
           pending ? ` · ${t('verification_pending')}` : '',
+          channel.verification === 'verified' ? ` · ${t('verified')}` : '',
           channel.disabled_reason ? ` · ${t('disabled_because', { reason: channel.disabled_reason })}` : ''),
         pending ? verifyForm(channel, name) : null),
       h('div', { class: 'row-actions' },
@@ -97,10 +98,18 @@ export function renderSettings(main, { onSignedOut, rerender }) {
           on: { click: async () => { try { await api('DELETE', `/api/v1/notification-channels/${channel.id}`); loadChannels(); } catch (error) { showError(error); } } },
         }, t('remove')) : null));
   };
-  // A pending e-mail channel: the code mailed to the address, and asking for a new one.
+  // A pending e-mail channel: the code mailed to the address, and asking for a new one. A
+  // refused code is said beside the field (and announced), in the interface's language.
   const verifyForm = (channel, name) => {
     const inputId = `verify-${channel.id}`;
-    const input = h('input', { id: inputId, type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: 20, dir: 'ltr' });
+    const errorId = `verify-error-${channel.id}`;
+    const error = h('p', { class: 'form-error', role: 'alert', id: errorId });
+    const input = h('input', { id: inputId, type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: 20, dir: 'ltr', 'aria-describedby': errorId });
+    const refused = (message) => {
+      error.textContent = message;
+      if (message) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    };
     const form = h('form', { class: 'inline-form' },
       h('div', { class: 'field' }, h('label', { for: inputId }, t('verification_code'), h('span', { class: 'visually-hidden' }, `: ${name}`)), input),
       h('button', { type: 'submit', class: 'button small' }, t('verify')),
@@ -110,17 +119,26 @@ export function renderSettings(main, { onSignedOut, rerender }) {
           click: async () => {
             try {
               await api('POST', `/api/v1/notification-channels/${channel.id}/verification`);
+              refused('');
+              input.value = '';
               replace(channelSecret, h('p', { role: 'status' }, t('code_sent')));
-            } catch (error) { showError(error); }
+            } catch (failure) { showError(failure); }
           },
         },
-      }, t('send_new_code')));
+      }, t('send_new_code')),
+      error);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
+      refused('');
       try {
         await api('POST', `/api/v1/notification-channels/${channel.id}/verify`, { code: input.value.trim() });
+        replace(channelSecret, h('p', { role: 'status' }, t('address_verified', { address: name })));
         loadChannels();
-      } catch (error) { showError(error); }
+      } catch (failure) {
+        const known = { verification_code_invalid: 'code_wrong', verification_code_expired: 'code_expired' }[failure.code];
+        refused(known ? t(known) : failure.message || t('error_generic'));
+        input.focus();
+      }
     });
     return form;
   };

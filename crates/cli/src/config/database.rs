@@ -11,6 +11,8 @@ pub struct DatabaseConfig {
     pub sync: SyncMode,
     /// Pool size.
     pub max_connections: u32,
+    /// SQLite page cache per connection, in MiB.
+    pub sqlite_cache_mib: u32,
     /// Apply pending migrations at start; when false, wait until the schema is current.
     pub migrate_on_start: bool,
 }
@@ -29,6 +31,9 @@ impl DatabaseConfig {
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         if self.max_connections == 0 {
             bail!("database.max_connections must be positive");
+        }
+        if self.sqlite_cache_mib == 0 || self.sqlite_cache_mib > 4096 {
+            bail!("database.sqlite_cache_mib must be between 1 and 4096");
         }
         Ok(())
     }

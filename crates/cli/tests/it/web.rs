@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::helpers::{Backend, TestApp};
+use crate::notifications::peers::{SmtpSink, local_notifier};
 
 /// The Python with Playwright and chromium's path; `None` (after a notice) when either is
 /// missing, unless `TICKLER_REQUIRE_SERVICES=1`, which makes that a failure.
@@ -44,6 +45,11 @@ fn screenshots() -> PathBuf {
 
 /// Runs one scenario of the browser driver against `app`.
 async fn run_scenario(app: &TestApp, scenario: &str) {
+    run_scenario_with(app, scenario, &[]).await;
+}
+
+/// Runs one scenario of the browser driver against `app`, with arguments of its own.
+async fn run_scenario_with(app: &TestApp, scenario: &str, arguments: &[&std::ffi::OsStr]) {
     let Some((python, chromium)) = browser_environment() else {
         return;
     };
@@ -56,6 +62,7 @@ async fn run_scenario(app: &TestApp, scenario: &str) {
         .arg(&app.base)
         .arg("--screenshots")
         .arg(screenshots())
+        .args(arguments)
         .env("TICKLER_TEST_CHROMIUM", chromium);
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -121,4 +128,30 @@ async fn changes_made_anywhere_appear_live_in_the_browser() {
         return;
     }
     run_scenario(&app, "live").await;
+}
+
+/// An e-mail channel added in Settings waits for the code mailed to it (received by a real
+/// SMTP server, aiosmtpd): a wrong code is refused beside the field, the mailed one verifies
+/// the address, and a code used up by wrong guesses asks for a new one, which is mailed and
+/// works; each state checked by axe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_channel_is_verified_in_the_browser_with_the_code_mailed_to_it() {
+    let Some((python, _)) = browser_environment() else {
+        return;
+    };
+    let smtp = SmtpSink::start(&python);
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |config| {
+        local_notifier(config);
+        smtp.configure(config);
+    })
+    .await
+    else {
+        return;
+    };
+    run_scenario_with(
+        &app,
+        "email",
+        &["--mail".as_ref(), smtp.mail_file().as_os_str()],
+    )
+    .await;
 }

@@ -109,6 +109,11 @@ impl SmtpSink {
         self.child = Self::spawn(python, self.port, &self.output, &[]).0;
     }
 
+    /// The file the sink appends each accepted message to, one JSON object a line.
+    pub fn mail_file(&self) -> &std::path::Path {
+        &self.output
+    }
+
     /// The messages accepted so far.
     pub fn messages(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.output)
