@@ -95,6 +95,11 @@ pub(crate) fn list(
         )),
     }
     push_filters(&mut statement, query, &owner_parameter);
+    if words.is_none() {
+        if let Some(first) = keys.first().filter(|key| key.field == SortField::DueAt) {
+            push_due_bounds(&mut statement, query, sort_expression(first, false));
+        }
+    }
     let (expressions, id_column): (Vec<String>, &str) = if ranked {
         // Only the newest matches are candidates (highest `seq`: the full-text index's own
         // order, so its scan stops after them); pages, cursors included, are cut from that
@@ -218,6 +223,22 @@ fn push_after(
     let condition =
         keyset::after_condition(keys, expressions, &parameters, id_column, &id_parameter);
     statement.push(&format!(" AND {condition}"));
+}
+
+/// Repeats the due-date filters on the column a due-date order reads (`due_ascending` or
+/// `due_descending`: `due_at`, with no due date mapped past either end). The filters imply
+/// them, so the rows are the same; stated on the index's own column they let SQLite seek into
+/// the range instead of walking every earlier task (the Upcoming view, `due_after` sorted by
+/// due date, read all of a user's tasks when none was due that late).
+fn push_due_bounds(statement: &mut Statement, query: &TaskQuery, column: &str) {
+    if let Some(after) = query.due_after {
+        let after = statement.bind(micros(after));
+        statement.push(&format!(" AND {column} >= {after}"));
+    }
+    for before in [query.due_before, query.overdue_at].into_iter().flatten() {
+        let before = statement.bind(micros(before));
+        statement.push(&format!(" AND {column} < {before}"));
+    }
 }
 
 fn push_filters(statement: &mut Statement, query: &TaskQuery, owner_parameter: &str) {

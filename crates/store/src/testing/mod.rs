@@ -93,6 +93,7 @@ macro_rules! conformance_tests {
             filtering_by_priority_matches_any_of_the_given_priorities,
             filtering_by_tags_requires_all_of_them,
             due_before_is_exclusive_and_due_after_inclusive,
+            due_filters_hold_under_a_due_date_order,
             overdue_lists_open_tasks_due_before_the_instant,
             filters_combine,
             each_sort_key_orders_both_directions_with_ties_broken_by_id,

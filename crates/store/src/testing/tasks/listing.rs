@@ -150,6 +150,66 @@ pub async fn due_before_is_exclusive_and_due_after_inclusive(backend: &dyn TestB
     assert_eq!(sorted_titles_of(&*store, owner, window).await, ["b", "c"]);
 }
 
+/// The due-date filters select the same tasks when the order is the due date itself, in either
+/// direction, paged one task at a time, and the pages come in that order (the SQLite adapter
+/// restates the filters on the order's own index column).
+pub async fn due_filters_hold_under_a_due_date_order(backend: &dyn TestBackend) {
+    let store = backend.open().await;
+    let owner = filter_fixture(&*store).await;
+    let filters: [(TaskQuery, &[&str]); 4] = [
+        (
+            TaskQuery {
+                due_before: Some(instant(0)),
+                ..everything()
+            },
+            &["a", "c"],
+        ),
+        (
+            TaskQuery {
+                due_after: Some(instant(0)),
+                ..everything()
+            },
+            &["b", "d"],
+        ),
+        (
+            TaskQuery {
+                due_after: Some(instant(-50)),
+                due_before: Some(instant(100)),
+                ..everything()
+            },
+            &["c", "b"],
+        ),
+        (
+            TaskQuery {
+                overdue_at: Some(instant(1)),
+                ..everything()
+            },
+            &["a", "b"],
+        ),
+    ];
+    for (filter, ascending) in filters {
+        for descending in [false, true] {
+            let query = TaskQuery {
+                sort: vec![SortKey {
+                    field: SortField::DueAt,
+                    descending,
+                }],
+                limit: 1,
+                ..filter.clone()
+            };
+            let mut expected: Vec<&str> = ascending.to_vec();
+            if descending {
+                expected.reverse();
+            }
+            assert_eq!(
+                titles_of(&*store, owner, query).await,
+                expected,
+                "{filter:?}, descending: {descending}"
+            );
+        }
+    }
+}
+
 /// Overdue means not done and due strictly before the instant.
 pub async fn overdue_lists_open_tasks_due_before_the_instant(backend: &dyn TestBackend) {
     let store = backend.open().await;
