@@ -95,10 +95,10 @@ pub(crate) fn list(
         )),
     }
     push_filters(&mut statement, query, &owner_parameter);
-    if words.is_none() {
-        if let Some(first) = keys.first().filter(|key| key.field == SortField::DueAt) {
-            push_due_bounds(&mut statement, query, sort_expression(first, false));
-        }
+    if words.is_none()
+        && let Some(first) = keys.first().filter(|key| key.field == SortField::DueAt)
+    {
+        push_due_bounds(&mut statement, query, sort_expression(first, false));
     }
     let (expressions, id_column): (Vec<String>, &str) = if ranked {
         // Only the newest matches are candidates (highest `seq`: the full-text index's own
