@@ -147,8 +147,13 @@ impl Relay {
             due
         };
         if due {
-            let backlog = self.store.outbox_backlog().await.unwrap_or(0);
-            metrics::gauge!("tickler_outbox_backlog_events").set(backlog as f64);
+            // A failed count leaves the gauge as it was: zero would claim the backlog drained.
+            match self.store.outbox_backlog().await {
+                Ok(backlog) => {
+                    metrics::gauge!("tickler_outbox_backlog_events").set(backlog as f64);
+                }
+                Err(error) => tracing::warn!(%error, "cannot count the outbox backlog"),
+            }
         }
     }
 
