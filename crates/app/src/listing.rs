@@ -6,7 +6,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tickler_domain::{FieldError, Priority, Tag, Task, TaskId, TaskStatus, validate_series_start};
+use tickler_domain::{
+    FieldError, Priority, Recurrence, Tag, Task, TaskId, TaskStatus, TimeZone,
+    validate_series_start,
+};
 use tickler_protocol::task::RecurrencePreviewRequest;
 use tickler_store::query::MAX_PAGE_SIZE;
 use tickler_store::{Cursor, CursorValue, SortField, SortKey, TaskQuery};
@@ -111,14 +114,24 @@ impl App {
         let Some(due) = task.fields.due else {
             return Ok(Vec::new());
         };
-        Ok(match &task.fields.recurrence {
-            Some(rule) => rule
-                .occurrences(due.at, task.fields.timezone)
-                .take(limit)
-                .collect(),
-            None => vec![due.at],
-        })
+        match task.fields.recurrence {
+            Some(rule) => expand(rule, due.at, task.fields.timezone, limit).await,
+            None => Ok(vec![due.at]),
+        }
     }
+}
+
+/// The first `limit` occurrences of `rule` from `start` in `zone`. A rule that rarely matches
+/// can take a while to expand (the engine bounds its search): off the async workers.
+async fn expand(
+    rule: Recurrence,
+    start: DateTime<Utc>,
+    zone: TimeZone,
+    limit: usize,
+) -> AppResult<Vec<DateTime<Utc>>> {
+    tokio::task::spawn_blocking(move || rule.occurrences(start, zone).take(limit).collect())
+        .await
+        .map_err(|error| AppError::Internal(format!("expanding a recurrence: {error}")))
 }
 
 /// Default number of occurrences a recurrence preview returns.
@@ -152,12 +165,13 @@ impl App {
             actor.user.timezone,
         );
         let (limit, (rule, due, zone)) = tickler_domain::all_valid!(limit, start)?;
-        // A rule that rarely matches can take a while to expand (the engine bounds its search):
-        // off the async workers.
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        tokio::task::spawn_blocking(move || rule.occurrences(due.at, zone).take(limit).collect())
-            .await
-            .map_err(|error| AppError::Internal(format!("expanding a recurrence: {error}")))
+        expand(
+            rule,
+            due.at,
+            zone,
+            usize::try_from(limit).unwrap_or(usize::MAX),
+        )
+        .await
     }
 }
 
