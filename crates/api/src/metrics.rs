@@ -142,6 +142,11 @@ fn describe() {
         "tickler_outbox_backlog_events",
         "outbox records not yet published (relay)"
     );
+    describe_histogram!(
+        "tickler_relay_step_seconds",
+        Unit::Seconds,
+        "one step of a relay pass: reading a batch, publishing it, marking it published"
+    );
     describe_counter!(
         "tickler_events_published_total",
         "outbox records the broker acknowledged, by topic and type"

@@ -724,6 +724,27 @@ pub async fn events(
     Ok(())
 }
 
+/// The mean time of each step of a relay pass, from `tickler_relay_step_seconds`.
+fn relay_steps(metrics: &str) -> String {
+    let value = |name: &str, step: &str| -> Option<f64> {
+        let prefix = format!("{name}{{step=\"{step}\"}}");
+        metrics
+            .lines()
+            .find(|line| line.starts_with(&prefix))
+            .and_then(|line| line.split_whitespace().last())
+            .and_then(|value| value.parse().ok())
+    };
+    let steps: Vec<String> = ["read", "publish", "mark"]
+        .iter()
+        .filter_map(|step| {
+            let sum = value("tickler_relay_step_seconds_sum", step)?;
+            let count = value("tickler_relay_step_seconds_count", step)?;
+            (count > 0.0).then(|| format!("{step} {:.1} ms", sum / count * 1e3))
+        })
+        .collect();
+    format!("relay passes, mean per step: {}", steps.join(", "))
+}
+
 /// Microseconds since the epoch of an RFC 3339 instant.
 fn parse_instant(text: &str) -> anyhow::Result<i64> {
     Ok(chrono::DateTime::parse_from_rfc3339(text)?.timestamp_micros())
@@ -751,6 +772,7 @@ pub async fn drain(metrics: &Target, label: &str) -> anyhow::Result<()> {
                         "| {label} | relay drained {initial:.0} records | {:.0} records/s | {seconds:.1} s |",
                         initial / seconds
                     );
+                    println!("{}", relay_steps(&text));
                     return Ok(());
                 }
                 _ => {}

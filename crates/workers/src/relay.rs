@@ -24,6 +24,13 @@ pub const RELAY_LEASE: &str = "outbox-relay";
 /// up, and the gauge falls to what is left).
 const BACKLOG_COUNT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Records the time of one step of a relay pass (`read`, `publish`, `mark`) in
+/// `tickler_relay_step_seconds`: where a pass spends its time, for operators and benchmarks.
+fn record_step(step: &'static str, started: Instant) {
+    metrics::histogram!("tickler_relay_step_seconds", "step" => step)
+        .record(started.elapsed().as_secs_f64());
+}
+
 /// One message for the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -218,7 +225,9 @@ impl Relay {
         if !leased {
             return Ok(RelayPass::Standby);
         }
+        let step = Instant::now();
         let records = self.store.outbox_unpublished(self.settings.batch).await?;
+        record_step("read", step);
         self.report_backlog(records.len()).await;
         if records.is_empty() {
             return Ok(RelayPass::Idle);
@@ -242,6 +251,7 @@ impl Relay {
             })
             .collect();
         let messages = self.messages(&records);
+        let step = Instant::now();
         match self.publisher.publish(&messages).await {
             Ok(()) => {}
             Err(PublishError::UnknownTopic(topic)) if self.settings.create_topics => {
@@ -262,14 +272,17 @@ impl Relay {
                 return Err(error.into());
             }
         }
+        record_step("publish", step);
         tickler_app::fault::crash_point(tickler_app::fault::FaultPoint::AfterPublishBeforeMark);
         let sequences: Vec<i64> = records
             .iter()
             .map(|record| record.position.sequence)
             .collect();
+        let step = Instant::now();
         self.store
             .mark_published(&sequences, self.clock.now())
             .await?;
+        record_step("mark", step);
         drop(spans);
         for message in &messages {
             metrics::counter!(
