@@ -309,11 +309,15 @@ impl EventStore for PostgresStore {
         outbox::unpublished(&self.pool, limit).await
     }
 
-    async fn mark_published(&self, sequences: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_published(
+        &self,
+        sequences: &[i64],
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         if sequences.is_empty() {
             return Ok(());
         }
-        outbox::mark_published(&self.pool, sequences, at).await
+        outbox::mark_published(&self.pool, sequences).await
     }
 
     async fn outbox_backlog(&self) -> Result<u64, StoreError> {

@@ -72,8 +72,8 @@ pub(crate) async fn held_back(pool: &PgPool, position: OutboxPosition) -> Result
     Ok(held)
 }
 
-/// Reads up to `limit` records not yet published, in sequence order (the partial index
-/// `outbox_unpublished` holds exactly those).
+/// Reads up to `limit` records not yet published, in sequence order (`outbox_pending` lists
+/// exactly those; migration 0023 says why it is a table of its own).
 pub(crate) async fn unpublished(
     pool: &PgPool,
     limit: u32,
@@ -81,7 +81,9 @@ pub(crate) async fn unpublished(
     const SQL: &str = concat!(
         "SELECT ",
         record_columns!(),
-        " FROM outbox WHERE published_at IS NULL ORDER BY sequence LIMIT $1"
+        " FROM outbox WHERE sequence IN
+             (SELECT sequence FROM outbox_pending ORDER BY sequence LIMIT $1)
+         ORDER BY sequence"
     );
     let found = sqlx::query(SQL)
         .bind(i64::from(limit))
@@ -108,28 +110,21 @@ fn record(row: &PgRow) -> Result<OutboxRecord, StoreError> {
     })
 }
 
-/// Marks records published in one statement. A record published before keeps its first
-/// instant.
-pub(crate) async fn mark_published(
-    pool: &PgPool,
-    sequences: &[i64],
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE outbox SET published_at = $2
-         WHERE sequence = ANY($1) AND published_at IS NULL",
-    )
-    .bind(sequences)
-    .bind(at)
-    .execute(pool)
-    .await
-    .store()?;
+/// Marks records published in one statement, by taking them off `outbox_pending` (the instant
+/// is not kept: nothing reads it). Marking a record twice, or one that does not exist, does
+/// nothing.
+pub(crate) async fn mark_published(pool: &PgPool, sequences: &[i64]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM outbox_pending WHERE sequence = ANY($1)")
+        .bind(sequences)
+        .execute(pool)
+        .await
+        .store()?;
     Ok(())
 }
 
 /// Counts the records not yet published.
 pub(crate) async fn backlog(pool: &PgPool) -> Result<u64, StoreError> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_pending")
         .fetch_one(pool)
         .await
         .store()?;
@@ -161,7 +156,8 @@ pub(crate) fn position_or_default(found: Option<(i64, i64)>) -> OutboxPosition {
 }
 
 /// Deletes the records that occurred before `before` (only published ones if
-/// `require_published`), oldest first, in batches of [`PURGE_BATCH`].
+/// `require_published`), oldest first, in batches of [`PURGE_BATCH`]; an unpublished record
+/// deleted leaves `outbox_pending` with it.
 pub(crate) async fn purge(
     pool: &PgPool,
     before: DateTime<Utc>,
@@ -169,25 +165,32 @@ pub(crate) async fn purge(
 ) -> Result<u64, StoreError> {
     let mut deleted = 0;
     loop {
-        let batch = sqlx::query(
-            "DELETE FROM outbox WHERE sequence IN (
-                 SELECT sequence FROM outbox
-                 WHERE occurred_at < $1
-                   AND (published_at IS NOT NULL
-                        OR (NOT $2 AND NOT EXISTS (
-                            SELECT 1 FROM consumer_positions c
-                            WHERE (c.transaction_id::text::xid8, c.sequence)
-                                < (outbox.xid, outbox.sequence))))
-                 ORDER BY occurred_at
-                 LIMIT $3)",
+        let batch: i64 = sqlx::query_scalar(
+            "WITH gone AS (
+                 DELETE FROM outbox WHERE sequence IN (
+                     SELECT sequence FROM outbox
+                     WHERE occurred_at < $1
+                       AND (NOT EXISTS (
+                                SELECT 1 FROM outbox_pending p
+                                WHERE p.sequence = outbox.sequence)
+                            OR (NOT $2 AND NOT EXISTS (
+                                SELECT 1 FROM consumer_positions c
+                                WHERE (c.transaction_id::text::xid8, c.sequence)
+                                    < (outbox.xid, outbox.sequence))))
+                     ORDER BY occurred_at
+                     LIMIT $3)
+                 RETURNING sequence),
+             unlisted AS (
+                 DELETE FROM outbox_pending WHERE sequence IN (SELECT sequence FROM gone))
+             SELECT count(*) FROM gone",
         )
         .bind(before)
         .bind(require_published)
         .bind(PURGE_BATCH)
-        .execute(pool)
+        .fetch_one(pool)
         .await
-        .store()?
-        .rows_affected();
+        .store()?;
+        let batch = u64::try_from(batch).unwrap_or(0);
         deleted += batch;
         if batch < PURGE_BATCH as u64 {
             return Ok(deleted);

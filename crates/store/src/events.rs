@@ -213,7 +213,8 @@ pub trait EventStore: Send + Sync {
     /// (one task's events are in commit order; see [`OutboxPosition`]).
     async fn outbox_unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
 
-    /// Marks outbox records as published (by their sequence numbers) at `at`.
+    /// Marks outbox records as published (by their sequence numbers) at `at`; an adapter may
+    /// keep no instant (PostgreSQL takes them off its list of pending records).
     async fn mark_published(&self, sequences: &[i64], at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Counts outbox records not yet published.
