@@ -23,7 +23,7 @@ use crate::error::{AppError, AppResult};
 /// for every hash while hashes keep coming: allocating 19 MiB per hash fragments the
 /// allocator's arenas, which kept 340 MiB after a burst of 300 registrations on two cores even
 /// with two hashes at a time. A thread that has had no hash for [`IDLE_RELEASE`] gives its
-/// working memory back (see [`with_blocks`] for how it is sure to reach the system).
+/// working memory back (reserved so that glibc maps it on its own and unmaps it on release).
 #[derive(Debug, Clone)]
 pub struct PasswordHashing {
     permits: Arc<Semaphore>,
