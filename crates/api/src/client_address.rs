@@ -11,8 +11,6 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request};
-use axum::middleware::Next;
-use axum::response::Response;
 use http::HeaderMap;
 
 /// A network written as CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address.
@@ -153,12 +151,14 @@ fn parse_node(text: &str) -> Option<IpAddr> {
         .and_then(|(address, _)| address.parse().ok())
 }
 
-/// The client's address of a request (see the module), set by [`resolve`].
+/// The client's address of a request (see the module), set for every request by the
+/// outermost middleware.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
 
-/// Middleware: records the request's [`ClientAddress`].
-pub async fn resolve(proxies: TrustedProxies, mut request: Request, next: Next) -> Response {
+/// Records the request's [`ClientAddress`] (done for every route by
+/// [`RequestLayer`](crate::middleware::RequestLayer)).
+pub(crate) fn record(proxies: &TrustedProxies, request: &mut Request) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -167,7 +167,6 @@ pub async fn resolve(proxies: TrustedProxies, mut request: Request, next: Next) 
         let client = proxies.client_address(peer, request.headers());
         request.extensions_mut().insert(ClientAddress(client));
     }
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -1,20 +1,25 @@
 //! Middleware around every route: request ids, tracing spans, metrics, problem responses for
 //! errors raised outside handlers, body limits, timeouts and panic containment.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
 use http::{HeaderValue, StatusCode, header};
 use metrics::{Label, SharedString};
 use tickler_protocol::problem::{PROBLEM_JSON, Problem};
+use tower::{Layer, Service};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::client_address::TrustedProxies;
 use crate::error::http_problem;
 use crate::{ApiSettings, MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 
@@ -30,23 +35,22 @@ const MAX_REWRITTEN_BODY: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Wraps the router with every middleware, outermost first: request id, tracing, metrics,
-/// problem rendering, timeout, panic containment, body limits. `uploads` (imports) get a larger
-/// body limit and no timeout: they stream for as long as the upload lasts.
+/// Wraps the router with every middleware, outermost first: [`RequestLayer`] (request id,
+/// client address, metrics, problem rendering), tracing, timeout, panic containment, body
+/// limits. `uploads` (imports) get a larger body limit and no timeout: they stream for as long
+/// as the upload lasts.
+///
+/// `Router::layer` wraps each route's service in every layer, each in a box of its own, and an
+/// `axum::middleware::from_fn` clones the whole stack below it on every request (its `Next`
+/// needs a service it owns): with four of them, a request to `/health` made 142 allocations, 78
+/// of them cloning boxed services (callgrind, `scripts/bench-instructions`). [`RequestLayer`]
+/// does their work in one service that calls the stack below it in place.
 pub fn wrap(router: Router, uploads: Router, settings: &ApiSettings) -> Router {
-    let proxies = settings.trusted_proxies.clone();
-    let upload_proxies = proxies.clone();
     let uploads = uploads
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            crate::client_address::resolve(upload_proxies.clone(), request, next)
-        }))
         .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
         .layer(CatchPanicLayer::custom(handler_panicked));
     router
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            crate::client_address::resolve(proxies.clone(), request, next)
-        }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(handler_panicked))
@@ -55,8 +59,6 @@ pub fn wrap(router: Router, uploads: Router, settings: &ApiSettings) -> Router {
             settings.request_timeout,
         ))
         .merge(uploads)
-        .layer(middleware::from_fn(render_problems))
-        .layer(middleware::from_fn(record_metrics))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -98,20 +100,74 @@ pub fn wrap(router: Router, uploads: Router, settings: &ApiSettings) -> Router {
                     },
                 ),
         )
-        .layer(middleware::from_fn(assign_request_id))
+        .layer(RequestLayer {
+            proxies: Arc::new(settings.trusted_proxies.clone()),
+        })
 }
 
-fn handler_panicked(_panic: Box<dyn std::any::Any + Send>) -> Response {
-    tracing::error!("request handler panicked");
-    http_problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal_error",
-        "an internal error occurred",
-    )
+/// The outermost middleware of every route: gives the request its [`RequestId`] (echoed in
+/// `X-Request-Id`) and its [`ClientAddress`](crate::client_address::ClientAddress), counts it
+/// in the request metrics, and makes any error response a problem document carrying the
+/// request id ([`render_problems`]).
+#[derive(Debug, Clone)]
+pub struct RequestLayer {
+    proxies: Arc<TrustedProxies>,
 }
 
-async fn assign_request_id(mut request: Request, next: Next) -> Response {
-    let id = request
+impl<S> Layer<S> for RequestLayer {
+    type Service = RequestService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestService {
+            inner,
+            proxies: self.proxies.clone(),
+        }
+    }
+}
+
+/// The service of [`RequestLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestService<S> {
+    inner: S,
+    // Shared: axum clones a route's whole stack for every request.
+    proxies: Arc<TrustedProxies>,
+}
+
+impl<S> Service<Request> for RequestService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let id = request_id(&request);
+        request.extensions_mut().insert(RequestId(id.clone()));
+        crate::client_address::record(&self.proxies, &mut request);
+        let metrics = RequestMetrics::start(&request);
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let Ok(response) = response.await;
+            let status = response.status();
+            let mut response = render_problems(&id, response).await;
+            metrics.finish(status);
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// The client's `X-Request-Id` when it is sane, a new UUIDv7 otherwise.
+fn request_id(request: &Request) -> String {
+    request
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
@@ -122,41 +178,62 @@ async fn assign_request_id(mut request: Request, next: Next) -> Response {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    response
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
 }
 
-async fn record_metrics(request: Request, next: Next) -> Response {
-    let route: SharedString = request
-        .extensions()
-        .get::<MatchedPath>()
-        // Shared, so the two labels below copy a pointer, not the text.
-        .map_or(SharedString::const_str("unmatched"), |path| {
-            SharedString::from(std::sync::Arc::<str>::from(path.as_str()))
-        });
-    let method = method_label(request.method());
-    let started = Instant::now();
-    let in_flight = InFlight::start();
-    let response = next.run(request).await;
-    drop(in_flight);
-    let elapsed = started.elapsed().as_secs_f64();
-    let method = Label::new("method", method);
-    let route = Label::new("route", route);
-    let status = Label::new("status", status_label(response.status()));
-    metrics::counter!(
-        "tickler_http_requests_total",
-        vec![method.clone(), route.clone(), status]
+/// A request being counted: `tickler_http_requests_in_flight` while it lives (however it ends:
+/// a cancelled request drops it too), then `tickler_http_requests_total` and
+/// `tickler_http_request_duration_seconds` by method, route template and status.
+struct RequestMetrics {
+    method: SharedString,
+    route: SharedString,
+    started: Instant,
+}
+
+impl RequestMetrics {
+    fn start(request: &Request) -> Self {
+        metrics::gauge!("tickler_http_requests_in_flight").increment(1.0);
+        Self {
+            method: method_label(request.method()),
+            route: request
+                .extensions()
+                .get::<MatchedPath>()
+                // Shared, so the labels copy a pointer, not the text.
+                .map_or(SharedString::const_str("unmatched"), |path| {
+                    SharedString::from(Arc::<str>::from(path.as_str()))
+                }),
+            started: Instant::now(),
+        }
+    }
+
+    fn finish(self, status: StatusCode) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let method = Label::new("method", self.method.clone());
+        let route = Label::new("route", self.route.clone());
+        let status = Label::new("status", status_label(status));
+        metrics::counter!(
+            "tickler_http_requests_total",
+            vec![method.clone(), route.clone(), status]
+        )
+        .increment(1);
+        metrics::histogram!("tickler_http_request_duration_seconds", vec![method, route])
+            .record(elapsed);
+    }
+}
+
+impl Drop for RequestMetrics {
+    fn drop(&mut self) {
+        metrics::gauge!("tickler_http_requests_in_flight").decrement(1.0);
+    }
+}
+
+fn handler_panicked(_panic: Box<dyn std::any::Any + Send>) -> Response {
+    tracing::error!("request handler panicked");
+    http_problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an internal error occurred",
     )
-    .increment(1);
-    metrics::histogram!("tickler_http_request_duration_seconds", vec![method, route])
-        .record(elapsed);
-    response
 }
 
 /// The method as a label value, without allocating for the standard ones.
@@ -203,28 +280,9 @@ fn status_label(status: StatusCode) -> SharedString {
     SharedString::const_str(name)
 }
 
-/// Counts a request in `tickler_http_requests_in_flight` while it lives, however it ends (a
-/// cancelled request drops it too).
-struct InFlight;
-
-impl InFlight {
-    fn start() -> Self {
-        metrics::gauge!("tickler_http_requests_in_flight").increment(1.0);
-        Self
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        metrics::gauge!("tickler_http_requests_in_flight").decrement(1.0);
-    }
-}
-
 /// Makes every error response a problem document carrying the request id, including the
 /// ones produced outside handlers (unknown route, wrong method, timeout, body limit).
-async fn render_problems(request: Request, next: Next) -> Response {
-    let request_id = request.extensions().get::<RequestId>().cloned();
-    let response = next.run(request).await;
+async fn render_problems(request_id: &str, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -254,7 +312,7 @@ async fn render_problems(request: Request, next: Next) -> Response {
             errors: Vec::new(),
         }
     };
-    problem.request_id = request_id.map(|id| id.0);
+    problem.request_id = Some(request_id.to_owned());
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     parts
         .headers
