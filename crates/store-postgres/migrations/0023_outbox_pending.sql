@@ -25,5 +25,7 @@ CREATE TRIGGER outbox_pending_add AFTER INSERT ON outbox
 
 INSERT INTO outbox_pending (sequence) SELECT sequence FROM outbox WHERE published_at IS NULL;
 
+-- `published_at` stays, so an older binary still runs on this schema, but is no longer
+-- written; rolling back below this migration needs the statement docs/operations.md gives
+-- ("Upgrades and rollbacks"), or the older relay would publish the retained outbox again.
 DROP INDEX outbox_unpublished;
-ALTER TABLE outbox DROP COLUMN published_at;
