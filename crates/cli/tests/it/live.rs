@@ -74,8 +74,10 @@ async fn ready(base: &str) {
     .await;
 }
 
-/// Opens the live stream with a bearer token.
+/// Opens the live stream with a bearer token, once the server is ready (a test that connected
+/// right after registering got the 503 of a hub still starting on a busy machine).
 async fn connect(base: &str, token: &str, query: &str) -> Socket {
+    ready(base).await;
     open(
         base,
         query,
