@@ -405,7 +405,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures panic
 
     use tickler_domain::{Priority, TaskId, TaskStatus};
-    use tickler_store::testing::{everything, ids, insert, instant, new_task, register, tags};
+    use tickler_store::testing::{
+        everything, ids, insert, instant, page_through, register, tags, varied_tasks,
+    };
     use tickler_store::{SortField, SortKey, TaskQuery};
 
     use super::{Access, list_with};
@@ -419,16 +421,11 @@ mod tests {
         query: &TaskQuery,
         access: Option<Access>,
     ) -> Vec<TaskId> {
-        let mut query = query.clone();
-        let mut all = Vec::new();
-        loop {
-            let page = list_with(&store.pool, owner, &query, access).await.unwrap();
-            all.extend(ids(&page.items));
-            match page.next {
-                Some(cursor) => query.after = Some(cursor),
-                None => return all,
-            }
-        }
+        let tasks = page_through(query, |asked| async move {
+            list_with(&store.pool, owner, &asked, access).await.unwrap()
+        })
+        .await;
+        ids(&tasks)
     }
 
     /// Walking an order's index and collecting the matches first give the same pages, for
@@ -445,41 +442,7 @@ mod tests {
         store.migrate().await.unwrap();
         let user = register(&store, "ada@example.org").await;
         let other = register(&store, "bob@example.org").await;
-        let first = ["report", "meeting", "email", "review"];
-        let second = ["invoice", "dentist", "roof"];
-        let mut tasks = Vec::new();
-        for n in 0..240_i64 {
-            let index = usize::try_from(n).unwrap();
-            let owner = if n % 7 == 6 { other.id } else { user.id };
-            let rare = if n % 50 == 3 { " zebra" } else { "" };
-            let title = format!("call {} {}{rare}", first[index % 4], second[index / 4 % 3]);
-            let mut task = new_task(owner, &title);
-            if n % 3 == 0 {
-                task.fields.description = format!("notes about the {}", second[index % 3]);
-            }
-            task.fields.tags = tags(match n % 4 {
-                0 => &[][..],
-                1 => &["work"][..],
-                2 => &["home"][..],
-                _ => &["home", "work"][..],
-            });
-            task.fields.status = match n % 10 {
-                7 => TaskStatus::InProgress,
-                8 => TaskStatus::Done,
-                _ => TaskStatus::Todo,
-            };
-            task.fields.priority = Priority::ALL[index % 5];
-            if n % 10 < 7 {
-                task.fields.due = Some(tickler_domain::Due {
-                    at: instant(n * 3_607 % 86_400),
-                    all_day: false,
-                });
-            }
-            // Ties on creation and due date, broken by id.
-            task.created_at = instant(n / 2);
-            task.updated_at = task.created_at;
-            tasks.push(task);
-        }
+        let tasks = varied_tasks(user.id, other.id);
         insert(&store, &tasks).await;
 
         let sorts = [

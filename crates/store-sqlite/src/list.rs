@@ -371,8 +371,10 @@ fn push_filters(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures panic
 
-    use tickler_domain::{Priority, TaskId, TaskStatus};
-    use tickler_store::testing::{everything, ids, insert, instant, new_task, register, tags};
+    use tickler_domain::{TaskId, TaskStatus};
+    use tickler_store::testing::{
+        everything, ids, insert, instant, page_through, register, tags, varied_tasks,
+    };
     use tickler_store::{SortField, SortKey, TaskQuery};
 
     use super::list_with;
@@ -386,21 +388,15 @@ mod tests {
         query: &TaskQuery,
         collect_at_most: i64,
     ) -> Vec<TaskId> {
-        let mut query = query.clone();
-        let mut all = Vec::new();
-        loop {
-            let asked = query.clone();
-            let page = store
+        let tasks = page_through(query, |asked| async move {
+            store
                 .readers
                 .read(move |connection| list_with(connection, owner, &asked, collect_at_most))
                 .await
-                .unwrap();
-            all.extend(ids(&page.items));
-            match page.next {
-                Some(cursor) => query.after = Some(cursor),
-                None => return all,
-            }
-        }
+                .unwrap()
+        })
+        .await;
+        ids(&tasks)
     }
 
     /// Walking an order's index and checking each task's tags gives the same pages as
@@ -414,35 +410,7 @@ mod tests {
         store.migrate().await.unwrap();
         let user = register(&store, "ada@example.org").await;
         let other = register(&store, "bob@example.org").await;
-        let mut tasks = Vec::new();
-        for n in 0..240_i64 {
-            let index = usize::try_from(n).unwrap();
-            let owner = if n % 7 == 6 { other.id } else { user.id };
-            let mut task = new_task(owner, &format!("task {n}"));
-            task.fields.tags = tags(match n % 5 {
-                0 => &[][..],
-                1 => &["work"][..],
-                2 => &["home"][..],
-                3 => &["home", "work"][..],
-                _ => &["home", "rare", "work"][..],
-            });
-            task.fields.status = match n % 10 {
-                7 => TaskStatus::InProgress,
-                8 => TaskStatus::Done,
-                _ => TaskStatus::Todo,
-            };
-            task.fields.priority = Priority::ALL[index % 5];
-            if n % 10 < 7 {
-                task.fields.due = Some(tickler_domain::Due {
-                    at: instant(n * 3_607 % 86_400),
-                    all_day: false,
-                });
-            }
-            // Ties on creation and due date, broken by id.
-            task.created_at = instant(n / 2);
-            task.updated_at = task.created_at;
-            tasks.push(task);
-        }
+        let tasks = varied_tasks(user.id, other.id);
         insert(&store, &tasks).await;
 
         let sorts = [
@@ -452,7 +420,7 @@ mod tests {
             vec![SortKey::descending(SortField::Priority)],
             vec![SortKey::ascending(SortField::Title)],
         ];
-        let tag_sets: [&[&str]; 4] = [&["work"], &["home", "work"], &["work", "rare"], &["none"]];
+        let tag_sets: [&[&str]; 4] = [&["work"], &["home", "work"], &["work", "unused"], &["none"]];
         for sort in &sorts {
             for tag_set in tag_sets {
                 for due in [false, true] {
