@@ -29,7 +29,8 @@ pub struct PasswordHashing {
     permits: Arc<Semaphore>,
     queue_wait: Duration,
     jobs: std::sync::mpsc::Sender<Job>,
-    /// The working memory the threads hold, as each last reported it.
+    /// The working memory the threads hold: each adds what it reserves and takes off what it
+    /// releases.
     reserved: Arc<AtomicUsize>,
 }
 
