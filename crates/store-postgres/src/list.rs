@@ -404,11 +404,12 @@ fn push_due_range(statement: &mut Statement, operator: &str, bound: &str) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures panic
 
-    use tickler_domain::{Priority, TaskId, TaskStatus};
+    use tickler_domain::TaskId;
+    use tickler_store::TaskQuery;
     use tickler_store::testing::{
-        everything, ids, insert, instant, page_through, register, tags, varied_tasks,
+        everything, ids, insert, page_through, register, tags, varied_filters, varied_sorts,
+        varied_tasks,
     };
-    use tickler_store::{SortField, SortKey, TaskQuery};
 
     use super::{Access, list_with};
     use crate::testing::TestDatabase;
@@ -445,40 +446,16 @@ mod tests {
         let tasks = varied_tasks(user.id, other.id);
         insert(&store, &tasks).await;
 
-        let sorts = [
-            vec![],
-            vec![SortKey::ascending(SortField::DueAt)],
-            vec![SortKey::descending(SortField::DueAt)],
-            vec![
-                SortKey::ascending(SortField::DueAt),
-                SortKey::descending(SortField::Priority),
-            ],
-            vec![SortKey::descending(SortField::Priority)],
-            vec![SortKey::ascending(SortField::Title)],
-            vec![SortKey::descending(SortField::CreatedAt)],
-        ];
-        let filters = [
-            everything(),
+        let mut sorts = varied_sorts();
+        sorts.insert(0, vec![]);
+        let mut filters = varied_filters();
+        filters.insert(
+            1,
             TaskQuery {
                 tags: tags(&["work"]).as_slice().to_vec(),
                 ..everything()
             },
-            TaskQuery {
-                tags: tags(&["home", "work"]).as_slice().to_vec(),
-                statuses: vec![TaskStatus::Todo, TaskStatus::InProgress],
-                ..everything()
-            },
-            TaskQuery {
-                priorities: vec![Priority::High, Priority::Urgent],
-                due_after: Some(instant(20_000)),
-                due_before: Some(instant(60_000)),
-                ..everything()
-            },
-            TaskQuery {
-                overdue_at: Some(instant(40_000)),
-                ..everything()
-            },
-        ];
+        );
         let texts = [
             None,
             Some("call"),

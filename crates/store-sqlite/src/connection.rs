@@ -7,6 +7,7 @@ use tickler_store::StoreError;
 
 use crate::config::SqliteConfig;
 use crate::error::ResultExt;
+use crate::matching;
 
 /// Prepared statements kept per connection: listings build one statement per combination of
 /// filters and sort keys, so keep plenty.
@@ -53,6 +54,7 @@ pub(crate) fn open(config: &SqliteConfig, role: Role) -> Result<Connection, Stor
     connection
         .pragma_update(None, "foreign_keys", true)
         .store()?;
+    matching::register(&connection).store()?;
     match role {
         Role::Writer => {
             let mode: String = connection

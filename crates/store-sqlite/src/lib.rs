@@ -21,6 +21,7 @@ mod error;
 mod events;
 mod feeds;
 mod list;
+mod matching;
 mod migrate;
 mod notifications;
 mod numbering;

@@ -90,6 +90,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_chain",
         sql: include_str!("../migrations/0022_audit_chain.sql"),
     },
+    Migration {
+        version: 24,
+        name: "search_terms",
+        sql: include_str!("../migrations/0024_search_terms.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded; runs inside the writer's transaction, which holds

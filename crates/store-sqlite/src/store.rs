@@ -30,7 +30,7 @@ impl SqliteStore {
             let writer = connection::open(&config, Role::Writer)?;
             let checkpointer = connection::open(&config, Role::Checkpointer)?;
             let readers = ReadPool::open(&config)?;
-            writer.execute_batch(search::PENDING_SEARCH_TABLE).store()?;
+            writer.execute_batch(search::WRITER_TABLES).store()?;
             Ok(Self {
                 writer: Writer::start(writer, checkpointer, search::flush_search)?,
                 readers: Arc::new(readers),
@@ -42,8 +42,17 @@ impl SqliteStore {
 
     /// Applies pending schema migrations; returns the versions applied (none when up to date).
     /// Safe to run from two processes at once: the write lock serializes them.
+    ///
+    /// Also adds to `search_terms` the words of the full-text index it lacks, which a version
+    /// that did not keep it (a rollback) may have written (see [`search::refresh_terms`]).
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
-        self.writer.write(migrate::apply_pending).await
+        self.writer
+            .write(|connection| {
+                let applied = migrate::apply_pending(connection)?;
+                search::refresh_terms(connection)?;
+                Ok(applied)
+            })
+            .await
     }
 
     /// Lets the writer commit everything already queued, then stops it; later calls fail with

@@ -29,8 +29,22 @@ pub fn search_words(text: &str) -> Option<Vec<String>> {
     (!words.is_empty()).then_some(words)
 }
 
-fn is_word_char(c: char) -> bool {
+/// Whether a character belongs to a word (letters, digits, the combining marks of non-Latin
+/// scripts); every other character separates words.
+pub fn is_word_char(c: char) -> bool {
     tickler_domain::tag::is_tag_char(c) && c != '_' && c != '-'
+}
+
+/// Whether a token of a document is the search word `word` (lowercase, as [`search_words`]
+/// gives it), ignoring the token's case; with `prefix`, whether the token starts with it.
+pub fn word_matches(token: &str, word: &str, prefix: bool) -> bool {
+    let mut token = token.chars().flat_map(char::to_lowercase);
+    for expected in word.chars() {
+        if token.next() != Some(expected) {
+            return false;
+        }
+    }
+    prefix || token.next().is_none()
 }
 
 #[cfg(test)]
@@ -51,6 +65,16 @@ mod tests {
                 "z".into()
             ])
         );
+    }
+
+    #[test]
+    fn tokens_match_words_whatever_their_case_and_the_last_word_as_a_prefix() {
+        assert!(word_matches("Report", "report", false));
+        assert!(!word_matches("Reports", "report", false));
+        assert!(word_matches("Reports", "report", true));
+        assert!(!word_matches("Rep", "report", true));
+        assert!(word_matches("کِتاب", "کِتاب", false));
+        assert!(word_matches("STRASSE", "strasse", false));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use tickler_domain::{
 use uuid::Uuid;
 
 use crate::audit_chain;
-use crate::{AuditOf, AuditRecord, ChangeSet, OutboxMessage, Store, TaskQuery, TaskWrite};
+use crate::{
+    AuditOf, AuditRecord, ChangeSet, OutboxMessage, SortField, SortKey, Store, TaskQuery, TaskWrite,
+};
 
 /// Returns a fixed instant plus `seconds` (tests never read the clock).
 pub fn instant(seconds: i64) -> DateTime<Utc> {
@@ -78,6 +80,45 @@ pub fn varied_tasks(user: UserId, other: UserId) -> Vec<Task> {
             task
         })
         .collect()
+}
+
+/// The orders a walk-versus-collect test lists [`varied_tasks`] in: by due date both ways,
+/// due date then priority, priority, title and creation.
+pub fn varied_sorts() -> Vec<Vec<SortKey>> {
+    vec![
+        vec![SortKey::ascending(SortField::DueAt)],
+        vec![SortKey::descending(SortField::DueAt)],
+        vec![
+            SortKey::ascending(SortField::DueAt),
+            SortKey::descending(SortField::Priority),
+        ],
+        vec![SortKey::descending(SortField::Priority)],
+        vec![SortKey::ascending(SortField::Title)],
+        vec![SortKey::descending(SortField::CreatedAt)],
+    ]
+}
+
+/// The filters a walk-versus-collect test lists [`varied_tasks`] with: none, two tags with
+/// open statuses, priorities within a due range, overdue.
+pub fn varied_filters() -> Vec<TaskQuery> {
+    vec![
+        everything(),
+        TaskQuery {
+            tags: tags(&["home", "work"]).as_slice().to_vec(),
+            statuses: vec![TaskStatus::Todo, TaskStatus::InProgress],
+            ..everything()
+        },
+        TaskQuery {
+            priorities: vec![Priority::High, Priority::Urgent],
+            due_after: Some(instant(20_000)),
+            due_before: Some(instant(60_000)),
+            ..everything()
+        },
+        TaskQuery {
+            overdue_at: Some(instant(40_000)),
+            ..everything()
+        },
+    ]
 }
 
 /// Registers a new account with an open registration rule.
