@@ -235,9 +235,7 @@ pub(crate) async fn finish(pool: &PgPool, outcome: &DeliveryOutcome) -> Result<(
         .await
         .store()?;
     }
-    for event in &outcome.events {
-        crate::outbox::append_event(&mut transaction, event).await?;
-    }
+    crate::outbox::append_events(&mut transaction, &outcome.events).await?;
     if let Some(letter) = &outcome.dead_letter {
         crate::events::insert_dead_letter(&mut *transaction, letter).await?;
     }

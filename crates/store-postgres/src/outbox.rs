@@ -12,6 +12,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use tickler_domain::{EventId, UserId};
 use tickler_store::{OutboxMessage, OutboxPosition, OutboxRecord, StoreError};
+use uuid::Uuid;
 
 use crate::error::ResultExt;
 
@@ -198,21 +199,39 @@ pub(crate) async fn purge(
     }
 }
 
-/// Appends an event to the outbox.
-pub(crate) async fn append_event(
+/// Appends events to the outbox in the caller's transaction, in order (their sequence numbers
+/// follow the slice): one statement for all of them, where a statement each cost a round trip
+/// each (a batch of 500 fired reminders was 500 of them).
+pub(crate) async fn append_events(
     connection: &mut PgConnection,
-    event: &OutboxMessage,
+    events: &[OutboxMessage],
 ) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = events.iter().map(|event| *event.id.as_uuid()).collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|event| event.event_type.as_str())
+        .collect();
+    let subjects: Vec<&str> = events.iter().map(|event| event.subject.as_str()).collect();
+    let owners: Vec<Uuid> = events.iter().map(|event| *event.owner.as_uuid()).collect();
+    let occurred: Vec<DateTime<Utc>> = events.iter().map(|event| event.occurred_at).collect();
+    let payloads: Vec<&str> = events.iter().map(|event| event.payload.as_str()).collect();
+    // The identity column numbers rows in the order the SELECT produces them.
     sqlx::query(
         "INSERT INTO outbox (event_id, event_type, subject, user_id, occurred_at, payload)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT event_id, event_type, subject, user_id, occurred_at, payload
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::timestamptz[], $6::text[])
+             WITH ORDINALITY AS e (event_id, event_type, subject, user_id, occurred_at, payload, position)
+         ORDER BY position",
     )
-    .bind(*event.id.as_uuid())
-    .bind(event.event_type.clone())
-    .bind(event.subject.clone())
-    .bind(*event.owner.as_uuid())
-    .bind(event.occurred_at)
-    .bind(event.payload.clone())
+    .bind(ids)
+    .bind(types)
+    .bind(subjects)
+    .bind(owners)
+    .bind(occurred)
+    .bind(payloads)
     .execute(&mut *connection)
     .await
     .store()?;

@@ -196,10 +196,11 @@ pub(crate) async fn fire(
     .execute(&mut *transaction)
     .await
     .store()?;
-    for taken in &fired {
-        let event = (firing.build_event)(taken)?;
-        crate::outbox::append_event(&mut transaction, &event).await?;
-    }
+    let events = fired
+        .iter()
+        .map(|taken| (firing.build_event)(taken))
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::outbox::append_events(&mut transaction, &events).await?;
     transaction.commit().await.store()?;
     Ok(fired)
 }

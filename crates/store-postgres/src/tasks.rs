@@ -47,9 +47,7 @@ pub(crate) async fn apply(
             crate::reminders::plan(connection, task).await?;
         }
     }
-    for event in &changes.events {
-        outbox::append_event(connection, event).await?;
-    }
+    outbox::append_events(connection, &changes.events).await?;
     if let Some(response) = &changes.idempotency {
         sqlx::query(
             "INSERT INTO idempotent_responses
