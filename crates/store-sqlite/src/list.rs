@@ -135,7 +135,7 @@ fn list_with(
 
     let mut statement = Statement::default();
     let owner_parameter = statement.bind(owner_seq);
-    // The relevance of a task, when the order uses it (see `relevance`).
+    // The relevance of a task, when the order uses it (see `matching`).
     let score = match &words {
         Some(words) if ranked => {
             let words = statement.bind(words.join(" "));
