@@ -44,7 +44,7 @@ impl SqliteStore {
     /// Safe to run from two processes at once: the write lock serializes them.
     ///
     /// Also adds to `search_terms` the words of the full-text index it lacks, which a version
-    /// that did not keep it (a rollback) may have written (see [`search::refresh_terms`]).
+    /// that did not keep it (a rollback) may have written (see `search::refresh_terms`).
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         self.writer
             .write(|connection| {
