@@ -25,6 +25,8 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::ValueRef;
 use tickler_store::backend::search::{is_word_char, word_matches};
 
+use crate::search::ascii_words;
+
 /// `tickler_relevance(title, tags, description, words)`: [`score`], where `words` are the
 /// search words joined by spaces (the last one matches as a prefix). Smaller is better, as
 /// with `bm25`.
@@ -82,11 +84,9 @@ pub(crate) fn matches(columns: &[&str; 3], words: &[&str]) -> Option<bool> {
     }
     let last = words.len().checked_sub(1)?;
     Some(words.iter().enumerate().all(|(index, word)| {
-        columns.iter().any(|column| {
-            column
-                .split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|token| word_matches(token, word, index == last))
-        })
+        columns
+            .iter()
+            .any(|column| ascii_words(column).any(|token| word_matches(token, word, index == last)))
     }))
 }
 
@@ -120,7 +120,121 @@ pub(crate) fn score(columns: &[&str; 3], words: &[&str]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures panic
+
+    use proptest::prelude::*;
+    use rusqlite::Connection;
+
     use super::{matches, score};
+    use crate::search::{WRITER_TABLES, ascii_words};
+
+    /// Whether FTS5, with the full-text index's tokenizer (the writer's scratch table has the
+    /// same), finds the words in the task: each word required, the last one as a prefix.
+    fn full_text_matches(columns: &[&str; 3], words: &[&str]) -> bool {
+        let connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch(WRITER_TABLES).unwrap();
+        connection
+            .execute(
+                "INSERT INTO temp.search_scratch (rowid, title, tags, description) \
+                 VALUES (1, ?1, ?2, ?3)",
+                *columns,
+            )
+            .unwrap();
+        let last = words.len() - 1;
+        let expression: Vec<String> = words
+            .iter()
+            .enumerate()
+            .map(|(index, word)| {
+                let star = if index == last { "*" } else { "" };
+                format!("\"{word}\"{star}")
+            })
+            .collect();
+        connection
+            .query_row(
+                "SELECT count(*) FROM temp.search_scratch WHERE search_scratch MATCH ?1",
+                [expression.join(" AND ")],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap()
+            > 0
+    }
+
+    /// ASCII text built from words that are prefixes of one another, digits, mixed case and
+    /// the separators people type.
+    fn ascii_text() -> impl Strategy<Value = String> {
+        let word = prop::sample::select(vec![
+            "call", "Call", "CALLS", "caller", "ca", "rep", "Report", "reports", "x2", "2x", "42",
+            "a", "ab", "abc",
+        ]);
+        let separator = prop::sample::select(vec![
+            " ", "  ", "-", "_", "'", ".", ",", "(", ")", "\"", ":", "/", "#", "[\"", "\"]",
+        ]);
+        prop::collection::vec((word, separator), 0..8).prop_map(|parts| {
+            parts
+                .into_iter()
+                .map(|(word, separator)| format!("{word}{separator}"))
+                .collect()
+        })
+    }
+
+    fn search_words() -> impl Strategy<Value = Vec<&'static str>> {
+        let word = prop::sample::select(vec![
+            "c", "ca", "cal", "call", "calls", "caller", "rep", "repo", "report", "x", "x2", "2",
+            "42", "a", "ab", "abc", "zz",
+        ]);
+        prop::collection::vec(word, 1..4)
+    }
+
+    /// The words FTS5 indexes for a text (the writer's scratch table, lowercase).
+    fn full_text_words(text: &str) -> Vec<String> {
+        let connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch(WRITER_TABLES).unwrap();
+        connection
+            .execute(
+                "INSERT INTO temp.search_scratch (rowid, title, tags, description) \
+                 VALUES (1, ?1, '', '')",
+                [text],
+            )
+            .unwrap();
+        let mut statement = connection
+            .prepare("SELECT term FROM temp.search_scratch_terms ORDER BY term")
+            .unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    proptest! {
+        /// The writer's split of ASCII text gives exactly the words FTS5 indexes, so
+        /// `search_terms` misses none of them.
+        #[test]
+        fn ascii_words_are_the_full_text_index_words(text in ascii_text()) {
+            let mut split: Vec<String> =
+                ascii_words(&text).map(str::to_ascii_lowercase).collect();
+            split.sort();
+            split.dedup();
+            prop_assert_eq!(split, full_text_words(&text), "{:?}", text);
+        }
+
+        /// For ASCII text, the quick check decides exactly as the full-text index does, so a
+        /// walk that trusts it lists what collecting from the index lists.
+        #[test]
+        fn ascii_text_matches_exactly_as_the_full_text_index(
+            title in ascii_text(),
+            tags in ascii_text(),
+            description in ascii_text(),
+            words in search_words(),
+        ) {
+            let columns = [title.as_str(), tags.as_str(), description.as_str()];
+            prop_assert_eq!(
+                matches(&columns, &words),
+                Some(full_text_matches(&columns, &words)),
+                "{:?} {:?}", columns, words
+            );
+        }
+    }
 
     fn columns<'a>(title: &'a str, tags: &'a str, description: &'a str) -> [&'a str; 3] {
         [title, tags, description]

@@ -91,6 +91,13 @@ fn execute(connection: &Connection, sql: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The words of an ASCII text as the full-text index's tokenizer finds them (before it
+/// lowercases them): the runs of ASCII letters and digits.
+pub(crate) fn ascii_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+}
+
 /// Adds the words of the tasks just indexed to `search_terms` (migration 0024), spelled as the
 /// full-text index spells them. Text that is all ASCII is split here (its words are exactly
 /// the runs of ASCII letters and digits, lowercased, for the index's tokenizer too: 10 times
@@ -113,11 +120,7 @@ fn record_terms(connection: &Connection) -> Result<(), StoreError> {
                     beyond_ascii = true;
                     break;
                 }
-                terms.extend(
-                    text.split(|c: char| !c.is_ascii_alphanumeric())
-                        .filter(|token| !token.is_empty())
-                        .map(str::to_ascii_lowercase),
-                );
+                terms.extend(ascii_words(text).map(str::to_ascii_lowercase));
             }
             if beyond_ascii {
                 break;
