@@ -115,14 +115,13 @@ fn list_with(
         },
         None => None,
     };
-    let access = match &expression {
-        None => None,
-        Some(_) if ranked => Some(WordAccess::Collect),
-        Some(expression) => Some(match choices.words {
+    let access = match (&words, &expression) {
+        (Some(words), Some(expression)) => Some(match choices.words {
+            // Relevance ranks the newest matches, which the full-text index gives in order.
+            _ if ranked => WordAccess::Collect,
             Some(access) => access,
             None => {
-                let ascii = words.iter().flatten().all(|word| word.is_ascii());
-                let budget = if ascii {
+                let budget = if words.iter().all(|word| word.is_ascii()) {
                     WALK_BUDGET
                 } else {
                     WALK_BUDGET_BEYOND_ASCII
@@ -131,6 +130,7 @@ fn list_with(
                 choose_access(connection, owner_seq, query, expression, (wanted, budget))?
             }
         }),
+        _ => None,
     };
 
     let mut statement = Statement::default();
