@@ -100,9 +100,10 @@ pub(crate) fn ascii_words(text: &str) -> impl Iterator<Item = &str> {
 
 /// Adds the words of the tasks just indexed to `search_terms` (migration 0024), spelled as the
 /// full-text index spells them. Text that is all ASCII is split here (its words are exactly
-/// the runs of ASCII letters and digits, lowercased, for the index's tokenizer too: 10 times
-/// cheaper than asking FTS5); when any text of the transaction is not, the whole transaction's
-/// text goes through the scratch full-text table, whose vocabulary is the index's own spelling.
+/// the runs of ASCII letters and digits, lowercased, for the index's tokenizer too, as a
+/// property test checks), sparing the scratch table's insert, vocabulary scan and reset; when
+/// any text of the transaction is not, the whole transaction's text goes through the scratch
+/// full-text table, whose vocabulary is the index's own spelling.
 fn record_terms(connection: &Connection) -> Result<(), StoreError> {
     let mut terms = BTreeSet::new();
     let mut beyond_ascii = false;
