@@ -22,7 +22,7 @@
 
 use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
-use rusqlite::types::ValueRef;
+use rusqlite::types::{ToSql, ValueRef};
 use tickler_store::backend::search::{is_word_char, word_matches};
 
 use crate::search::ascii_words;
@@ -47,22 +47,25 @@ const AVERAGE_WORDS: f64 = 8.0;
 
 /// Registers [`RELEVANCE`] and [`MATCHES`] on a connection.
 pub(crate) fn register(connection: &Connection) -> rusqlite::Result<()> {
+    register_over_words(connection, RELEVANCE, score)?;
+    register_over_words(connection, MATCHES, matches)
+}
+
+/// Registers `name(title, tags, description, words)` as `function` of the three columns and
+/// the space-separated words.
+fn register_over_words<T: ToSql + 'static>(
+    connection: &Connection,
+    name: &str,
+    function: fn(&[&str; 3], &[&str]) -> T,
+) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    connection.create_scalar_function(RELEVANCE, 4, flags, |context| {
+    connection.create_scalar_function(name, 4, flags, move |context| {
         let columns = [text(context, 0)?, text(context, 1)?, text(context, 2)?];
         let words: Vec<&str> = text(context, 3)?
             .split(' ')
-            .filter(|w| !w.is_empty())
+            .filter(|word| !word.is_empty())
             .collect();
-        Ok(score(&columns, &words))
-    })?;
-    connection.create_scalar_function(MATCHES, 4, flags, |context| {
-        let columns = [text(context, 0)?, text(context, 1)?, text(context, 2)?];
-        let words: Vec<&str> = text(context, 3)?
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .collect();
-        Ok(matches(&columns, &words))
+        Ok(function(&columns, &words))
     })
 }
 
