@@ -1,8 +1,9 @@
 //! Middleware around every route: request ids, tracing spans, metrics, problem responses for
 //! errors raised outside handlers, body limits, timeouts and panic containment.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 use http::{HeaderValue, StatusCode, header};
-use metrics::{Label, SharedString};
+use metrics::{Counter, Gauge, Histogram, Label, SharedString};
 use tickler_protocol::problem::{PROBLEM_JSON, Problem};
 use tower::{Layer, Service};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -102,6 +103,7 @@ pub fn wrap(router: Router, uploads: Router, settings: &ApiSettings) -> Router {
         )
         .layer(RequestLayer {
             proxies: Arc::new(settings.trusted_proxies.clone()),
+            metrics: Arc::new(RequestMetricHandles::new()),
         })
 }
 
@@ -112,6 +114,7 @@ pub fn wrap(router: Router, uploads: Router, settings: &ApiSettings) -> Router {
 #[derive(Debug, Clone)]
 pub struct RequestLayer {
     proxies: Arc<TrustedProxies>,
+    metrics: Arc<RequestMetricHandles>,
 }
 
 impl<S> Layer<S> for RequestLayer {
@@ -121,6 +124,7 @@ impl<S> Layer<S> for RequestLayer {
         RequestService {
             inner,
             proxies: self.proxies.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -131,6 +135,7 @@ pub struct RequestService<S> {
     inner: S,
     // Shared: axum clones a route's whole stack for every request.
     proxies: Arc<TrustedProxies>,
+    metrics: Arc<RequestMetricHandles>,
 }
 
 impl<S> Service<Request> for RequestService<S>
@@ -150,7 +155,7 @@ where
         let id = request_id(&request);
         request.extensions_mut().insert(RequestId(id.clone()));
         crate::client_address::record(&self.proxies, &mut request);
-        let metrics = RequestMetrics::start(&request);
+        let metrics = RequestMetrics::start(&self.metrics, &request);
         let response = self.inner.call(request);
         Box::pin(async move {
             let Ok(response) = response.await;
@@ -181,49 +186,111 @@ fn request_id(request: &Request) -> String {
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
 }
 
+/// The request metrics' handles, each taken from the recorder the first time it is needed and
+/// kept: looking a metric up by name and labels in the recorder's registry (a vector of
+/// labels, hashing, a map) on every request cost about a tenth of the instructions of a
+/// `GET /api/v1/tasks/{id}` (callgrind, `scripts/bench-instructions`).
+#[derive(Debug)]
+struct RequestMetricHandles {
+    in_flight: Gauge,
+    /// By route template, then by method and status. Only the standard methods are kept, so
+    /// the map is bounded by the routes, methods and status codes the server has.
+    routes: RwLock<HashMap<Arc<str>, Vec<RouteHandles>>>,
+}
+
+#[derive(Debug, Clone)]
+struct RouteHandles {
+    method: http::Method,
+    status: StatusCode,
+    requests: Counter,
+    duration: Histogram,
+}
+
+impl RequestMetricHandles {
+    fn new() -> Self {
+        Self {
+            in_flight: metrics::gauge!("tickler_http_requests_in_flight"),
+            routes: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The counter and histogram of a route, method and status.
+    fn handles(&self, method: &http::Method, route: &str, status: StatusCode) -> RouteHandles {
+        let find = |handles: &[RouteHandles]| {
+            handles
+                .iter()
+                .find(|known| known.status == status && known.method == *method)
+                .cloned()
+        };
+        let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = routes.get(route).and_then(|handles| find(handles)) {
+            return found;
+        }
+        drop(routes);
+        let method_name = method_label(method);
+        let created = RouteHandles {
+            method: method.clone(),
+            status,
+            requests: metrics::counter!(
+                "tickler_http_requests_total",
+                vec![
+                    Label::new("method", method_name.clone()),
+                    Label::new("route", route.to_owned()),
+                    Label::new("status", status_label(status)),
+                ]
+            ),
+            duration: metrics::histogram!(
+                "tickler_http_request_duration_seconds",
+                vec![
+                    Label::new("method", method_name.clone()),
+                    Label::new("route", route.to_owned()),
+                ]
+            ),
+        };
+        if is_standard(method) {
+            let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+            let handles = routes.entry(Arc::from(route)).or_default();
+            if find(handles).is_none() {
+                handles.push(created.clone());
+            }
+        }
+        created
+    }
+}
+
 /// A request being counted: `tickler_http_requests_in_flight` while it lives (however it ends:
 /// a cancelled request drops it too), then `tickler_http_requests_total` and
 /// `tickler_http_request_duration_seconds` by method, route template and status.
 struct RequestMetrics {
-    method: SharedString,
-    route: SharedString,
+    handles: Arc<RequestMetricHandles>,
+    method: http::Method,
+    route: Option<MatchedPath>,
     started: Instant,
 }
 
 impl RequestMetrics {
-    fn start(request: &Request) -> Self {
-        metrics::gauge!("tickler_http_requests_in_flight").increment(1.0);
+    fn start(handles: &Arc<RequestMetricHandles>, request: &Request) -> Self {
+        handles.in_flight.increment(1.0);
         Self {
-            method: method_label(request.method()),
-            route: request
-                .extensions()
-                .get::<MatchedPath>()
-                // Shared, so the labels copy a pointer, not the text.
-                .map_or(SharedString::const_str("unmatched"), |path| {
-                    SharedString::from(Arc::<str>::from(path.as_str()))
-                }),
+            handles: handles.clone(),
+            method: request.method().clone(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
             started: Instant::now(),
         }
     }
 
     fn finish(self, status: StatusCode) {
         let elapsed = self.started.elapsed().as_secs_f64();
-        let method = Label::new("method", self.method.clone());
-        let route = Label::new("route", self.route.clone());
-        let status = Label::new("status", status_label(status));
-        metrics::counter!(
-            "tickler_http_requests_total",
-            vec![method.clone(), route.clone(), status]
-        )
-        .increment(1);
-        metrics::histogram!("tickler_http_request_duration_seconds", vec![method, route])
-            .record(elapsed);
+        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let handles = self.handles.handles(&self.method, route, status);
+        handles.requests.increment(1);
+        handles.duration.record(elapsed);
     }
 }
 
 impl Drop for RequestMetrics {
     fn drop(&mut self) {
-        metrics::gauge!("tickler_http_requests_in_flight").decrement(1.0);
+        self.handles.in_flight.decrement(1.0);
     }
 }
 
@@ -236,20 +303,28 @@ fn handler_panicked(_panic: Box<dyn std::any::Any + Send>) -> Response {
     )
 }
 
+/// The methods HTTP defines, with their names as label values.
+const STANDARD_METHODS: [(http::Method, &str); 9] = [
+    (http::Method::GET, "GET"),
+    (http::Method::POST, "POST"),
+    (http::Method::PATCH, "PATCH"),
+    (http::Method::PUT, "PUT"),
+    (http::Method::DELETE, "DELETE"),
+    (http::Method::HEAD, "HEAD"),
+    (http::Method::OPTIONS, "OPTIONS"),
+    (http::Method::CONNECT, "CONNECT"),
+    (http::Method::TRACE, "TRACE"),
+];
+
+fn is_standard(method: &http::Method) -> bool {
+    STANDARD_METHODS
+        .iter()
+        .any(|(standard, _)| standard == method)
+}
+
 /// The method as a label value, without allocating for the standard ones.
 fn method_label(method: &http::Method) -> SharedString {
-    const STANDARD: [(http::Method, &str); 9] = [
-        (http::Method::GET, "GET"),
-        (http::Method::POST, "POST"),
-        (http::Method::PATCH, "PATCH"),
-        (http::Method::PUT, "PUT"),
-        (http::Method::DELETE, "DELETE"),
-        (http::Method::HEAD, "HEAD"),
-        (http::Method::OPTIONS, "OPTIONS"),
-        (http::Method::CONNECT, "CONNECT"),
-        (http::Method::TRACE, "TRACE"),
-    ];
-    STANDARD
+    STANDARD_METHODS
         .iter()
         .find(|(standard, _)| standard == method)
         .map_or_else(

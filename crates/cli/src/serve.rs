@@ -59,6 +59,8 @@ impl RunningServer {
 /// Opens and migrates the store, binds the listener and runs the configured roles in the
 /// background.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    // Before the store opens: its pools take their metric handles from the recorder once.
+    tickler_api::install_recorder();
     let config = secret::resolve(config).await?;
     let store = storage::open(&config).await?;
     if config.database.migrate_on_start {

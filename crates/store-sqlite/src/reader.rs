@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use metrics::{Gauge, Histogram};
 use rusqlite::Connection;
 use tickler_store::StoreError;
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -22,6 +23,34 @@ pub(crate) struct ReadPool {
     size: usize,
     /// Reads waiting for a connection (a gauge, for the metrics).
     waiting: AtomicUsize,
+    metrics: PoolMetrics,
+}
+
+/// The pool's metric handles, taken from the recorder once when the pool opens (the server
+/// installs its recorder before it opens the store): looking them up by name and labels on
+/// every read cost more instructions than the read of a task by id itself (callgrind,
+/// `scripts/bench-instructions`).
+#[derive(Debug)]
+struct PoolMetrics {
+    wait: Histogram,
+    waiting: Gauge,
+    in_use: Gauge,
+}
+
+impl PoolMetrics {
+    fn new(size: usize) -> Self {
+        metrics::gauge!("tickler_db_pool_max_connections", "pool" => "sqlite_read")
+            .set(size as f64);
+        Self {
+            wait: metrics::histogram!("tickler_db_pool_wait_seconds", "pool" => "sqlite_read"),
+            waiting: metrics::gauge!("tickler_db_pool_waiting", "pool" => "sqlite_read"),
+            in_use: metrics::gauge!(
+                "tickler_db_pool_connections",
+                "pool" => "sqlite_read",
+                "state" => "in_use"
+            ),
+        }
+    }
 }
 
 impl ReadPool {
@@ -37,6 +66,7 @@ impl ReadPool {
             permits: Semaphore::new(size),
             size,
             waiting: AtomicUsize::new(0),
+            metrics: PoolMetrics::new(size),
         })
     }
 
@@ -44,21 +74,17 @@ impl ReadPool {
     async fn permit(&self) -> Result<SemaphorePermit<'_>, StoreError> {
         let permit = match self.permits.try_acquire() {
             Ok(permit) => {
-                metrics::histogram!("tickler_db_pool_wait_seconds", "pool" => "sqlite_read")
-                    .record(0.0);
+                self.metrics.wait.record(0.0);
                 permit
             }
             Err(_) => {
                 let started = Instant::now();
                 let waiting = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
-                metrics::gauge!("tickler_db_pool_waiting", "pool" => "sqlite_read")
-                    .set(waiting as f64);
+                self.metrics.waiting.set(waiting as f64);
                 let permit = self.permits.acquire().await;
                 let waiting = self.waiting.fetch_sub(1, Ordering::Relaxed) - 1;
-                metrics::gauge!("tickler_db_pool_waiting", "pool" => "sqlite_read")
-                    .set(waiting as f64);
-                metrics::histogram!("tickler_db_pool_wait_seconds", "pool" => "sqlite_read")
-                    .record(started.elapsed().as_secs_f64());
+                self.metrics.waiting.set(waiting as f64);
+                self.metrics.wait.record(started.elapsed().as_secs_f64());
                 permit.map_err(|_| closed())?
             }
         };
@@ -66,14 +92,10 @@ impl ReadPool {
         Ok(permit)
     }
 
-    /// Records the connections in use and the pool's size (again each time: the metrics
-    /// recorder may be installed after the pool opened).
+    /// Records the connections in use.
     fn record_in_use(&self) {
-        metrics::gauge!("tickler_db_pool_max_connections", "pool" => "sqlite_read")
-            .set(self.size as f64);
         let in_use = self.size.saturating_sub(self.permits.available_permits());
-        metrics::gauge!("tickler_db_pool_connections", "pool" => "sqlite_read", "state" => "in_use")
-            .set(in_use as f64);
+        self.metrics.in_use.set(in_use as f64);
     }
 
     /// Runs a short read (a lookup by key, tens of microseconds) on the calling thread, which
