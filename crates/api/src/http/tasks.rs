@@ -96,7 +96,7 @@ pub async fn create_task(
 #[utoipa::path(
     get, path = "/api/v1/tasks", tag = "tasks",
     params(
-        ("q" = Option<String>, Query, max_length = 500, description = "Full-text search over title, description and tags (ranked by relevance: the newest 2,000 matches after the other filters; another sort lists every match)"),
+        ("q" = Option<String>, Query, max_length = 500, description = "Full-text search over title, description and tags (ranked by relevance: the newest 1,000 matches after the other filters; another sort lists every match)"),
         ("status" = Option<Vec<tickler_protocol::task::StatusFilter>>, Query, description = "todo, in_progress, done or open; repeatable"),
         ("priority" = Option<Vec<tickler_domain::Priority>>, Query, description = "none, low, medium, high, urgent; repeatable"),
         ("tag" = Option<Vec<tickler_protocol::tag::TagName>>, Query, description = "Tags that must all be present; repeatable"),

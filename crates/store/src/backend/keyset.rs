@@ -23,8 +23,10 @@ pub const MAX_CURSOR_MICROS: i64 = 3_093_527_980_800_000_000;
 /// match, so a word common to 100,000 of a user's tasks would otherwise be ranked 100,000
 /// times for one page of 50; with the bound, a page costs the same whatever the word. Pages
 /// (cursors included) are cut from that bounded set by rank; orders other than relevance see
-/// every match.
-pub const RANKED_CANDIDATES: u32 = 2_000;
+/// every match. 1,000 rather than more: at 1,000,000 tasks a PostgreSQL search for a prefix or
+/// two words walks about 16 of the user's rows per candidate (p95 35 ms for 2,000 candidates,
+/// docs/benchmarks.md).
+pub const RANKED_CANDIDATES: u32 = 1_000;
 
 /// A cursor value checked against its sort key.
 #[derive(Debug, Clone, PartialEq)]
