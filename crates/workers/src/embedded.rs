@@ -78,21 +78,32 @@ impl EmbeddedConsumer {
             }
         };
         tracing::info!(consumer = name, ?position, "embedded consumer started");
-        let mut last_lag_report: Option<Instant> = None;
+        let mut lag = LagReports::default();
         loop {
             // Mark the wake-up seen before reading, so a commit during the read is not missed.
             wake.borrow_and_update();
-            match self.run_once(position, &shutdown).await {
+            let busy = match self.run_once(position, &shutdown).await {
                 Ok(Some(next)) => {
                     position = next;
-                    continue;
+                    true
                 }
-                Ok(None) => {}
+                Ok(None) => false,
                 Err(Interrupted) => return Ok(()),
+            };
+            match lag.due(busy, Instant::now()) {
+                LagReport::Skip => {}
+                LagReport::CaughtUp => {
+                    metrics::gauge!("tickler_consumer_lag_events", "consumer" => name).set(0.0);
+                    lag.reported(0, Instant::now());
+                }
+                LagReport::Measure => {
+                    if let Some(behind) = self.report_lag(name, position).await {
+                        lag.reported(behind, Instant::now());
+                    }
+                }
             }
-            if last_lag_report.is_none_or(|at| at.elapsed() > Duration::from_secs(5)) {
-                self.report_lag(name, position).await;
-                last_lag_report = Some(Instant::now());
+            if busy {
+                continue;
             }
             tokio::select! {
                 _ = wake.changed() => {}
@@ -153,11 +164,66 @@ impl EmbeddedConsumer {
         Ok(Some(last))
     }
 
-    async fn report_lag(&self, name: &'static str, position: OutboxPosition) {
-        if let Ok(head) = self.store.outbox_head().await {
-            let lag = lag_behind(head, position);
-            metrics::gauge!("tickler_consumer_lag_events", "consumer" => name).set(lag as f64);
+    /// Sets `tickler_consumer_lag_events` from the log's head; returns the lag it set.
+    async fn report_lag(&self, name: &'static str, position: OutboxPosition) -> Option<i64> {
+        let head = self.store.outbox_head().await.ok()?;
+        let lag = lag_behind(head, position);
+        metrics::gauge!("tickler_consumer_lag_events", "consumer" => name).set(lag as f64);
+        Some(lag)
+    }
+}
+
+/// How often a consumer reports its lag while it works through a backlog. Reporting only when
+/// idle left the gauge at its last idle value (0) for as long as a consumer was behind, which
+/// is when it matters.
+pub const LAG_REPORT_BUSY: Duration = Duration::from_secs(1);
+/// How often an idle consumer reports its lag (the log's head against its position).
+pub const LAG_REPORT_IDLE: Duration = Duration::from_secs(5);
+
+/// When a consumer loop reports its lag: every [`LAG_REPORT_BUSY`] while it reads batch after
+/// batch, at once (as 0, with no query: it has just found nothing after its position) when it
+/// falls idle after reporting a lag, and every [`LAG_REPORT_IDLE`] otherwise.
+#[derive(Debug, Default)]
+pub struct LagReports {
+    last: Option<(Instant, i64)>,
+}
+
+/// What [`LagReports::due`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LagReport {
+    /// Nothing now.
+    Skip,
+    /// Read the log's head and report the difference.
+    Measure,
+    /// Report 0: the consumer just read everything.
+    CaughtUp,
+}
+
+impl LagReports {
+    /// What to report after a round that found records (`busy`) or none.
+    pub fn due(&self, busy: bool, now: Instant) -> LagReport {
+        let Some((at, lag)) = self.last else {
+            return LagReport::Measure;
+        };
+        let elapsed = now.saturating_duration_since(at);
+        if busy {
+            if elapsed >= LAG_REPORT_BUSY {
+                LagReport::Measure
+            } else {
+                LagReport::Skip
+            }
+        } else if lag > 0 {
+            LagReport::CaughtUp
+        } else if elapsed >= LAG_REPORT_IDLE {
+            LagReport::Measure
+        } else {
+            LagReport::Skip
         }
+    }
+
+    /// Records a report of `lag` made at `now`.
+    pub fn reported(&mut self, lag: i64, now: Instant) {
+        self.last = Some((now, lag));
     }
 }
 
@@ -259,5 +325,41 @@ impl OutboxRetention {
                 () = shutdown.cancelled() => return Ok(()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_consumer_reports_its_lag_every_second_while_busy_and_zero_once_caught_up() {
+        let start = Instant::now();
+        let mut lag = LagReports::default();
+        assert_eq!(lag.due(true, start), LagReport::Measure, "the first round");
+        lag.reported(5_000, start);
+        // Busy: a report a second, whatever the last value was.
+        assert_eq!(
+            lag.due(true, start + Duration::from_millis(999)),
+            LagReport::Skip
+        );
+        assert_eq!(lag.due(true, start + LAG_REPORT_BUSY), LagReport::Measure);
+        lag.reported(3_000, start + LAG_REPORT_BUSY);
+        // Idle after a reported lag: 0 at once, without waiting for the idle interval.
+        let idle = start + LAG_REPORT_BUSY + Duration::from_millis(10);
+        assert_eq!(lag.due(false, idle), LagReport::CaughtUp);
+        lag.reported(0, idle);
+        // Idle and caught up: the head is read again only every LAG_REPORT_IDLE.
+        assert_eq!(
+            lag.due(false, idle + Duration::from_secs(1)),
+            LagReport::Skip
+        );
+        assert_eq!(lag.due(false, idle + LAG_REPORT_IDLE), LagReport::Measure);
+        // Busy again right after a report of 0: the next report comes within a second.
+        assert_eq!(
+            lag.due(true, idle + Duration::from_millis(500)),
+            LagReport::Skip
+        );
+        assert_eq!(lag.due(true, idle + LAG_REPORT_BUSY), LagReport::Measure);
     }
 }
