@@ -27,9 +27,9 @@ pub(crate) struct ReadPool {
 }
 
 /// The pool's metric handles, taken from the recorder once when the pool opens (the server
-/// installs its recorder before it opens the store): looking them up by name and labels on
-/// every read cost more instructions than the read of a task by id itself (callgrind,
-/// `scripts/bench-instructions`).
+/// installs its recorder before it opens the store) instead of looked up by name and labels
+/// on every read: with the middleware's handles, 2,700 fewer instructions per GET of a task
+/// (callgrind, `scripts/bench-instructions`).
 #[derive(Debug)]
 struct PoolMetrics {
     wait: Histogram,

@@ -176,21 +176,21 @@ impl EmbeddedConsumer {
 /// How often a consumer reports its lag while it works through a backlog. Reporting only when
 /// idle left the gauge at its last idle value (0) for as long as a consumer was behind, which
 /// is when it matters.
-pub const LAG_REPORT_BUSY: Duration = Duration::from_secs(1);
+const LAG_REPORT_BUSY: Duration = Duration::from_secs(1);
 /// How often an idle consumer reports its lag (the log's head against its position).
-pub const LAG_REPORT_IDLE: Duration = Duration::from_secs(5);
+const LAG_REPORT_IDLE: Duration = Duration::from_secs(5);
 
 /// When a consumer loop reports its lag: every [`LAG_REPORT_BUSY`] while it reads batch after
 /// batch, at once (as 0, with no query: it has just found nothing after its position) when it
 /// falls idle after reporting a lag, and every [`LAG_REPORT_IDLE`] otherwise.
 #[derive(Debug, Default)]
-pub struct LagReports {
+struct LagReports {
     last: Option<(Instant, i64)>,
 }
 
 /// What [`LagReports::due`] asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LagReport {
+enum LagReport {
     /// Nothing now.
     Skip,
     /// Read the log's head and report the difference.
@@ -201,7 +201,7 @@ pub enum LagReport {
 
 impl LagReports {
     /// What to report after a round that found records (`busy`) or none.
-    pub fn due(&self, busy: bool, now: Instant) -> LagReport {
+    fn due(&self, busy: bool, now: Instant) -> LagReport {
         let Some((at, lag)) = self.last else {
             return LagReport::Measure;
         };
@@ -222,7 +222,7 @@ impl LagReports {
     }
 
     /// Records a report of `lag` made at `now`.
-    pub fn reported(&mut self, lag: i64, now: Instant) {
+    fn reported(&mut self, lag: i64, now: Instant) {
         self.last = Some((now, lag));
     }
 }
