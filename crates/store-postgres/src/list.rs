@@ -412,8 +412,8 @@ mod tests {
     };
 
     use super::{Access, list_with};
+    use crate::PostgresStore;
     use crate::testing::TestDatabase;
-    use crate::{PostgresConfig, PostgresStore};
 
     /// Every page of `query` reached the given way (or as chosen, for `None`).
     async fn all_ids(
@@ -437,9 +437,7 @@ mod tests {
             return;
         };
         let database = TestDatabase::create(&base_url).await.unwrap();
-        let store = PostgresStore::connect(&PostgresConfig::new(database.url()))
-            .await
-            .unwrap();
+        let store = database.connect().await.unwrap();
         store.migrate().await.unwrap();
         let user = register(&store, "ada@example.org").await;
         let other = register(&store, "bob@example.org").await;

@@ -129,7 +129,6 @@ mod tests {
 
     use super::PING_IF_IDLE_FOR;
     use crate::testing::TestDatabase;
-    use crate::{PostgresConfig, PostgresStore};
 
     /// A pooled connection that the database dropped while it sat idle is pinged and replaced
     /// before use, so the next query succeeds (pings happen only after `PING_IF_IDLE_FOR`
@@ -140,9 +139,7 @@ mod tests {
             return;
         };
         let database = TestDatabase::create(&base_url).await.unwrap();
-        let store = PostgresStore::connect(&PostgresConfig::new(database.url()))
-            .await
-            .unwrap();
+        let store = database.connect().await.unwrap();
         sqlx::query("SELECT 1").execute(&store.pool).await.unwrap();
 
         // Drop every connection of the pool (they carry the application name "tickler").

@@ -5,6 +5,7 @@ use sqlx::{Connection, PgConnection};
 use tickler_store::StoreError;
 
 use crate::error::ResultExt;
+use crate::{PostgresConfig, PostgresStore};
 
 /// The variable naming the server tests use, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.
 pub const DATABASE_URL_VARIABLE: &str = "TICKLER_TEST_DATABASE_URL";
@@ -58,6 +59,11 @@ impl TestDatabase {
     /// Returns the URL of the new database.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Connects a store to the new database with the default settings (not migrated).
+    pub async fn connect(&self) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect(&PostgresConfig::new(self.url())).await
     }
 
     /// Drops the database now (connections still open to it are terminated).

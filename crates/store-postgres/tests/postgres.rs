@@ -21,9 +21,7 @@ async fn database() -> Option<TestDatabase> {
 }
 
 async fn migrated_store(database: &TestDatabase) -> PostgresStore {
-    let store = PostgresStore::connect(&PostgresConfig::new(database.url()))
-        .await
-        .unwrap();
+    let store = database.connect().await.unwrap();
     store.migrate().await.unwrap();
     store
 }
@@ -54,9 +52,7 @@ async fn an_unmigrated_database_is_not_ready_until_migrated() {
     let Some(database) = database().await else {
         return;
     };
-    let store = PostgresStore::connect(&PostgresConfig::new(database.url()))
-        .await
-        .unwrap();
+    let store = database.connect().await.unwrap();
     assert!(matches!(
         store.check_ready().await,
         Err(StoreError::Unavailable(_))

@@ -30,7 +30,6 @@ use tickler_domain::{TaskId, UserId};
 use tickler_store::Store;
 use tickler_store::testing::{insert, new_task, register};
 use tickler_store_postgres::testing::TestDatabase;
-use tickler_store_postgres::{PostgresConfig, PostgresStore};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
 use tickler_workers::consumer::{BATCH_CONCURRENCY, Delivery, Outcome, Processor, RetryPolicy};
 use tickler_workers::consumers::AuditConsumer;
@@ -76,9 +75,7 @@ async fn run(events: usize) {
     match std::env::var(tickler_store_postgres::testing::DATABASE_URL_VARIABLE) {
         Ok(base) if !base.is_empty() => {
             let database = TestDatabase::create(&base).await.unwrap();
-            let postgres = PostgresStore::connect(&PostgresConfig::new(database.url()))
-                .await
-                .unwrap();
+            let postgres = database.connect().await.unwrap();
             postgres.migrate().await.unwrap();
             let postgres = Arc::new(postgres);
             measure("PostgreSQL", postgres.clone(), events).await;

@@ -133,11 +133,7 @@ async fn a_notifier_killed_mid_send_resends_with_the_same_webhook_id() {
         .await
         .unwrap();
     assert!(response.status().is_success());
-    let store = tickler_store_postgres::PostgresStore::connect(
-        &tickler_store_postgres::PostgresConfig::new(database.url()),
-    )
-    .await
-    .unwrap();
+    let store = database.connect().await.unwrap();
     let (change, _) = super::peers::reminder_change(
         me["id"].as_str().unwrap(),
         "killed mid-send",
