@@ -22,7 +22,7 @@ pub(crate) async fn apply(
     changes: &ChangeSet,
 ) -> Result<(), StoreError> {
     // First, so that a redelivered event costs one statement and writes nothing.
-    if let Some(processed) = &changes.processed {
+    for processed in &changes.processed {
         events::mark_processed(connection, processed).await?;
     }
     for write in &changes.series {
@@ -430,7 +430,7 @@ impl PostgresStore {
             tasks,
             events: appended,
             idempotency: None,
-            processed: None,
+            processed,
             consumer_position: Some(position),
             audit,
             notifications,
@@ -439,6 +439,7 @@ impl PostgresStore {
         } = &changes
             && tasks.is_empty()
             && appended.is_empty()
+            && processed.is_empty()
             && audit.is_empty()
             && notifications.is_empty()
             && series.is_empty()

@@ -22,7 +22,7 @@ use crate::{audit, events, list, outbox};
 /// Applies a change set; on error the caller's savepoint undoes whatever was applied.
 pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), StoreError> {
     // First, so that a redelivered event costs one statement and writes nothing.
-    if let Some(processed) = &changes.processed {
+    for processed in &changes.processed {
         events::mark_processed(connection, processed)?;
     }
     for write in &changes.series {

@@ -123,10 +123,10 @@ pub struct ChangeSet {
     /// What the use case answered, remembered under the request's idempotency key;
     /// [`crate::Conflict::IdempotencyKeyUsed`] if the key exists.
     pub idempotency: Option<IdempotentResponse>,
-    /// For a consumer's effect: the event it handles, recorded so a redelivery has no second
-    /// effect ([`crate::Conflict::AlreadyProcessed`] if already recorded; nothing else of the
-    /// change set is then written).
-    pub processed: Option<crate::events::ProcessedEvent>,
+    /// For a consumer's effect: the events it handles (one, or a batch's committed together),
+    /// recorded so a redelivery has no second effect ([`crate::Conflict::AlreadyProcessed`] if
+    /// any is already recorded; nothing of the change set is then written).
+    pub processed: Vec<crate::events::ProcessedEvent>,
     /// For an embedded consumer: its new position in the outbox log (kept if the stored one
     /// is already further).
     pub consumer_position: Option<crate::events::ConsumerPosition>,
@@ -141,6 +141,38 @@ pub struct ChangeSet {
     /// Import ledger entries for the tasks this change set creates
     /// ([`crate::Conflict::AlreadyImported`] if one exists).
     pub imports: Vec<ImportRecord>,
+}
+
+impl ChangeSet {
+    /// Appends `other`'s writes after this one's, so that several consumers' effects commit in
+    /// one transaction. Each kind of write keeps its order, but all series changes still apply
+    /// before all task writes, and so on: right only for effects that do not depend on each
+    /// other. Refuses (returning `other`) a change set with an idempotent response or a consumer
+    /// position, of which a transaction holds one.
+    pub fn absorb(&mut self, other: ChangeSet) -> Result<(), Box<ChangeSet>> {
+        if other.idempotency.is_some() || other.consumer_position.is_some() {
+            return Err(Box::new(other));
+        }
+        let ChangeSet {
+            tasks,
+            events,
+            idempotency: _,
+            processed,
+            consumer_position: _,
+            audit,
+            notifications,
+            series,
+            imports,
+        } = other;
+        self.tasks.extend(tasks);
+        self.events.extend(events);
+        self.processed.extend(processed);
+        self.audit.extend(audit);
+        self.notifications.extend(notifications);
+        self.series.extend(series);
+        self.imports.extend(imports);
+        Ok(())
+    }
 }
 
 /// An imported item and the task it became (the import ledger).

@@ -64,6 +64,14 @@ pub trait Consumer: Send + Sync + std::fmt::Debug {
     fn already_made(&self, conflict: Conflict) -> bool {
         conflict == Conflict::SeriesClosed
     }
+
+    /// Returns whether the effects of a batch's events may be committed in one transaction
+    /// (see [`Processor::process_batch`]): right for a consumer whose effects do not depend on
+    /// each other and that would otherwise queue on one lock. By default false: each event
+    /// commits on its own.
+    fn commits_together(&self) -> bool {
+        false
+    }
 }
 
 /// How often and how patiently transient failures are retried.
@@ -185,8 +193,18 @@ impl Processor {
         retry_inline: bool,
         shutdown: &CancellationToken,
     ) -> Result<Outcome, Interrupted> {
-        // One span per delivery, continuing the trace of the change the event describes: the
-        // consumer's effects (their commits, the events they write) join that trace.
+        let outcome = tracing::Instrument::instrument(
+            self.process_inner(topic, payload, retry_inline, shutdown),
+            self.delivery_span(topic, payload),
+        )
+        .await?;
+        self.count(outcome);
+        Ok(outcome)
+    }
+
+    /// One span per delivery, continuing the trace of the change the event describes: the
+    /// consumer's effects (their commits, the events they write) join that trace.
+    fn delivery_span(&self, topic: &str, payload: &[u8]) -> tracing::Span {
         let span = tracing::info_span!(
             "consume",
             consumer = self.consumer.name(),
@@ -200,18 +218,16 @@ impl Processor {
             ReceivedEvent::peek_traceparent(payload).as_deref(),
         );
         tickler_app::trace::record_trace_id(&span);
-        let outcome = tracing::Instrument::instrument(
-            self.process_inner(topic, payload, retry_inline, shutdown),
-            span,
-        )
-        .await?;
+        span
+    }
+
+    fn count(&self, outcome: Outcome) {
         metrics::counter!(
             "tickler_events_consumed_total",
             "consumer" => self.consumer.name(),
             "outcome" => outcome.as_str(),
         )
         .increment(1);
-        Ok(outcome)
     }
 
     async fn process_inner(
@@ -311,11 +327,7 @@ impl Processor {
         }
         let now = self.clock.now();
         let mut changes = self.consumer.handle(event, now).await?;
-        changes.processed = Some(ProcessedEvent {
-            consumer: self.consumer.name().to_owned(),
-            event_id: event.id,
-            processed_at: now,
-        });
+        changes.processed = vec![self.marker(event, now)];
         // Queued deliveries wake the delivery worker the way appended events wake consumers.
         let wakes = !changes.events.is_empty() || !changes.notifications.is_empty();
         match self.store.commit(changes).await {
@@ -330,11 +342,7 @@ impl Processor {
             // this instance, or ended): record the event as handled, with no effect.
             Err(StoreError::Conflict(conflict)) if self.consumer.already_made(conflict) => {
                 let marker = ChangeSet {
-                    processed: Some(ProcessedEvent {
-                        consumer: self.consumer.name().to_owned(),
-                        event_id: event.id,
-                        processed_at: now,
-                    }),
+                    processed: vec![self.marker(event, now)],
                     ..ChangeSet::default()
                 };
                 match self.store.commit(marker).await {
@@ -345,6 +353,14 @@ impl Processor {
                 }
             }
             Err(error) => Err(error.into()),
+        }
+    }
+
+    fn marker(&self, event: &ReceivedEvent, now: DateTime<Utc>) -> ProcessedEvent {
+        ProcessedEvent {
+            consumer: self.consumer.name().to_owned(),
+            event_id: event.id,
+            processed_at: now,
         }
     }
 
@@ -421,16 +437,47 @@ pub struct Delivery<'a> {
 /// be bounded by the disk's flush rate, a few hundred per second).
 pub const BATCH_CONCURRENCY: usize = 64;
 
+/// Why a batch was not committed together (it is then processed one event at a time, which
+/// gives each event its own outcome: a duplicate, a rejection, a retry, a dead letter).
+#[derive(Debug, thiserror::Error)]
+enum Apart {
+    /// An event needs handling of its own (unreadable, foreign, failing).
+    #[error("an event needs handling of its own")]
+    Event,
+    /// An effect cannot join others ([`ChangeSet::absorb`]).
+    #[error("an effect cannot join the others")]
+    Unmergeable,
+    /// The commit failed, and was rolled back whole.
+    #[error("the batch's commit failed: {0}")]
+    Commit(StoreError),
+}
+
 impl Processor {
     /// Processes a batch: deliveries with the same key in order, different keys concurrently.
     /// Returns once every delivery is durable (handled, a duplicate, skipped or a dead letter),
     /// so the transport may then acknowledge the whole batch.
+    ///
+    /// For a consumer that [`Consumer::commits_together`], the batch's effects are first
+    /// committed in one transaction, in delivery order: the audit consumer's appends for one
+    /// user would otherwise each wait for that user's chain head, holding a database connection
+    /// while they wait. If any event needs handling of its own, or that commit fails (a
+    /// redelivered event, say), nothing of it stays and the batch is processed event by event.
     pub async fn process_batch(
         &self,
         deliveries: &[Delivery<'_>],
         shutdown: &CancellationToken,
     ) -> Result<(), Interrupted> {
         use futures::StreamExt as _;
+        if self.consumer.commits_together() && deliveries.len() > 1 {
+            match self.commit_together(deliveries).await {
+                Ok(()) => return Ok(()),
+                Err(apart) => tracing::debug!(
+                    consumer = self.consumer.name(),
+                    %apart,
+                    "batch processed event by event"
+                ),
+            }
+        }
         let mut lanes: Vec<(&str, Vec<Delivery<'_>>)> = Vec::new();
         let mut lane_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for delivery in deliveries {
@@ -453,6 +500,77 @@ impl Processor {
                 None => return outcome,
             }
         }
+    }
+
+    /// Commits the effects of a batch's events in one transaction.
+    async fn commit_together(&self, deliveries: &[Delivery<'_>]) -> Result<(), Apart> {
+        use futures::StreamExt as _;
+        let now = self.clock.now();
+        // The futures are built first: a closure mapping deliveries to them would make the
+        // batch's future not provably `Send` (a higher-ranked lifetime the compiler cannot
+        // generalise), which the consumer loops need.
+        let mut pending = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            pending.push(tracing::Instrument::instrument(
+                self.prepare(delivery.payload, now),
+                self.delivery_span(delivery.topic, delivery.payload),
+            ));
+        }
+        let prepared: Vec<Result<Option<(ReceivedEvent, ChangeSet)>, Apart>> =
+            futures::stream::iter(pending)
+                .buffered(BATCH_CONCURRENCY)
+                .collect()
+                .await;
+        let mut merged = ChangeSet::default();
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        for prepared in prepared {
+            match prepared? {
+                None => outcomes.push(None),
+                Some((event, mut changes)) => {
+                    changes.processed = vec![self.marker(&event, now)];
+                    merged.absorb(changes).map_err(|_| Apart::Unmergeable)?;
+                    outcomes.push(Some(event));
+                }
+            }
+        }
+        let wakes = !merged.events.is_empty() || !merged.notifications.is_empty();
+        self.store.commit(merged).await.map_err(Apart::Commit)?;
+        if wakes {
+            self.signal.notify();
+        }
+        for event in outcomes {
+            match event {
+                Some(event) => {
+                    self.record_latency(&event);
+                    self.count(Outcome::Handled);
+                }
+                None => self.count(Outcome::Skipped),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and handles one event of a batch committed together: its effect, or `None` if the
+    /// event is not for this consumer.
+    async fn prepare(
+        &self,
+        payload: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ReceivedEvent, ChangeSet)>, Apart> {
+        let event = ReceivedEvent::parse(payload).map_err(|_| Apart::Event)?;
+        if !self.consumer.accepts(&event.event_type) {
+            return Ok(None);
+        }
+        match self.foreign_task(&event).await {
+            Ok(None) => {}
+            Ok(Some(_)) | Err(_) => return Err(Apart::Event),
+        }
+        let changes = self
+            .consumer
+            .handle(&event, now)
+            .await
+            .map_err(|_| Apart::Event)?;
+        Ok(Some((event, changes)))
     }
 
     async fn process_lane(

@@ -13,9 +13,11 @@ use serde_json::json;
 use tickler_app::{DeadLetterReplayer, OutboxSignal, SystemClock};
 use tickler_domain::{EventId, User};
 use tickler_store::testing::register;
-use tickler_store::{AuditQuery, ChangeSet, DeadLetterQuery, OutboxMessage, OutboxPosition, Store};
+use tickler_store::{
+    AuditQuery, ChangeSet, DeadLetterQuery, OutboxMessage, OutboxPosition, Store, audit_chain,
+};
 use tickler_store_sqlite::{SqliteConfig, SqliteStore};
-use tickler_workers::consumer::{Consumer, HandleError, Outcome, Processor, RetryPolicy};
+use tickler_workers::consumer::{Consumer, Delivery, HandleError, Outcome, Processor, RetryPolicy};
 use tickler_workers::consumers::AuditConsumer;
 use tickler_workers::embedded::{EmbeddedConsumer, EmbeddedSettings};
 use tickler_workers::event::ReceivedEvent;
@@ -94,6 +96,52 @@ async fn a_redelivered_event_has_no_second_effect() {
         .unwrap();
     assert_eq!((first, again), (Outcome::Handled, Outcome::Duplicate));
     assert_eq!(audit_count(&store, &user).await, 1);
+}
+
+/// The audit consumer commits a batch's effects together: every event is recorded once, as
+/// the next links of the user's chain in delivery order; a batch delivered again after part
+/// of it was handled (a crash before the position moved) is absorbed event by event.
+#[tokio::test]
+async fn a_batch_commits_together_in_order_and_a_partly_handled_batch_again_has_no_second_effect() {
+    let (_dir, store) = store().await;
+    let user = register(store.as_ref(), "ada@example.org").await;
+    let processor = processor(Arc::new(AuditConsumer), &store, 3);
+    let events: Vec<(EventId, String)> = (0..6)
+        .map(|_| task_event(&user, "tickler.task.created"))
+        .collect();
+    let subjects: Vec<String> = (0..6).map(|index| format!("task-{index}")).collect();
+    let deliveries: Vec<Delivery<'_>> = events
+        .iter()
+        .zip(&subjects)
+        .map(|((_, payload), subject)| Delivery {
+            topic: "audit-events",
+            key: subject,
+            payload: payload.as_bytes(),
+        })
+        .collect();
+    let token = CancellationToken::new();
+    processor
+        .process_batch(&deliveries[..3], &token)
+        .await
+        .unwrap();
+    processor.process_batch(&deliveries, &token).await.unwrap();
+    let chain = store.audit_chain(user.id, 0, 100).await.unwrap();
+    let recorded: Vec<EventId> = chain.iter().map(|link| link.record.event_id).collect();
+    let delivered: Vec<EventId> = events.iter().map(|(id, _)| *id).collect();
+    assert_eq!(recorded, delivered);
+    let summary = audit_chain::verify(store.as_ref(), user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.chained_rows, 6);
+    let letters = store
+        .list_dead_letters(&DeadLetterQuery {
+            limit: 10,
+            ..DeadLetterQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(letters.is_empty(), "{letters:?}");
 }
 
 /// Fails transiently a set number of times, then records the event in the audit trail.

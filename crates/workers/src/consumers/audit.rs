@@ -27,6 +27,12 @@ impl Consumer for AuditConsumer {
         true
     }
 
+    /// Appends for one user queue on that user's chain head: a batch's appends go in one
+    /// transaction, so they take each head once.
+    fn commits_together(&self) -> bool {
+        true
+    }
+
     async fn handle(
         &self,
         event: &ReceivedEvent,

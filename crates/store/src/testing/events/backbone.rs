@@ -111,7 +111,7 @@ pub async fn a_processed_event_absorbs_its_redelivery_with_no_second_effect(
                 &created.id.to_string(),
                 "tickler.task.created",
             )],
-            processed: Some(processed("recurring", handled)),
+            processed: vec![processed("recurring", handled)],
             ..ChangeSet::default()
         })
         .await
@@ -127,7 +127,7 @@ pub async fn a_processed_event_absorbs_its_redelivery_with_no_second_effect(
                 &again.id.to_string(),
                 "tickler.task.created",
             )],
-            processed: Some(processed("recurring", handled)),
+            processed: vec![processed("recurring", handled)],
             consumer_position: Some(consumer_at("recurring", 0, 1)),
             audit: vec![audit_record(user.id, Some(again.id), 5)],
             ..ChangeSet::default()
@@ -154,7 +154,7 @@ pub async fn a_processed_event_absorbs_its_redelivery_with_no_second_effect(
     let conflicting = store
         .commit(ChangeSet {
             tasks: vec![TaskWrite::Insert(created.clone())],
-            processed: Some(processed("recurring", handled)),
+            processed: vec![processed("recurring", handled)],
             ..ChangeSet::default()
         })
         .await;
@@ -163,7 +163,7 @@ pub async fn a_processed_event_absorbs_its_redelivery_with_no_second_effect(
     // The audit consumer handles the same event once, with a change set of its own kind.
     let record = audit_record(user.id, Some(created.id), 5);
     let audited = || ChangeSet {
-        processed: Some(processed("audit", handled)),
+        processed: vec![processed("audit", handled)],
         audit: vec![record.clone()],
         ..ChangeSet::default()
     };
@@ -186,7 +186,7 @@ pub async fn racing_deliveries_of_one_event_take_effect_once(backend: &dyn TestB
                 store
                     .commit(ChangeSet {
                         tasks: vec![TaskWrite::Insert(task)],
-                        processed: Some(processed("recurring", handled)),
+                        processed: vec![processed("recurring", handled)],
                         ..ChangeSet::default()
                     })
                     .await
