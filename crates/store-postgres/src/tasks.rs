@@ -313,6 +313,20 @@ impl TaskStore for PostgresStore {
         Ok(owner.map(UserId::from_uuid))
     }
 
+    async fn task_owners(&self, ids: &[TaskId]) -> Result<Vec<(TaskId, UserId)>, StoreError> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
+        let owners: Vec<(uuid::Uuid, uuid::Uuid)> =
+            sqlx::query_as("SELECT id, user_id FROM tasks WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await
+                .store()?;
+        Ok(owners
+            .into_iter()
+            .map(|(task, owner)| (TaskId::from_uuid(task), UserId::from_uuid(owner)))
+            .collect())
+    }
+
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
         let span = tracing::info_span!(
             "commit",

@@ -21,6 +21,19 @@ pub trait TaskStore: Send + Sync {
     /// never for answering a user.
     async fn task_owner(&self, id: TaskId) -> Result<Option<UserId>, StoreError>;
 
+    /// Returns the owners of those of `ids` that exist, as [`TaskStore::task_owner`] does for
+    /// one: for a consumer checking a batch of events at once. By default one lookup each; a
+    /// store whose lookups cross a network answers in one.
+    async fn task_owners(&self, ids: &[TaskId]) -> Result<Vec<(TaskId, UserId)>, StoreError> {
+        let mut owners = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(owner) = self.task_owner(*id).await? {
+                owners.push((*id, owner));
+            }
+        }
+        Ok(owners)
+    }
+
     /// Commits task writes, their outbox events and an idempotent response atomically.
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError>;
 

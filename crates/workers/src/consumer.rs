@@ -447,9 +447,9 @@ enum Apart {
     /// An effect cannot join others ([`ChangeSet::absorb`]).
     #[error("an effect cannot join the others")]
     Unmergeable,
-    /// The commit failed, and was rolled back whole.
-    #[error("the batch's commit failed: {0}")]
-    Commit(StoreError),
+    /// The owners' lookup or the commit failed (a commit is rolled back whole).
+    #[error("the store failed: {0}")]
+    Store(StoreError),
 }
 
 impl Processor {
@@ -502,39 +502,57 @@ impl Processor {
         }
     }
 
-    /// Commits the effects of a batch's events in one transaction.
+    /// Commits the effects of a batch's events in one transaction, after checking every task
+    /// they name against its owner in one lookup.
     async fn commit_together(&self, deliveries: &[Delivery<'_>]) -> Result<(), Apart> {
-        use futures::StreamExt as _;
         let now = self.clock.now();
-        // The futures are built first: a closure mapping deliveries to them would make the
-        // batch's future not provably `Send` (a higher-ranked lifetime the compiler cannot
-        // generalise), which the consumer loops need.
-        let mut pending = Vec::with_capacity(deliveries.len());
+        let mut events = Vec::with_capacity(deliveries.len());
+        let mut named = Vec::new();
         for delivery in deliveries {
-            pending.push(tracing::Instrument::instrument(
-                self.prepare(delivery.payload, now),
-                self.delivery_span(delivery.topic, delivery.payload),
-            ));
+            let event = ReceivedEvent::parse(delivery.payload).map_err(|_| Apart::Event)?;
+            let accepted = self.consumer.accepts(&event.event_type);
+            let tasks = if accepted {
+                event.named_tasks()
+            } else {
+                Vec::new()
+            };
+            named.extend_from_slice(&tasks);
+            events.push((delivery, accepted.then_some((event, tasks))));
         }
-        let prepared: Vec<Result<Option<(ReceivedEvent, ChangeSet)>, Apart>> =
-            futures::stream::iter(pending)
-                .buffered(BATCH_CONCURRENCY)
-                .collect()
-                .await;
+        named.sort_by_key(|task| *task.as_uuid());
+        named.dedup();
+        let owners: std::collections::HashMap<TaskId, tickler_domain::UserId> = self
+            .store
+            .task_owners(&named)
+            .await
+            .map_err(Apart::Store)?
+            .into_iter()
+            .collect();
         let mut merged = ChangeSet::default();
-        let mut outcomes = Vec::with_capacity(prepared.len());
-        for prepared in prepared {
-            match prepared? {
-                None => outcomes.push(None),
-                Some((event, mut changes)) => {
-                    changes.processed = vec![self.marker(&event, now)];
-                    merged.absorb(changes).map_err(|_| Apart::Unmergeable)?;
-                    outcomes.push(Some(event));
-                }
+        let mut outcomes = Vec::with_capacity(events.len());
+        for (delivery, accepted) in events {
+            let Some((event, tasks)) = accepted else {
+                outcomes.push(None);
+                continue;
+            };
+            let foreign = tasks
+                .iter()
+                .any(|task| owners.get(task).is_some_and(|owner| *owner != event.user));
+            if foreign {
+                return Err(Apart::Event);
             }
+            let mut changes = tracing::Instrument::instrument(
+                self.consumer.handle(&event, now),
+                self.delivery_span(delivery.topic, delivery.payload),
+            )
+            .await
+            .map_err(|_| Apart::Event)?;
+            changes.processed = vec![self.marker(&event, now)];
+            merged.absorb(changes).map_err(|_| Apart::Unmergeable)?;
+            outcomes.push(Some(event));
         }
         let wakes = !merged.events.is_empty() || !merged.notifications.is_empty();
-        self.store.commit(merged).await.map_err(Apart::Commit)?;
+        self.store.commit(merged).await.map_err(Apart::Store)?;
         if wakes {
             self.signal.notify();
         }
@@ -548,29 +566,6 @@ impl Processor {
             }
         }
         Ok(())
-    }
-
-    /// Reads and handles one event of a batch committed together: its effect, or `None` if the
-    /// event is not for this consumer.
-    async fn prepare(
-        &self,
-        payload: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<Option<(ReceivedEvent, ChangeSet)>, Apart> {
-        let event = ReceivedEvent::parse(payload).map_err(|_| Apart::Event)?;
-        if !self.consumer.accepts(&event.event_type) {
-            return Ok(None);
-        }
-        match self.foreign_task(&event).await {
-            Ok(None) => {}
-            Ok(Some(_)) | Err(_) => return Err(Apart::Event),
-        }
-        let changes = self
-            .consumer
-            .handle(&event, now)
-            .await
-            .map_err(|_| Apart::Event)?;
-        Ok(Some((event, changes)))
     }
 
     async fn process_lane(

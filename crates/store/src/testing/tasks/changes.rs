@@ -625,15 +625,26 @@ pub async fn an_id_range_reads_the_owners_tasks_in_id_order_up_to_the_limit(
     assert!(found.is_empty());
 }
 
-/// `task_owner` names a task's owner whoever asks, and nobody once the task is gone.
+/// `task_owner` names a task's owner whoever asks, and nobody once the task is gone;
+/// `task_owners` does the same for many tasks at once, leaving out those that do not exist.
 pub async fn a_tasks_owner_is_found_by_task_id_alone(backend: &dyn TestBackend) {
     let store = backend.open().await;
     let ada = register(&*store, "ada@example.org").await;
     let grace = register(&*store, "grace@example.org").await;
     let task = new_task(ada.id, "ada's");
-    insert(&*store, std::slice::from_ref(&task)).await;
+    let theirs = new_task(grace.id, "grace's");
+    insert(&*store, &[task.clone(), theirs.clone()]).await;
     assert_eq!(store.task_owner(task.id).await.unwrap(), Some(ada.id));
     assert_ne!(store.task_owner(task.id).await.unwrap(), Some(grace.id));
     let missing = tickler_domain::TaskId::from_uuid(uuid::Uuid::now_v7());
     assert_eq!(store.task_owner(missing).await.unwrap(), None);
+    let mut owners = store
+        .task_owners(&[theirs.id, missing, task.id])
+        .await
+        .unwrap();
+    owners.sort_by_key(|(id, _)| *id.as_uuid());
+    let mut expected = vec![(task.id, ada.id), (theirs.id, grace.id)];
+    expected.sort_by_key(|(id, _)| *id.as_uuid());
+    assert_eq!(owners, expected);
+    assert!(store.task_owners(&[]).await.unwrap().is_empty());
 }
