@@ -43,8 +43,12 @@ pub(crate) async fn apply(
         }
         // The task's reminders follow it in the same transaction: never stale. A deleted
         // task's go with it (foreign key, on delete cascade).
-        if let TaskWrite::Insert(task) | TaskWrite::Update { task, .. } = write {
-            crate::reminders::plan(connection, task).await?;
+        match write {
+            TaskWrite::Insert(task) => crate::reminders::plan(connection, task, true).await?,
+            TaskWrite::Update { task, .. } => {
+                crate::reminders::plan(connection, task, false).await?
+            }
+            TaskWrite::Delete { .. } => {}
         }
     }
     outbox::append_events(connection, &changes.events).await?;

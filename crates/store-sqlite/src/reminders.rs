@@ -52,10 +52,13 @@ fn reminder_from_row(row: &Row<'_>) -> Result<ScheduledReminder, StoreError> {
 
 /// Brings the task's reminder rows in step with the task as written: reads them and writes
 /// [`plan_reminders`] of the task (the re-plan policy lives in the domain). Each write is
-/// guarded by the state the plan expects, as on PostgreSQL.
-pub(crate) fn plan(connection: &Connection, task: &Task) -> Result<(), StoreError> {
+/// guarded by the state the plan expects, as on PostgreSQL. A task `inserted` in this
+/// transaction has no rows yet (its id is new): they are not read.
+pub(crate) fn plan(connection: &Connection, task: &Task, inserted: bool) -> Result<(), StoreError> {
     let task_id = task.id.as_uuid();
-    let existing: Vec<StoredReminder> = {
+    let existing: Vec<StoredReminder> = if inserted {
+        Vec::new()
+    } else {
         let mut statement = connection
             .prepare_cached("SELECT id, state, snoozed FROM scheduled_reminders WHERE task_id = ?1")
             .store()?;

@@ -43,9 +43,8 @@ pub(crate) fn apply(connection: &Connection, changes: &ChangeSet) -> Result<(), 
         }
         // The task's reminders follow it in the same transaction: never stale.
         match write {
-            TaskWrite::Insert(task) | TaskWrite::Update { task, .. } => {
-                crate::reminders::plan(connection, task)?
-            }
+            TaskWrite::Insert(task) => crate::reminders::plan(connection, task, true)?,
+            TaskWrite::Update { task, .. } => crate::reminders::plan(connection, task, false)?,
             TaskWrite::Delete { id, .. } => crate::reminders::remove(connection, *id)?,
         }
     }
