@@ -65,6 +65,16 @@ fn task_event(user: &User, event_type: &str) -> (EventId, String) {
     (id, payload.to_string())
 }
 
+async fn dead_letters(store: &Arc<dyn Store>) -> Vec<tickler_store::DeadLetter> {
+    store
+        .list_dead_letters(&DeadLetterQuery {
+            limit: 10,
+            ..DeadLetterQuery::default()
+        })
+        .await
+        .unwrap()
+}
+
 async fn audit_count(store: &Arc<dyn Store>, user: &User) -> usize {
     store
         .list_audit(
@@ -134,13 +144,7 @@ async fn a_batch_commits_together_in_order_and_a_partly_handled_batch_again_has_
         .unwrap()
         .unwrap();
     assert_eq!(summary.chained_rows, 6);
-    let letters = store
-        .list_dead_letters(&DeadLetterQuery {
-            limit: 10,
-            ..DeadLetterQuery::default()
-        })
-        .await
-        .unwrap();
+    let letters = dead_letters(&store).await;
     assert!(letters.is_empty(), "{letters:?}");
 }
 
@@ -227,13 +231,7 @@ async fn an_event_that_keeps_failing_becomes_a_dead_letter_that_can_be_replayed(
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::DeadLettered);
-    let letters = store
-        .list_dead_letters(&DeadLetterQuery {
-            limit: 10,
-            ..DeadLetterQuery::default()
-        })
-        .await
-        .unwrap();
+    let letters = dead_letters(&store).await;
     let [letter] = letters.as_slice() else {
         panic!("expected one dead letter, got {letters:?}")
     };
@@ -272,13 +270,7 @@ async fn permanent_failures_and_malformed_events_are_dead_lettered_at_once() {
             .unwrap(),
         Outcome::DeadLettered
     );
-    let letters = store
-        .list_dead_letters(&DeadLetterQuery {
-            limit: 10,
-            ..DeadLetterQuery::default()
-        })
-        .await
-        .unwrap();
+    let letters = dead_letters(&store).await;
     assert_eq!(letters.len(), 2);
     assert_eq!(letters[0].attempts, 1);
     assert_eq!(letters[1].payload, "{not json");
@@ -362,13 +354,7 @@ async fn the_embedded_bus_delivers_each_event_once_past_a_poison_event_and_resum
     }
     // 30 events, 3 of a type the consumer ignores, 1 poison.
     assert_eq!(audit_count(&store, &user).await, 27);
-    let letters = store
-        .list_dead_letters(&DeadLetterQuery {
-            limit: 10,
-            ..DeadLetterQuery::default()
-        })
-        .await
-        .unwrap();
+    let letters = dead_letters(&store).await;
     assert_eq!(letters.len(), 1);
     assert_eq!(store.consumer_position("flaky").await.unwrap(), position);
 
