@@ -148,6 +148,44 @@ async fn a_batch_commits_together_in_order_and_a_partly_handled_batch_again_has_
     assert!(letters.is_empty(), "{letters:?}");
 }
 
+/// In a batch committed together, an event naming another user's task is still dropped on
+/// its own (the batch falls back to one event at a time): neither user's trail records it,
+/// and the batch's other events are recorded once.
+#[tokio::test]
+async fn a_forged_event_in_a_batch_is_dropped_and_the_others_are_recorded() {
+    let (_dir, store) = store().await;
+    let ada = register(store.as_ref(), "ada@example.org").await;
+    let mallory = register(store.as_ref(), "mallory@example.org").await;
+    let task = tickler_store::testing::new_task(ada.id, "ada's");
+    tickler_store::testing::insert(store.as_ref(), std::slice::from_ref(&task)).await;
+    let processor = processor(Arc::new(AuditConsumer), &store, 3);
+    let (_, genuine) = task_event(&mallory, "tickler.task.created");
+    let (_, forged) = task_event(&mallory, "tickler.task.completed");
+    let forged = forged.replace(
+        &serde_json::from_str::<serde_json::Value>(&forged).unwrap()["subject"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        &task.id.to_string(),
+    );
+    let (_, other) = task_event(&mallory, "tickler.task.updated");
+    let deliveries: Vec<Delivery<'_>> = [&genuine, &forged, &other]
+        .into_iter()
+        .map(|payload| Delivery {
+            topic: "audit-events",
+            key: "k",
+            payload: payload.as_bytes(),
+        })
+        .collect();
+    processor
+        .process_batch(&deliveries, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(audit_count(&store, &ada).await, 0);
+    assert_eq!(audit_count(&store, &mallory).await, 2);
+    assert!(dead_letters(&store).await.is_empty());
+}
+
 /// Fails transiently a set number of times, then records the event in the audit trail.
 #[derive(Debug)]
 struct Flaky {
