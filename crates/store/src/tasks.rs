@@ -11,7 +11,7 @@ use crate::records::{ChangeSet, IdempotentResponse, TagCount};
 
 /// Tasks and what is written with them. [`TaskStore::commit`] is the one write of a use case
 /// or a consumer: its [`ChangeSet`] carries task and series writes, outbox events, an
-/// idempotent response, a consumer's processed-event marker and position, audit rows,
+/// idempotent response, a consumer's processed-event markers and position, audit rows,
 /// notifications and import ledger rows, all committed in one transaction. Every read of a
 /// task is scoped to its owner.
 #[async_trait]
