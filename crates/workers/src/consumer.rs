@@ -296,13 +296,11 @@ impl Processor {
     /// one does. A task that no longer exists (deleted since) names nobody: such an event is
     /// handled as before.
     async fn foreign_task(&self, event: &ReceivedEvent) -> Result<Option<TaskId>, HandleError> {
-        for task in event.named_tasks() {
-            match self.store.task_owner(task).await? {
-                Some(owner) if owner != event.user => return Ok(Some(task)),
-                _ => {}
-            }
-        }
-        Ok(None)
+        let owners = self.store.task_owners(&event.named_tasks()).await?;
+        Ok(owners
+            .into_iter()
+            .find(|(_, owner)| *owner != event.user)
+            .map(|(task, _)| task))
     }
 
     async fn attempt(&self, event: &ReceivedEvent) -> Result<Outcome, HandleError> {
