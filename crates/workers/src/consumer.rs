@@ -326,15 +326,8 @@ impl Processor {
         let now = self.clock.now();
         let mut changes = self.consumer.handle(event, now).await?;
         changes.processed = vec![self.marker(event, now)];
-        // Queued deliveries wake the delivery worker the way appended events wake consumers.
-        let wakes = !changes.events.is_empty() || !changes.notifications.is_empty();
-        match self.store.commit(changes).await {
-            Ok(()) => {
-                if wakes {
-                    self.signal.notify();
-                }
-                Ok(Outcome::Handled)
-            }
+        match self.commit(changes).await {
+            Ok(()) => Ok(Outcome::Handled),
             Err(StoreError::Conflict(Conflict::AlreadyProcessed)) => Ok(Outcome::Duplicate),
             // The effect was already made by another event (a recurring series already made
             // this instance, or ended): record the event as handled, with no effect.
@@ -352,6 +345,17 @@ impl Processor {
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Commits an effect; one that appended events or queued deliveries then wakes the
+    /// consumers and the delivery worker.
+    async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        let wakes = !changes.events.is_empty() || !changes.notifications.is_empty();
+        self.store.commit(changes).await?;
+        if wakes {
+            self.signal.notify();
+        }
+        Ok(())
     }
 
     fn marker(&self, event: &ReceivedEvent, now: DateTime<Utc>) -> ProcessedEvent {
@@ -549,11 +553,7 @@ impl Processor {
             merged.absorb(changes).map_err(|_| Apart::Unmergeable)?;
             outcomes.push(Some(event));
         }
-        let wakes = !merged.events.is_empty() || !merged.notifications.is_empty();
-        self.store.commit(merged).await.map_err(Apart::Store)?;
-        if wakes {
-            self.signal.notify();
-        }
+        self.commit(merged).await.map_err(Apart::Store)?;
         for event in outcomes {
             match event {
                 Some(event) => {
