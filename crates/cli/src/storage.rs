@@ -52,6 +52,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenStore> {
     };
     sqlite.read_connections = config.database.max_connections.clamp(1, 64) as usize;
     sqlite.cache_kib = config.database.sqlite_cache_mib.saturating_mul(1024);
+    sqlite.memory_limit_kib = config.database.sqlite_memory_mib.saturating_mul(1024);
     let store = SqliteStore::open(sqlite)
         .await
         .with_context(|| format!("cannot open {}", path.display()))?;

@@ -37,17 +37,23 @@ pub struct SqliteConfig {
     /// reader's cache is emptied whenever another connection commits, so under writes it holds
     /// little for long; the operating system's file cache serves the rest.
     pub cache_kib: u32,
+    /// A soft limit on the memory SQLite allocates in this process, all connections together,
+    /// in KiB (0: none). Past it, SQLite reuses the least recently used unpinned page of any
+    /// connection's cache before allocating another. It is process-wide (SQLite's
+    /// `soft_heap_limit`): the last store opened sets it.
+    pub memory_limit_kib: u32,
 }
 
 impl SqliteConfig {
     /// Default settings for the database at `path`: FULL durability, four readers, 8 MiB of
-    /// page cache per connection.
+    /// page cache per connection, no memory limit.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
             synchronous: Synchronous::Full,
             read_connections: 4,
             cache_kib: 8 * 1024,
+            memory_limit_kib: 0,
         }
     }
 }

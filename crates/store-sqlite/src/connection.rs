@@ -57,6 +57,14 @@ pub(crate) fn open(config: &SqliteConfig, role: Role) -> Result<Connection, Stor
     matching::register(&connection).store()?;
     match role {
         Role::Writer => {
+            // Process-wide; the writer opens first, before any reader allocates a cache.
+            connection
+                .pragma_update(
+                    None,
+                    "soft_heap_limit",
+                    i64::from(config.memory_limit_kib) * 1024,
+                )
+                .store()?;
             let mode: String = connection
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
                 .store()?;
@@ -88,4 +96,36 @@ pub(crate) fn open(config: &SqliteConfig, role: Role) -> Result<Connection, Stor
         }
     }
     Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: failures panic
+
+    use super::*;
+
+    fn soft_heap_limit() -> i64 {
+        Connection::open_in_memory()
+            .unwrap()
+            .pragma_query_value(None, "soft_heap_limit", |row| row.get(0))
+            .unwrap()
+    }
+
+    /// The limit is SQLite's, for the whole process: the writer sets it when it opens, and 0
+    /// lifts it again. (Each test runs in a process of its own under nextest.)
+    #[test]
+    fn the_writer_sets_sqlites_memory_limit_for_the_process() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut config = SqliteConfig::new(directory.path().join("tickler.db"));
+        config.memory_limit_kib = 12 * 1024;
+        let writer = open(&config, Role::Writer).unwrap();
+        assert_eq!(soft_heap_limit(), 12 * 1024 * 1024);
+        let reader = open(&config, Role::Reader).unwrap();
+        assert_eq!(soft_heap_limit(), 12 * 1024 * 1024, "a reader leaves it");
+        drop((writer, reader));
+
+        config.memory_limit_kib = 0;
+        let _writer = open(&config, Role::Writer).unwrap();
+        assert_eq!(soft_heap_limit(), 0);
+    }
 }

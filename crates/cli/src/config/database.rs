@@ -13,6 +13,8 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// SQLite page cache per connection, in MiB.
     pub sqlite_cache_mib: u32,
+    /// Soft limit on SQLite's memory, all connections together, in MiB (0: none).
+    pub sqlite_memory_mib: u32,
     /// Apply pending migrations at start; when false, wait until the schema is current.
     pub migrate_on_start: bool,
 }
@@ -34,6 +36,9 @@ impl DatabaseConfig {
         }
         if self.sqlite_cache_mib == 0 || self.sqlite_cache_mib > 4096 {
             bail!("database.sqlite_cache_mib must be between 1 and 4096");
+        }
+        if self.sqlite_memory_mib > 65536 {
+            bail!("database.sqlite_memory_mib must be at most 65536 (0: no limit)");
         }
         Ok(())
     }
