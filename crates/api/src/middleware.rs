@@ -8,13 +8,14 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 use http::{HeaderValue, StatusCode, header};
 use metrics::{Counter, Gauge, Histogram, Label, SharedString};
 use tickler_protocol::problem::{PROBLEM_JSON, Problem};
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -41,70 +42,84 @@ pub struct RequestId(pub String);
 /// limits. `uploads` (imports) get a larger body limit and no timeout: they stream for as long
 /// as the upload lasts.
 ///
-/// `Router::layer` wraps each route's service in every layer, each in a box of its own, and an
-/// `axum::middleware::from_fn` clones the whole stack below it on every request (its `Next`
-/// needs a service it owns): with four of them, a request to `/health` made 142 allocations, 78
-/// of them cloning boxed services (callgrind, `scripts/bench-instructions`). [`RequestLayer`]
-/// does their work in one service that calls the stack below it in place.
+/// The middlewares run per route (the request id, metrics and span need the route template
+/// the router matched), and `Router::layer` boxes each layer around every route: a route's
+/// service is cloned for each request (`axum::routing::Route::oneshot_inner`), and cloning a
+/// box clones the box inside it, so each layer applied on its own cost a clone, an allocation
+/// and a free per request. So each router gets the whole stack as one layer
+/// ([`ServiceBuilder`]), one box; and [`RequestLayer`] does the work of four
+/// `axum::middleware::from_fn` middlewares, each of which cloned the whole stack below it on
+/// every request (callgrind, `scripts/bench-instructions`; docs/benchmarks.md).
 pub fn wrap(router: Router, uploads: Router, settings: &ApiSettings) -> Router {
-    let uploads = uploads
-        .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
-        .layer(CatchPanicLayer::custom(handler_panicked));
+    let request = RequestLayer {
+        proxies: Arc::new(settings.trusted_proxies.clone()),
+        metrics: Arc::new(RequestMetricHandles::new()),
+    };
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(request_span)
+        .on_response(log_response);
+    let uploads = uploads.layer(
+        ServiceBuilder::new()
+            .layer(request.clone())
+            .layer(trace.clone())
+            .layer(CatchPanicLayer::custom(handler_panicked))
+            .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
+            .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+    );
     router
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(handler_panicked))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            settings.request_timeout,
-        ))
-        .merge(uploads)
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request| {
-                    let request_id = request
-                        .extensions()
-                        .get::<RequestId>()
-                        .map(|id| id.0.as_str())
-                        .unwrap_or("");
-                    let route = request
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or("unmatched", |path| path.as_str());
-                    let span = tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id,
-                        trace_id = tracing::field::Empty,
-                        "otel.name" = %format_args!("{} {route}", request.method()),
-                        "otel.kind" = "server",
-                        "http.route" = route,
-                    );
-                    // A client's traceparent makes this request part of its trace.
-                    let traceparent = request
-                        .headers()
-                        .get("traceparent")
-                        .and_then(|value| value.to_str().ok());
-                    tickler_app::trace::continue_trace(&span, traceparent);
-                    tickler_app::trace::record_trace_id(&span);
-                    span
-                })
-                .on_response(
-                    |response: &Response, latency: Duration, _span: &tracing::Span| {
-                        tracing::info!(
-                            status = response.status().as_u16(),
-                            latency_ms = latency.as_secs_f64() * 1e3,
-                            "request finished"
-                        );
-                    },
-                ),
+            ServiceBuilder::new()
+                .layer(request)
+                .layer(trace)
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    settings.request_timeout,
+                ))
+                .layer(CatchPanicLayer::custom(handler_panicked))
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
-        .layer(RequestLayer {
-            proxies: Arc::new(settings.trusted_proxies.clone()),
-            metrics: Arc::new(RequestMetricHandles::new()),
-        })
+        .merge(uploads)
+}
+
+/// Logs a finished request.
+fn log_response<B>(response: &http::Response<B>, latency: Duration, _span: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1e3,
+        "request finished"
+    );
+}
+
+/// The span of a request, named by its route template; a client's `traceparent` makes the
+/// request part of its trace.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.as_str())
+        .unwrap_or("");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |path| path.as_str());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+        trace_id = tracing::field::Empty,
+        "otel.name" = %format_args!("{} {route}", request.method()),
+        "otel.kind" = "server",
+        "http.route" = route,
+    );
+    let traceparent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok());
+    tickler_app::trace::continue_trace(&span, traceparent);
+    tickler_app::trace::record_trace_id(&span);
+    span
 }
 
 /// The outermost middleware of every route: gives the request its [`RequestId`] (echoed in
@@ -138,10 +153,12 @@ pub struct RequestService<S> {
     metrics: Arc<RequestMetricHandles>,
 }
 
-impl<S> Service<Request> for RequestService<S>
+impl<S, B> Service<Request> for RequestService<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = http::Response<B>, Error = Infallible>,
     S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Response = Response;
     type Error = Infallible;
@@ -159,6 +176,7 @@ where
         let response = self.inner.call(request);
         Box::pin(async move {
             let Ok(response) = response.await;
+            let response = response.map(Body::new);
             let status = response.status();
             let mut response = render_problems(&id, response).await;
             metrics.finish(status);
