@@ -288,6 +288,7 @@ mod tests {
         config.validate().unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database.sync, SyncMode::Full);
+        assert_eq!(config.database.sqlite_memory_mib, 16);
         assert!(!config.uses_postgres());
     }
 
@@ -403,6 +404,17 @@ mod tests {
                 .to_string()
                 .contains("32 bytes")
         );
+        config.auth.jwt_secret = SecretString::from("");
+        config.database.sqlite_memory_mib = 65_537;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("database.sqlite_memory_mib")
+        );
+        config.database.sqlite_memory_mib = 0;
+        config.validate().unwrap();
     }
 
     #[test]
