@@ -1,10 +1,12 @@
 //! Request extractors: the authenticated caller, JSON bodies with field-level errors, query
 //! pairs with repeated keys, and conditional-request headers.
 
+use std::convert::Infallible;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use bytes::Bytes;
 use http::request::Parts;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
 use tickler_app::auth::Scope;
 use tickler_app::auth::session::Authenticated;
@@ -311,9 +313,26 @@ pub fn if_match(headers: &HeaderMap) -> Option<i64> {
     Some(parse_etag(value).unwrap_or(-1))
 }
 
-/// Returns whether `If-None-Match` matches the current version (a GET may answer 304).
-pub fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
-    if_none_match_tag(headers, &format!("\"{version}\""))
+/// A request's `If-None-Match` header alone, for a handler that reads no other header (the
+/// `HeaderMap` extractor copies every header of the request).
+#[derive(Debug, Clone)]
+pub struct IfNoneMatch(Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Self(parts.headers.get(header::IF_NONE_MATCH).cloned()))
+    }
+}
+
+impl IfNoneMatch {
+    /// Returns whether it matches the current version (a GET may answer 304).
+    pub fn matches(&self, version: i64) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|value| none_match(value, &format!("\"{version}\"")))
+    }
 }
 
 /// Returns whether `If-None-Match` is `*` or names the entity tag `etag` (quoted), compared
@@ -321,13 +340,16 @@ pub fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
 pub fn if_none_match_tag(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value.trim() == "*"
-                || value
-                    .split(',')
-                    .any(|candidate| candidate.trim().trim_start_matches("W/") == etag)
-        })
+        .is_some_and(|value| none_match(value, etag))
+}
+
+fn none_match(value: &HeaderValue, etag: &str) -> bool {
+    value.to_str().is_ok_and(|value| {
+        value.trim() == "*"
+            || value
+                .split(',')
+                .any(|candidate| candidate.trim().trim_start_matches("W/") == etag)
+    })
 }
 
 fn parse_etag(value: &str) -> Option<i64> {

@@ -34,6 +34,17 @@ fn parse_string_list(text: &str) -> Result<Vec<String>, StoreError> {
         .map_err(|e| StoreError::Internal(format!("stored list {text:?} is invalid: {e}")))
 }
 
+/// Reads a list column (JSON text) in place, without copying the text out first.
+fn list_column(row: &Row<'_>, index: usize) -> Result<Vec<String>, StoreError> {
+    let text = row.get_ref(index).map_err(crate::error::convert)?;
+    let text = text.as_str().map_err(|error| {
+        StoreError::Internal(format!(
+            "stored list in column {index} is not text: {error}"
+        ))
+    })?;
+    parse_string_list(text)
+}
+
 /// Reads one column, converting the driver error.
 fn column<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> Result<T, StoreError> {
     row.get(index).map_err(crate::error::convert)
@@ -62,10 +73,10 @@ pub(crate) fn task_from_row(
         due_at: optional_instant(column(row, 5)?)?,
         all_day: column(row, 6)?,
         timezone: column(row, 7)?,
-        tags: parse_string_list(&column::<String>(row, 8)?)?,
+        tags: list_column(row, 8)?,
         recurrence: column(row, 9)?,
         recurrence_mode: column(row, 10)?,
-        reminders: parse_string_list(&column::<String>(row, 11)?)?,
+        reminders: list_column(row, 11)?,
         created_at: instant(column(row, 12)?)?,
         updated_at: instant(column(row, 13)?)?,
         completed_at: optional_instant(column(row, 14)?)?,

@@ -14,7 +14,7 @@ use tickler_protocol::task::{
 
 use crate::ApiState;
 use crate::error::ApiError;
-use crate::extract::{Caller, JsonBody, MergePatch, QueryPairs, if_match, if_none_match};
+use crate::extract::{Caller, IfNoneMatch, JsonBody, MergePatch, QueryPairs, if_match};
 use crate::http::{json, with_etag};
 
 /// A malformed id names no task: answered like another user's task, 404.
@@ -156,10 +156,10 @@ pub async fn get_task(
     State(state): State<ApiState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
     let task = state.app.get_task(&actor, parse_id(&id)?).await?;
-    if if_none_match(&headers, task.version) {
+    if if_none_match.matches(task.version) {
         return Ok(with_etag(
             StatusCode::NOT_MODIFIED.into_response(),
             task.version,
