@@ -60,7 +60,7 @@ impl RunningServer {
 /// background.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // Before the store opens: its pools take their metric handles from the recorder once.
-    tickler_api::install_recorder();
+    let metrics = tickler_api::install_recorder();
     let config = secret::resolve(config).await?;
     let store = storage::open(&config).await?;
     if config.database.migrate_on_start {
@@ -161,6 +161,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             let (store, shutdown) = (store.clone(), shutdown.clone());
             async move {
                 store.record_pool_metrics(shutdown).await;
+                Ok(())
+            }
+        }),
+    ));
+    tasks.push((
+        "metrics-upkeep",
+        Box::pin({
+            let shutdown = shutdown.clone();
+            async move {
+                metrics.keep_up(shutdown).await;
                 Ok(())
             }
         }),
