@@ -125,21 +125,26 @@ impl App {
         self
     }
 
-    /// Returns the signal bumped after every commit that appended events.
+    /// Returns the signal bumped after every commit that appended events or queued deliveries.
     pub fn outbox_signal(&self) -> &OutboxSignal {
         &self.outbox_signal
     }
 
-    /// Commits a change set and wakes in-process consumers when it carried events.
+    /// Commits a change set and wakes in-process consumers when it carried events (and the
+    /// delivery worker when it queued deliveries).
     async fn commit(
         &self,
         changes: tickler_store::ChangeSet,
     ) -> Result<(), tickler_store::StoreError> {
         let has_events = !changes.events.is_empty();
+        let has_deliveries = !changes.notifications.is_empty();
         self.store.commit(changes).await?;
         fault::crash_point(fault::FaultPoint::AfterCommitBeforePublish);
         if has_events {
             self.outbox_signal.notify();
+        }
+        if has_deliveries {
+            self.outbox_signal.notify_deliveries();
         }
         Ok(())
     }

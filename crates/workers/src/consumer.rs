@@ -350,10 +350,14 @@ impl Processor {
     /// Commits an effect; one that appended events or queued deliveries then wakes the
     /// consumers and the delivery worker.
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
-        let wakes = !changes.events.is_empty() || !changes.notifications.is_empty();
+        let has_events = !changes.events.is_empty();
+        let has_deliveries = !changes.notifications.is_empty();
         self.store.commit(changes).await?;
-        if wakes {
+        if has_events {
             self.signal.notify();
+        }
+        if has_deliveries {
+            self.signal.notify_deliveries();
         }
         Ok(())
     }

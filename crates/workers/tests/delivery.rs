@@ -599,14 +599,14 @@ mod serial {
                 notify(&store, user, now()).await;
             }
         }
-        signal.notify();
+        signal.notify_deliveries();
         let mut sent = Vec::new();
         for _ in 0..60 {
             for (user, _) in &owners {
                 notify(&store, user, now()).await;
                 sent.push(Instant::now());
             }
-            signal.notify();
+            signal.notify_deliveries();
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let deadline = Instant::now() + Duration::from_secs(20);

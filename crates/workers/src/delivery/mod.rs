@@ -213,7 +213,7 @@ impl DeliveryWorker {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let settings = self.shared.settings.clone();
         let suspect_limit = (settings.concurrency / 2).max(1);
-        let mut wake = self.shared.signal.subscribe();
+        let mut wake = self.shared.signal.subscribe_deliveries();
         let mut running: JoinSet<(ChannelId, bool, Option<bool>)> = JoinSet::new();
         let mut lanes = Lanes::new(settings.per_channel);
         tracing::info!(?settings, "delivery worker started");
