@@ -82,15 +82,18 @@ impl EmbeddedConsumer {
         loop {
             // Mark the wake-up seen before reading, so a commit during the read is not missed.
             wake.borrow_and_update();
-            let busy = match self.run_once(position, &shutdown).await {
-                Ok(Some(next)) => {
-                    position = next;
-                    true
+            // A batch shorter than the limit read everything committed before the read: wait
+            // for the next wake-up instead of reading again to find nothing (half the reads
+            // of a consumer that keeps up with a steady stream of commits).
+            let more = match self.process_next(position, &shutdown).await {
+                Ok(Some(batch)) => {
+                    position = batch.last;
+                    batch.full
                 }
                 Ok(None) => false,
                 Err(Interrupted) => return Ok(()),
             };
-            match lag.due(busy, Instant::now()) {
+            match lag.due(more, Instant::now()) {
                 LagReport::Skip => {}
                 LagReport::CaughtUp => {
                     metrics::gauge!("tickler_consumer_lag_events", "consumer" => name).set(0.0);
@@ -102,7 +105,7 @@ impl EmbeddedConsumer {
                     }
                 }
             }
-            if busy {
+            if more {
                 continue;
             }
             tokio::select! {
@@ -120,6 +123,18 @@ impl EmbeddedConsumer {
         position: OutboxPosition,
         shutdown: &CancellationToken,
     ) -> Result<Option<OutboxPosition>, Interrupted> {
+        Ok(self
+            .process_next(position, shutdown)
+            .await?
+            .map(|batch| batch.last))
+    }
+
+    /// Processes one batch after `position`.
+    async fn process_next(
+        &self,
+        position: OutboxPosition,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Processed>, Interrupted> {
         let consumer = self.processor.consumer().clone();
         let records = match self.store.outbox_after(position, self.settings.batch).await {
             Ok(records) => records,
@@ -132,6 +147,7 @@ impl EmbeddedConsumer {
         let Some(last) = records.last().map(|record| record.position) else {
             return Ok(None);
         };
+        let full = records.len() >= self.settings.batch as usize;
         let mut deliveries = Vec::with_capacity(records.len());
         for record in &records {
             let topic = Topic::routes(&record.message.event_type)
@@ -161,7 +177,7 @@ impl EmbeddedConsumer {
         if let Err(error) = saved {
             tracing::warn!(consumer = consumer.name(), %error, "cannot save the position");
         }
-        Ok(Some(last))
+        Ok(Some(Processed { last, full }))
     }
 
     /// Sets `tickler_consumer_lag_events` from the log's head; returns the lag it set.
@@ -173,6 +189,14 @@ impl EmbeddedConsumer {
     }
 }
 
+/// A batch an embedded consumer processed.
+struct Processed {
+    /// The position of its last record.
+    last: OutboxPosition,
+    /// Whether it held as many records as a batch may: more may be waiting.
+    full: bool,
+}
+
 /// How often a consumer reports its lag while it works through a backlog. Reporting only when
 /// idle left the gauge at its last idle value (0) for as long as a consumer was behind, which
 /// is when it matters.
@@ -181,7 +205,7 @@ const LAG_REPORT_BUSY: Duration = Duration::from_secs(1);
 const LAG_REPORT_IDLE: Duration = Duration::from_secs(5);
 
 /// When a consumer loop reports its lag: every [`LAG_REPORT_BUSY`] while it reads batch after
-/// batch, at once (as 0, with no query: it has just found nothing after its position) when it
+/// batch, at once (as 0, with no query: it has just read to the end of the log) when it
 /// falls idle after reporting a lag, and every [`LAG_REPORT_IDLE`] otherwise.
 #[derive(Debug, Default)]
 struct LagReports {
@@ -200,7 +224,8 @@ enum LagReport {
 }
 
 impl LagReports {
-    /// What to report after a round that found records (`busy`) or none.
+    /// What to report after a round that filled a batch (`busy`: more may follow) or read to
+    /// the end of the log.
     fn due(&self, busy: bool, now: Instant) -> LagReport {
         let Some((at, lag)) = self.last else {
             return LagReport::Measure;
