@@ -298,8 +298,10 @@ mod tests {
 
     use super::{MetricsHandle, cpu_seconds};
 
-    /// The upkeep runs on its own until shutdown, and folding buffered samples into the
-    /// buckets loses none: the exposition counts every sample recorded before and after it.
+    /// Folding buffered samples into the buckets loses none: the exposition counts every
+    /// sample recorded before and after upkeeps; and the upkeep task stops at shutdown. That it
+    /// frees the buffers cannot be seen from outside the recorder; the memory it gives back is
+    /// measured by `scripts/bench memory-sqlite` (docs/benchmarks.md).
     #[tokio::test(start_paused = true)]
     async fn the_upkeep_keeps_every_histogram_sample_and_stops_at_shutdown() {
         let recorder = PrometheusBuilder::new()
