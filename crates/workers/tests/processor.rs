@@ -416,3 +416,48 @@ async fn the_embedded_bus_delivers_each_event_once_past_a_poison_event_and_resum
     restarted.run_once(saved, &token).await.unwrap().unwrap();
     assert_eq!(audit_count(&store, &user).await, 28);
 }
+
+/// A consumer's loop that read a batch shorter than its limit waits for the next commit
+/// instead of reading again; each commit's wake-up must then bring its event. With a poll
+/// interval of an hour only the wake-ups can, so a missed one fails the test by its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_caught_up_is_woken_by_each_commit() {
+    let (_dir, store) = store().await;
+    let user = register(store.as_ref(), "ada@example.org").await;
+    let signal = OutboxSignal::default();
+    let consumer = EmbeddedConsumer::new(
+        processor(flaky(0, false), &store, 3),
+        store.clone(),
+        signal.clone(),
+        EmbeddedSettings {
+            batch: 7,
+            poll_interval: Duration::from_secs(3600),
+            ..EmbeddedSettings::default()
+        },
+    );
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(consumer.run(shutdown.clone()));
+    let mut expected = 0;
+    // One event per commit, then bursts longer than a batch (a full batch, then a short one).
+    for burst in [1, 1, 1, 1, 1, 10, 1, 15, 1] {
+        let payloads = (0..burst)
+            .map(|_| {
+                let (_, payload) = task_event(&user, "tickler.task.created");
+                ("tickler.task.created".to_owned(), payload)
+            })
+            .collect();
+        append(&store, &user, payloads).await;
+        signal.notify();
+        expected += burst;
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while audit_count(&store, &user).await < expected {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{expected} events not handled: a wake-up was missed"));
+    }
+    assert_eq!(audit_count(&store, &user).await, expected);
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
