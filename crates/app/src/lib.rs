@@ -44,7 +44,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult, ErrorKind};
 pub use events::{EventSettings, system_event};
 pub use listing::{ListTasksParams, MAX_OCCURRENCES};
-pub use signal::OutboxSignal;
+pub use signal::{OutboxSignal, ReadPacer};
 pub use tags::TagChange;
 pub use tasks::{CreatedBody, CreatedTask, IdempotencyKey};
 /// Records the use cases return as they are stored.

@@ -43,9 +43,13 @@ pub struct LiveRead {
     /// The position of the last record read (of any type), if any was read: the next read
     /// continues after it.
     pub last: Option<OutboxPosition>,
-    /// Nothing was read, but records after the position have committed and wait behind an
-    /// older transaction still running (see [`tickler_store::EventStore::outbox_held_back`]): they
-    /// become readable when it ends, with no further wake-up.
+    /// How many records were read (of any type): fewer than the limit means the log had no
+    /// more readable records then.
+    pub records: usize,
+    /// Fewer records than the limit were read, and records after the last of them (or after
+    /// the position, if none) have committed but wait behind an older transaction still running
+    /// (see [`tickler_store::EventStore::outbox_held_back`]): they become readable when it ends,
+    /// with no further wake-up.
     pub held_back: bool,
 }
 
@@ -114,9 +118,12 @@ impl App {
     /// that live clients receive, of every user (the realtime role fans them out).
     pub async fn live_read(&self, after: OutboxPosition, limit: u32) -> AppResult<LiveRead> {
         let records = self.store.outbox_after(after, limit).await?;
-        let held_back = records.is_empty() && self.store.outbox_held_back(after).await?;
+        let last = records.last().map(|record| record.position);
+        let held_back = records.len() < limit as usize
+            && self.store.outbox_held_back(last.unwrap_or(after)).await?;
         Ok(LiveRead {
-            last: records.last().map(|record| record.position),
+            last,
+            records: records.len(),
             events: records.iter().filter_map(live_event).collect(),
             held_back,
         })

@@ -2,7 +2,10 @@
 //! records are committed, so the embedded bus delivers in milliseconds instead of at the next
 //! poll, and the delivery worker when deliveries are queued.
 
+use std::time::Duration;
+
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// Two counters: one bumped after every commit that appended outbox records, one after every
 /// commit that queued deliveries. Receivers see that a counter changed even if they were busy
@@ -51,9 +54,81 @@ impl OutboxSignal {
     }
 }
 
+/// Spaces the reads of a follower of the outbox log that the signal keeps waking: at most one
+/// read per interval, so while commits keep coming one read serves every commit of the
+/// interval instead of one read each. A read after a quiet interval goes at once, so a lone
+/// commit is not delayed.
+///
+/// Under a load of creates on PostgreSQL most woken reads found nothing (the new record waited
+/// behind a concurrent transaction, see `EventStore::outbox_held_back`): 1.5 outbox reads per
+/// create, more statements than the create's own insert.
+#[derive(Debug, Clone)]
+pub struct ReadPacer {
+    interval: Duration,
+    last: Option<Instant>,
+}
+
+impl ReadPacer {
+    /// At most one read per `interval` (zero: no pacing).
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+        }
+    }
+
+    /// Notes that a read starts now.
+    pub fn reading(&mut self) {
+        self.last = Some(Instant::now());
+    }
+
+    /// Waits until the next read may start: an interval after the last one started.
+    pub async fn ready(&self) {
+        if let Some(last) = self.last {
+            tokio::time::sleep_until(last + self.interval).await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Paused time: the pacer's waits are exact, whatever the machine's load.
+    #[tokio::test(start_paused = true)]
+    async fn reads_are_spaced_by_the_interval_and_a_read_after_a_quiet_one_goes_at_once() {
+        let interval = Duration::from_millis(5);
+        let mut pacer = ReadPacer::new(interval);
+        let start = Instant::now();
+        pacer.ready().await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the first read goes at once"
+        );
+        pacer.reading();
+        tokio::time::advance(Duration::from_millis(2)).await;
+        pacer.ready().await;
+        assert_eq!(
+            start.elapsed(),
+            interval,
+            "woken 2 ms after a read: waits the rest"
+        );
+        pacer.reading();
+        tokio::time::advance(Duration::from_millis(30)).await;
+        let quiet = Instant::now();
+        pacer.ready().await;
+        assert_eq!(
+            quiet.elapsed(),
+            Duration::ZERO,
+            "after a quiet interval: at once"
+        );
+        let mut unpaced = ReadPacer::new(Duration::ZERO);
+        unpaced.reading();
+        let now = Instant::now();
+        unpaced.ready().await;
+        assert_eq!(now.elapsed(), Duration::ZERO);
+    }
 
     #[tokio::test]
     async fn a_receiver_busy_during_a_notification_still_sees_it() {

@@ -192,6 +192,7 @@ pub async fn build(
                         batch: 256,
                         poll_interval,
                         topics: config.bus.topics.clone(),
+                        min_read_interval: Duration::from_millis(config.bus.min_read_interval_ms),
                     },
                 );
                 workers

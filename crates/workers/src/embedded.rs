@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tickler_app::OutboxSignal;
+use tickler_app::{OutboxSignal, ReadPacer};
 use tickler_store::{ConsumerPosition, OutboxPosition, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +21,8 @@ pub struct EmbeddedSettings {
     pub poll_interval: Duration,
     /// Topic names, for dead-letter records.
     pub topics: TopicNames,
+    /// The shortest time between two reads that did not fill a batch ([`ReadPacer`]).
+    pub min_read_interval: Duration,
 }
 
 impl Default for EmbeddedSettings {
@@ -29,6 +31,7 @@ impl Default for EmbeddedSettings {
             batch: 256,
             poll_interval: Duration::from_millis(200),
             topics: TopicNames::default(),
+            min_read_interval: Duration::from_millis(5),
         }
     }
 }
@@ -79,9 +82,11 @@ impl EmbeddedConsumer {
         };
         tracing::info!(consumer = name, ?position, "embedded consumer started");
         let mut lag = LagReports::default();
+        let mut pacer = ReadPacer::new(self.settings.min_read_interval);
         loop {
             // Mark the wake-up seen before reading, so a commit during the read is not missed.
             wake.borrow_and_update();
+            pacer.reading();
             // A batch shorter than the limit read everything committed before the read: wait
             // for the next wake-up instead of reading again to find nothing (half the reads
             // of a consumer that keeps up with a steady stream of commits).
@@ -111,6 +116,11 @@ impl EmbeddedConsumer {
             tokio::select! {
                 _ = wake.changed() => {}
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
+                () = shutdown.cancelled() => return Ok(()),
+            }
+            // Commits that keep coming are read together, at most once per interval.
+            tokio::select! {
+                () = pacer.ready() => {}
                 () = shutdown.cancelled() => return Ok(()),
             }
         }

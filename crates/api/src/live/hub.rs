@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use tickler_app::App;
 use tickler_app::live::{LiveEvent, OutboxPosition, format_cursor};
+use tickler_app::{App, ReadPacer};
 use tickler_domain::UserId;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -29,6 +29,11 @@ pub struct LiveSettings {
     pub poll_interval: Duration,
     /// Outbox records read per batch (the hub's reads and each replay's).
     pub batch: u32,
+    /// The shortest time between two reads of the log that did not fill a batch: while
+    /// commits keep coming, one read serves all the commits of this interval instead of one
+    /// read each. A commit after a quiet interval is read at once; zero reads on every
+    /// wake-up.
+    pub min_read_interval: Duration,
 }
 
 impl Default for LiveSettings {
@@ -39,6 +44,7 @@ impl Default for LiveSettings {
             client_queue: 256,
             poll_interval: Duration::from_millis(200),
             batch: 512,
+            min_read_interval: Duration::from_millis(5),
         }
     }
 }
@@ -93,6 +99,8 @@ pub struct LiveHub {
     state: Mutex<HubState>,
     wake: Notify,
     next_id: AtomicU64,
+    /// Reads of the log so far.
+    reads: AtomicU64,
 }
 
 impl std::fmt::Debug for LiveHub {
@@ -170,6 +178,7 @@ impl LiveHub {
             state: Mutex::new(HubState::default()),
             wake: Notify::new(),
             next_id: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
         })
     }
 
@@ -242,22 +251,28 @@ impl LiveHub {
         tracing::info!(?position, "live stream started");
         let mut commits = self.app.outbox_signal().subscribe();
         let mut recheck = HELD_BACK_FIRST_RECHECK;
+        let mut pacer = ReadPacer::new(self.settings.min_read_interval);
         loop {
             // Mark the wake-up seen before reading, so a commit during the read is not missed.
             commits.borrow_and_update();
             let mut wait = self.settings.poll_interval;
+            pacer.reading();
+            self.reads.fetch_add(1, Ordering::Relaxed);
             match self.app.live_read(position, self.settings.batch).await {
                 Ok(read) => {
                     if let Some(last) = read.last {
                         self.dispatch(&read.events, last);
                         position = last;
                         recheck = HELD_BACK_FIRST_RECHECK;
-                        continue;
+                        if read.records >= self.settings.batch as usize {
+                            // More may be waiting: read on at once.
+                            continue;
+                        }
                     }
+                    // What commits during the read wakes `commits`; what committed before it
+                    // but is held back wakes nobody when it becomes readable: look again soon.
                     if read.held_back {
                         tracing::debug!(?position, ?recheck, "live stream: records held back");
-                        // The wake-up that brought us here was for records the log does not
-                        // show yet; nothing will wake us when it does: look again soon.
                         wait = wait.min(recheck);
                         recheck = (recheck * 2).min(HELD_BACK_MAX_RECHECK);
                     } else {
@@ -277,6 +292,11 @@ impl LiveHub {
                 _ = commits.changed() => {}
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
+                () = shutdown.cancelled() => break,
+            }
+            // Commits that keep coming are read together, at most once per interval.
+            tokio::select! {
+                () = pacer.ready() => {}
                 () = shutdown.cancelled() => break,
             }
         }
@@ -314,5 +334,125 @@ impl LiveHub {
             }
         }
         state.position = Some(last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Instant;
+
+    use tickler_app::{Actor, AppSettings, Origin, SystemClock};
+    use tickler_protocol::task::TaskRequest;
+    use tickler_store::testing::register;
+    use tickler_store_sqlite::{SqliteConfig, SqliteStore};
+
+    use super::*;
+
+    async fn app(directory: &tempfile::TempDir) -> (Arc<App>, Actor) {
+        let path = directory.path().join("live.db");
+        let store = SqliteStore::open(SqliteConfig::new(path)).await.unwrap();
+        store.migrate().await.unwrap();
+        let user = register(&store, "ada@example.org").await;
+        let app = App::new(
+            Arc::new(store),
+            Arc::new(SystemClock),
+            AppSettings::default(),
+            &[7; 32],
+        );
+        (Arc::new(app), Actor::new(user, Origin::Api))
+    }
+
+    async fn create(app: &App, actor: &Actor, title: &str) -> String {
+        let request = TaskRequest {
+            title: Some(title.into()),
+            ..TaskRequest::default()
+        };
+        let created = app.create_task(actor, request, None).await.unwrap();
+        created.body().id.to_string()
+    }
+
+    /// The task id of a received `task-update.v1` frame.
+    async fn next_task_id(subscription: &mut Subscription) -> String {
+        match subscription.recv().await {
+            Received::Event(event) => {
+                let frame: serde_json::Value = serde_json::from_str(event.frame.as_str()).unwrap();
+                frame["event"]["data"]["task_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    /// Commits that keep coming are read together, at most once per `min_read_interval`,
+    /// and a commit after a quiet interval is read at once. The interval is derived from how
+    /// long a commit and a read take on this machine now (twenty times that), so a loaded
+    /// machine stretches it rather than failing the test; the hub's own loop over a real
+    /// SQLite store, woken only by the commits (its poll interval is an hour).
+    #[tokio::test]
+    async fn commits_that_keep_coming_are_read_together_and_a_lone_one_at_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let (app, actor) = app(&directory).await;
+        let started = Instant::now();
+        create(&app, &actor, "calibration").await;
+        app.live_read(OutboxPosition::default(), 512).await.unwrap();
+        let interval = (started.elapsed() * 20).max(Duration::from_millis(200));
+        let hub = LiveHub::new(
+            app.clone(),
+            LiveSettings {
+                poll_interval: Duration::from_secs(3600),
+                min_read_interval: interval,
+                ..LiveSettings::default()
+            },
+        );
+        let shutdown = CancellationToken::new();
+        let reader = tokio::spawn(hub.clone().run(shutdown.clone()));
+        let mut subscription = loop {
+            if let Some(subscription) = hub.subscribe(actor.user.id) {
+                break subscription;
+            }
+            tokio::task::yield_now().await;
+        };
+
+        // A burst: each commit wakes the reader, which reads once per interval.
+        let reads_before = hub.reads.load(Ordering::Relaxed);
+        let burst = Instant::now();
+        let mut ids = Vec::new();
+        for n in 0..30 {
+            ids.push(create(&app, &actor, &format!("burst {n}")).await);
+        }
+        for id in &ids {
+            assert_eq!(
+                &next_task_id(&mut subscription).await,
+                id,
+                "in commit order"
+            );
+        }
+        let took = burst.elapsed();
+        let reads = hub.reads.load(Ordering::Relaxed) - reads_before;
+        // One read per interval begun during the burst, and the one that found the last
+        // commits; on every wake-up it would have been about one per commit.
+        let allowed = took.as_millis() / interval.as_millis() + 2;
+        assert!(
+            u128::from(reads) <= allowed,
+            "{reads} reads for 30 commits in {took:?} at one per {interval:?}"
+        );
+
+        // Quiet for an interval: the next commit is read at once, not an interval later.
+        tokio::time::sleep(interval).await;
+        let lone = Instant::now();
+        let id = create(&app, &actor, "lone").await;
+        assert_eq!(next_task_id(&mut subscription).await, id);
+        let latency = lone.elapsed();
+        assert!(
+            latency < interval,
+            "a lone commit reached its subscriber after {latency:?} (interval {interval:?})"
+        );
+
+        shutdown.cancel();
+        reader.await.unwrap().unwrap();
     }
 }

@@ -34,6 +34,8 @@ pub struct BusConfig {
     pub dapr_api_token: SecretString,
     /// Idle polling interval.
     pub poll_interval_ms: u64,
+    /// Shortest time between two reads of an embedded consumer while commits keep coming.
+    pub min_read_interval_ms: u64,
     /// Relay batch size.
     pub relay_batch: u32,
     /// Outbox retention.

@@ -18,6 +18,9 @@ pub struct RealtimeConfig {
     pub poll_interval_ms: u64,
     /// Outbox records read per batch.
     pub batch: u32,
+    /// Shortest time between two reads of the log while commits keep coming, in
+    /// milliseconds (0: read on every wake-up).
+    pub min_read_interval_ms: u64,
 }
 
 impl RealtimeConfig {
@@ -29,6 +32,7 @@ impl RealtimeConfig {
             client_queue: self.client_queue,
             poll_interval: Duration::from_millis(self.poll_interval_ms),
             batch: self.batch,
+            min_read_interval: Duration::from_millis(self.min_read_interval_ms),
         }
     }
 
