@@ -18,24 +18,39 @@ use crate::error::ResultExt;
 use crate::outbox;
 use crate::store::PostgresStore;
 
-/// Records that a consumer handled an event; [`Conflict::AlreadyProcessed`] if it already did.
-/// A concurrent transaction recording the same pair makes this one wait for its outcome.
+/// Records that a consumer handled each of `processed`, in one statement (an audit batch's
+/// markers are one insert, not one per event); [`Conflict::AlreadyProcessed`] if it already
+/// handled any of them, and the caller's transaction then writes nothing. A concurrent
+/// transaction recording the same pair makes this one wait for its outcome.
 pub(crate) async fn mark_processed(
     connection: &mut PgConnection,
-    processed: &ProcessedEvent,
+    processed: &[ProcessedEvent],
 ) -> Result<(), StoreError> {
+    if processed.is_empty() {
+        return Ok(());
+    }
+    let consumers: Vec<&str> = processed
+        .iter()
+        .map(|marker| marker.consumer.as_str())
+        .collect();
+    let events: Vec<Uuid> = processed
+        .iter()
+        .map(|marker| *marker.event_id.as_uuid())
+        .collect();
+    let at: Vec<DateTime<Utc>> = processed.iter().map(|marker| marker.processed_at).collect();
     let inserted = sqlx::query(
-        "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3)
+        "INSERT INTO processed_events (consumer, event_id, processed_at)
+         SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[])
          ON CONFLICT DO NOTHING",
     )
-    .bind(processed.consumer.as_str())
-    .bind(*processed.event_id.as_uuid())
-    .bind(processed.processed_at)
+    .bind(consumers)
+    .bind(events)
+    .bind(at)
     .execute(&mut *connection)
     .await
     .store()?
     .rows_affected();
-    if inserted == 0 {
+    if inserted < processed.len() as u64 {
         return Err(StoreError::Conflict(Conflict::AlreadyProcessed));
     }
     Ok(())

@@ -22,9 +22,7 @@ pub(crate) async fn apply(
     changes: &ChangeSet,
 ) -> Result<(), StoreError> {
     // First, so that a redelivered event costs one statement and writes nothing.
-    for processed in &changes.processed {
-        events::mark_processed(connection, processed).await?;
-    }
+    events::mark_processed(connection, &changes.processed).await?;
     for write in &changes.series {
         crate::series::apply(connection, write).await?;
     }

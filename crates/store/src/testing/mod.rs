@@ -127,6 +127,7 @@ macro_rules! conformance_tests {
             a_failed_commit_appends_no_outbox_record,
             many_concurrent_commits_are_all_durable_and_visible,
             a_processed_event_absorbs_its_redelivery_with_no_second_effect,
+            a_batch_of_markers_is_recorded_whole_or_not_at_all,
             racing_deliveries_of_one_event_take_effect_once,
             a_consumer_position_never_moves_backwards,
             the_audit_trail_reads_in_order_of_occurrence_scoped_filtered_and_paged,

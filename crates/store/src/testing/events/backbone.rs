@@ -93,6 +93,49 @@ fn assert_conflict(result: Result<(), StoreError>, expected: Conflict) {
     }
 }
 
+/// A batch's markers are recorded together: a batch naming an event already processed, or one
+/// event twice, is `AlreadyProcessed` and writes none of its markers, rows or audit records, so
+/// the consumer can take the batch apart and record each event on its own.
+pub async fn a_batch_of_markers_is_recorded_whole_or_not_at_all(backend: &dyn TestBackend) {
+    let store = backend.open().await;
+    let user = register(&*store, "ada@example.org").await;
+    let ids: Vec<EventId> = (0..4).map(|_| EventId::from_uuid(Uuid::now_v7())).collect();
+    let batch = |events: &[EventId]| ChangeSet {
+        processed: events.iter().map(|id| processed("audit", *id)).collect(),
+        audit: events
+            .iter()
+            .map(|id| AuditRecord {
+                event_id: *id,
+                ..audit_record(user.id, None, 1)
+            })
+            .collect(),
+        ..ChangeSet::default()
+    };
+    store.commit(batch(&ids[..2])).await.unwrap();
+    assert_eq!(whole_trail(&*store, user.id).await.len(), 2);
+
+    // The second event was processed: nothing of the batch stays, the others included.
+    let overlapping = store.commit(batch(&[ids[2], ids[1], ids[3]])).await;
+    assert_conflict(overlapping, Conflict::AlreadyProcessed);
+    // One event twice in a batch.
+    let doubled = store.commit(batch(&[ids[2], ids[2]])).await;
+    assert_conflict(doubled, Conflict::AlreadyProcessed);
+    assert_eq!(whole_trail(&*store, user.id).await.len(), 2);
+
+    // Each of the others on its own is new.
+    store.commit(batch(&ids[2..3])).await.unwrap();
+    store.commit(batch(&ids[3..])).await.unwrap();
+    let mut trail: Vec<EventId> = whole_trail(&*store, user.id)
+        .await
+        .iter()
+        .map(|record| record.event_id)
+        .collect();
+    trail.sort_by_key(|id| *id.as_uuid());
+    let mut expected = ids.clone();
+    expected.sort_by_key(|id| *id.as_uuid());
+    assert_eq!(trail, expected);
+}
+
 /// A change set carrying a processed marker is written once: its redelivery (with whatever
 /// effect the consumer computed again) is `AlreadyProcessed` and writes nothing, even when one
 /// of its writes would itself conflict. Other consumers of the same event are independent.
