@@ -44,7 +44,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult, ErrorKind};
 pub use events::{EventSettings, system_event};
 pub use listing::{ListTasksParams, MAX_OCCURRENCES};
-pub use signal::{OutboxSignal, ReadPacer};
+pub use signal::{CommitWakes, OutboxSignal, ReadPacer};
 pub use tags::TagChange;
 pub use tasks::{CreatedBody, CreatedTask, IdempotencyKey};
 /// Records the use cases return as they are stored.
@@ -136,16 +136,10 @@ impl App {
         &self,
         changes: tickler_store::ChangeSet,
     ) -> Result<(), tickler_store::StoreError> {
-        let has_events = !changes.events.is_empty();
-        let has_deliveries = !changes.notifications.is_empty();
+        let wakes = CommitWakes::of(&changes);
         self.store.commit(changes).await?;
         fault::crash_point(fault::FaultPoint::AfterCommitBeforePublish);
-        if has_events {
-            self.outbox_signal.notify();
-        }
-        if has_deliveries {
-            self.outbox_signal.notify_deliveries();
-        }
+        wakes.notify(&self.outbox_signal);
         Ok(())
     }
 

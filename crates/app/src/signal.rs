@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use tickler_store::ChangeSet;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -51,6 +52,36 @@ impl OutboxSignal {
     /// [`OutboxSignal::notify_deliveries`] (and only then).
     pub fn subscribe_deliveries(&self) -> watch::Receiver<u64> {
         self.deliveries.subscribe()
+    }
+}
+
+/// Whom the commit of a change set wakes: noted before the change set goes to the store, told
+/// once it committed (a failed commit wakes nobody). Every committer of change sets uses it, so
+/// which change wakes which worker is decided here only.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitWakes {
+    events: bool,
+    deliveries: bool,
+}
+
+impl CommitWakes {
+    /// Notes what `changes` will need woken: the consumers for events, the delivery worker for
+    /// queued deliveries.
+    pub fn of(changes: &ChangeSet) -> Self {
+        Self {
+            events: !changes.events.is_empty(),
+            deliveries: !changes.notifications.is_empty(),
+        }
+    }
+
+    /// Wakes them, after the commit.
+    pub fn notify(self, signal: &OutboxSignal) {
+        if self.events {
+            signal.notify();
+        }
+        if self.deliveries {
+            signal.notify_deliveries();
+        }
     }
 }
 

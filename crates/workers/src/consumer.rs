@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tickler_app::{Clock, OutboxSignal};
+use tickler_app::{Clock, CommitWakes, OutboxSignal};
 use tickler_domain::TaskId;
 use tickler_store::{ChangeSet, Conflict, DeadLetter, ProcessedEvent, Store, StoreError};
 use tokio_util::sync::CancellationToken;
@@ -350,15 +350,9 @@ impl Processor {
     /// Commits an effect; one that appended events or queued deliveries then wakes the
     /// consumers and the delivery worker.
     async fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
-        let has_events = !changes.events.is_empty();
-        let has_deliveries = !changes.notifications.is_empty();
+        let wakes = CommitWakes::of(&changes);
         self.store.commit(changes).await?;
-        if has_events {
-            self.signal.notify();
-        }
-        if has_deliveries {
-            self.signal.notify_deliveries();
-        }
+        wakes.notify(&self.signal);
         Ok(())
     }
 
