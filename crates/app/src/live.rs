@@ -43,9 +43,9 @@ pub struct LiveRead {
     /// The position of the last record read (of any type), if any was read: the next read
     /// continues after it.
     pub last: Option<OutboxPosition>,
-    /// How many records were read (of any type): fewer than the limit means the log had no
-    /// more readable records then.
-    pub records: usize,
+    /// As many records were read (of any type) as the limit allowed: more may be readable
+    /// already. Otherwise the read reached every record readable then.
+    pub full: bool,
     /// Fewer records than the limit were read, and records after the last of them (or after
     /// the position, if none) have committed but wait behind an older transaction still running
     /// (see [`tickler_store::EventStore::outbox_held_back`]): they become readable when it ends,
@@ -119,11 +119,11 @@ impl App {
     pub async fn live_read(&self, after: OutboxPosition, limit: u32) -> AppResult<LiveRead> {
         let records = self.store.outbox_after(after, limit).await?;
         let last = records.last().map(|record| record.position);
-        let held_back = records.len() < limit as usize
-            && self.store.outbox_held_back(last.unwrap_or(after)).await?;
+        let full = records.len() >= limit as usize;
+        let held_back = !full && self.store.outbox_held_back(last.unwrap_or(after)).await?;
         Ok(LiveRead {
             last,
-            records: records.len(),
+            full,
             events: records.iter().filter_map(live_event).collect(),
             held_back,
         })

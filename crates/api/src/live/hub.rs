@@ -264,7 +264,7 @@ impl LiveHub {
                         self.dispatch(&read.events, last);
                         position = last;
                         recheck = HELD_BACK_FIRST_RECHECK;
-                        if read.records >= self.settings.batch as usize {
+                        if read.full {
                             // More may be waiting: read on at once.
                             continue;
                         }
