@@ -2,6 +2,7 @@
 //! set's or an account change's transaction), listing a user's trail, and the reads the
 //! chain's verification walks (heads, unchained rows, chained pages, owners).
 
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Row, Transaction};
 use tickler_domain::{EventId, TaskId, UserId};
@@ -33,7 +34,7 @@ pub(crate) async fn append_audit(
     }
     // Each record is linked to the one before it in its owner's chain, then every row goes in
     // one statement: a batch of the audit consumer is one insert, not one per event.
-    let mut rows = AuditRows::with_capacity(records.len());
+    let mut links = Vec::with_capacity(records.len());
     for record in records {
         let record = audit_chain::stored_form(record);
         let Some((last_seq, last_hash)) = heads.get_mut(&record.owner) else {
@@ -42,12 +43,17 @@ pub(crate) async fn append_audit(
             ));
         };
         let seq = *last_seq + 1;
-        let hash = audit_chain::link_hash(seq, &record, last_hash);
-        let prev_hash = std::mem::replace(last_hash, hash.to_vec());
-        rows.push(record, seq, prev_hash, hash.to_vec());
+        let hash = audit_chain::link_hash(seq, &record, last_hash).to_vec();
+        let prev_hash = std::mem::replace(last_hash, hash.clone());
         *last_seq = seq;
+        links.push(Link {
+            record,
+            seq,
+            prev_hash,
+            hash,
+        });
     }
-    rows.insert(&mut *connection).await?;
+    insert_links(&mut *connection, &links).await?;
     for (owner, (seq, hash)) in heads {
         sqlx::query("UPDATE audit_chain_heads SET chain_seq = $2, hash = $3 WHERE user_id = $1")
             .bind(*owner.as_uuid())
@@ -60,81 +66,56 @@ pub(crate) async fn append_audit(
     Ok(())
 }
 
-/// Audit rows as columns, for one `INSERT ... SELECT FROM unnest(...)`.
-struct AuditRows {
-    event_ids: Vec<Uuid>,
-    owners: Vec<Uuid>,
-    task_ids: Vec<Option<Uuid>>,
-    event_types: Vec<String>,
-    origins: Vec<Option<String>>,
-    correlation_ids: Vec<Option<String>>,
-    occurred: Vec<chrono::DateTime<chrono::Utc>>,
-    recorded: Vec<chrono::DateTime<chrono::Utc>>,
-    data: Vec<String>,
-    seqs: Vec<i64>,
-    prev_hashes: Vec<Vec<u8>>,
-    hashes: Vec<Vec<u8>>,
+/// An audit record in its stored form, as link `seq` of its owner's chain.
+struct Link {
+    record: AuditRecord,
+    seq: i64,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
 }
 
-impl AuditRows {
-    fn with_capacity(capacity: usize) -> Self {
-        Self {
-            event_ids: Vec::with_capacity(capacity),
-            owners: Vec::with_capacity(capacity),
-            task_ids: Vec::with_capacity(capacity),
-            event_types: Vec::with_capacity(capacity),
-            origins: Vec::with_capacity(capacity),
-            correlation_ids: Vec::with_capacity(capacity),
-            occurred: Vec::with_capacity(capacity),
-            recorded: Vec::with_capacity(capacity),
-            data: Vec::with_capacity(capacity),
-            seqs: Vec::with_capacity(capacity),
-            prev_hashes: Vec::with_capacity(capacity),
-            hashes: Vec::with_capacity(capacity),
-        }
-    }
-
-    /// Adds `record` (in its stored form) as link `seq` of its owner's chain.
-    fn push(&mut self, record: AuditRecord, seq: i64, prev_hash: Vec<u8>, hash: Vec<u8>) {
-        self.event_ids.push(*record.event_id.as_uuid());
-        self.owners.push(*record.owner.as_uuid());
-        self.task_ids.push(record.task_id.map(|id| *id.as_uuid()));
-        self.event_types.push(record.event_type);
-        self.origins.push(record.origin);
-        self.correlation_ids.push(record.correlation_id);
-        self.occurred.push(record.occurred_at);
-        self.recorded.push(record.recorded_at);
-        self.data.push(record.data);
-        self.seqs.push(seq);
-        self.prev_hashes.push(prev_hash);
-        self.hashes.push(hash);
-    }
-
-    async fn insert(self, connection: &mut PgConnection) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_events (event_id, user_id, task_id, event_type, origin,
-                 correlation_id, occurred_at, recorded_at, data, chain_seq, prev_hash, hash)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
-                 $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[],
-                 $11::bytea[], $12::bytea[])",
-        )
-        .bind(self.event_ids)
-        .bind(self.owners)
-        .bind(self.task_ids)
-        .bind(self.event_types)
-        .bind(self.origins)
-        .bind(self.correlation_ids)
-        .bind(self.occurred)
-        .bind(self.recorded)
-        .bind(self.data)
-        .bind(self.seqs)
-        .bind(self.prev_hashes)
-        .bind(self.hashes)
-        .execute(connection)
-        .await
-        .store()?;
-        Ok(())
-    }
+/// Inserts the rows of `links` in one statement (a column array each, as the outbox's append).
+async fn insert_links(connection: &mut PgConnection, links: &[Link]) -> Result<(), StoreError> {
+    let records = || links.iter().map(|link| &link.record);
+    let event_ids: Vec<Uuid> = records().map(|record| *record.event_id.as_uuid()).collect();
+    let owners: Vec<Uuid> = records().map(|record| *record.owner.as_uuid()).collect();
+    let task_ids: Vec<Option<Uuid>> = records()
+        .map(|record| record.task_id.map(|id| *id.as_uuid()))
+        .collect();
+    let types: Vec<&str> = records().map(|record| record.event_type.as_str()).collect();
+    let origins: Vec<Option<&str>> = records().map(|record| record.origin.as_deref()).collect();
+    let correlation_ids: Vec<Option<&str>> = records()
+        .map(|record| record.correlation_id.as_deref())
+        .collect();
+    let occurred: Vec<DateTime<Utc>> = records().map(|record| record.occurred_at).collect();
+    let recorded: Vec<DateTime<Utc>> = records().map(|record| record.recorded_at).collect();
+    let data: Vec<&str> = records().map(|record| record.data.as_str()).collect();
+    let seqs: Vec<i64> = links.iter().map(|link| link.seq).collect();
+    let prev_hashes: Vec<&[u8]> = links.iter().map(|link| link.prev_hash.as_slice()).collect();
+    let hashes: Vec<&[u8]> = links.iter().map(|link| link.hash.as_slice()).collect();
+    sqlx::query(
+        "INSERT INTO audit_events (event_id, user_id, task_id, event_type, origin,
+             correlation_id, occurred_at, recorded_at, data, chain_seq, prev_hash, hash)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+             $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[],
+             $11::bytea[], $12::bytea[])",
+    )
+    .bind(event_ids)
+    .bind(owners)
+    .bind(task_ids)
+    .bind(types)
+    .bind(origins)
+    .bind(correlation_ids)
+    .bind(occurred)
+    .bind(recorded)
+    .bind(data)
+    .bind(seqs)
+    .bind(prev_hashes)
+    .bind(hashes)
+    .execute(connection)
+    .await
+    .store()?;
+    Ok(())
 }
 
 /// Locks a user's chain head for the rest of the transaction and returns it, creating it
